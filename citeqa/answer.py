@@ -1,0 +1,128 @@
+"""Offline extractive answers: the retrieved sentences that best support the question.
+
+Each candidate sentence gets a support score in [0, 1]:
+
+    support = w * dense + (1 - w) * coverage
+
+- dense: cosine similarity of the question and sentence embeddings (MiniLM);
+- coverage: the share of the question's terms, weighted by their BM25 idf over the whole
+  store, that occur in the sentence. A question whose specific terms ("mayor") appear
+  nowhere in the documents gets low coverage even when the sentence is on topic, which
+  is what dense similarity alone cannot see.
+
+The answer is the best sentence plus those within `relative_cutoff` of it; when the best
+support is under `min_support` the answerer abstains. `w`, `min_support` and the cutoff
+are settings, calibrated on the gold eval sets (`citeqa eval --calibrate`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from citeqa.components.embedder import Embedder
+from citeqa.lexical import LexicalIndex
+from citeqa.retrieve import Passage, Retrieval
+from citeqa.settings import AnswerSettings
+from citeqa.text import sentence_spans, terms
+
+
+@dataclass
+class Candidate:
+    passage: Passage
+    start: int  # offsets into the document text
+    end: int
+    text: str
+    dense: float
+    coverage: float
+    support: float = 0.0
+
+
+class _VectorCache:
+    def __init__(self, size: int = 20000) -> None:
+        self._size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(self, texts: Sequence[str]) -> list[np.ndarray | None]:
+        with self._lock:
+            return [self._items.get(t) for t in texts]
+
+    def store(self, texts: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
+        with self._lock:
+            for text, vector in zip(texts, vectors, strict=True):
+                self._items[text] = vector
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def support_of(dense: float, coverage: float, dense_weight: float) -> float:
+    return dense_weight * dense + (1.0 - dense_weight) * coverage
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def __init__(self, embedder: Embedder, lexical: LexicalIndex, settings: AnswerSettings) -> None:
+        self._embedder = embedder
+        self._lexical = lexical
+        self.settings = settings
+        self._vectors = _VectorCache()
+
+    def candidates(self, retrieval: Retrieval) -> list[Candidate]:
+        """Every sentence of the retrieved passages, scored; best first."""
+        seen: set[tuple[str, int, int]] = set()
+        found: list[tuple[Passage, int, int, str]] = []
+        for passage in retrieval.passages:
+            chunk = passage.chunk
+            for span in sentence_spans(chunk.text):
+                start, end = chunk.start + span.start, chunk.start + span.end
+                key = (chunk.doc_id, start, end)
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append((passage, start, end, chunk.text[span.start : span.end]))
+        if not found:
+            return []
+        dense = self._dense_scores(retrieval.query_vector, [f[3] for f in found])
+        weights = {t: self._lexical.idf(t) for t in set(retrieval.question_terms)}
+        total = sum(weights.values())
+        result = []
+        for (passage, start, end, text), cosine in zip(found, dense, strict=True):
+            if total > 0:
+                present = set(terms(text))
+                coverage = sum(w for t, w in weights.items() if t in present) / total
+            else:  # a question of stop words only: nothing to weigh, trust similarity
+                coverage = max(float(cosine), 0.0)
+            result.append(
+                Candidate(passage, start, end, text, float(cosine), coverage,
+                          support_of(float(cosine), coverage, self.settings.dense_weight))
+            )
+        result.sort(key=lambda c: (-c.support, c.passage.chunk.doc_id, c.start))
+        return result
+
+    def select(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The sentences that make the answer, in reading order; [] means abstain."""
+        if not candidates or candidates[0].support < self.settings.min_support:
+            return []
+        best = candidates[0].support
+        floor = max(self.settings.min_support, self.settings.relative_cutoff * best)
+        chosen = [c for c in candidates if c.support >= floor][: self.settings.max_sentences]
+        doc_order = {c.passage.chunk.doc_id: i for i, c in reversed(list(enumerate(chosen)))}
+        return sorted(chosen, key=lambda c: (doc_order[c.passage.chunk.doc_id], c.start))
+
+    def _dense_scores(self, query_vector: Sequence[float], texts: list[str]) -> np.ndarray:
+        cached = self._vectors.lookup(texts)
+        missing = [t for t, v in zip(texts, cached, strict=True) if v is None]
+        if missing:
+            unique = list(dict.fromkeys(missing))
+            vectors = [np.asarray(v, dtype=np.float32) for v in self._embedder.embed_documents(unique)]
+            self._vectors.store(unique, vectors)
+            fresh = dict(zip(unique, vectors, strict=True))
+            cached = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]
+        matrix = np.vstack([v for v in cached if v is not None])
+        return matrix @ np.asarray(query_vector, dtype=np.float32)

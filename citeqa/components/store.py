@@ -1,0 +1,328 @@
+"""ChromaDB store: chunks with their embeddings, document records, and a change marker.
+
+Everything a query needs lives in Chroma, so several API processes can share one Chroma
+server:
+- `<prefix>_chunks`: one record per chunk (embedding, text, doc_id, offsets, metadata);
+- `<prefix>_documents`: one record per document (full stored text, title, source, date,
+  content hash and ingest status). This is the ingest manifest;
+- `<prefix>_meta`: a `generation` marker rewritten after every change, so each process
+  knows when its BM25 index is stale.
+Chroma collections need a vector per record; the two bookkeeping collections carry a
+constant one-dimensional placeholder.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlparse
+
+from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
+from citeqa.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_PLACEHOLDER = [1.0]
+_PAGE = 1000
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn any failure of Chroma (down, unreachable, corrupt) into StoreUnavailable."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except CiteqaError:
+            raise
+        except Exception as exc:
+            log.warning("chroma call %s failed: %s", fn.__name__, type(exc).__name__)
+            raise StoreUnavailable("the document store is not reachable") from exc
+
+    return wrapper
+
+
+@dataclass
+class Chunk:
+    id: str
+    doc_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DocumentRecord:
+    doc_id: str
+    title: str
+    source: str
+    content_hash: str
+    status: str  # "pending" while its chunks are being written, then "complete"
+    n_chunks: int
+    date: str | None = None
+    ingested_at: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    text: str | None = None
+
+    def to_metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "title": self.title,
+            "source": self.source,
+            "content_hash": self.content_hash,
+            "status": self.status,
+            "n_chunks": self.n_chunks,
+        }
+        if self.date:
+            meta["date"] = self.date
+        if self.ingested_at:
+            meta["ingested_at"] = self.ingested_at
+        for key, value in self.extra.items():
+            meta[f"x_{key}"] = value
+        return meta
+
+    @classmethod
+    def from_chroma(cls, doc_id: str, meta: dict[str, Any], text: str | None) -> DocumentRecord:
+        return cls(
+            doc_id=doc_id,
+            title=str(meta.get("title", doc_id)),
+            source=str(meta.get("source", "")),
+            content_hash=str(meta.get("content_hash", "")),
+            status=str(meta.get("status", "pending")),
+            n_chunks=int(meta.get("n_chunks", 0)),
+            date=meta.get("date"),
+            ingested_at=meta.get("ingested_at"),
+            extra={k[2:]: v for k, v in meta.items() if k.startswith("x_")},
+            text=text,
+        )
+
+
+def make_client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=chroma_settings,
+        )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.data_dir), settings=chroma_settings)
+
+
+class ChromaStore:
+    def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self._prefix = settings.collection_prefix
+        self._client = self._connect(settings)
+        self._open_collections()
+
+    @_store_call
+    def _connect(self, settings: Settings) -> Any:
+        return make_client(settings)
+
+    @_store_call
+    def _open_collections(self) -> None:
+        self._chunks = self._client.get_or_create_collection(
+            f"{self._prefix}_chunks",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
+            metadata={"embedder": self.embedder_name, "dimension": self.dimension},
+        )
+        meta = self._chunks.metadata or {}
+        if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
+            raise EmbedderMismatch(
+                f"this store was built with {meta.get('embedder')} "
+                f"({meta.get('dimension')} dims) but {self.embedder_name} ({self.dimension} dims)"
+                " is configured; use the same CITEQA_EMBED_MODEL or a new data dir/collection"
+                " prefix"
+            )
+        self._documents = self._client.get_or_create_collection(
+            f"{self._prefix}_documents", embedding_function=None
+        )
+        self._meta = self._client.get_or_create_collection(
+            f"{self._prefix}_meta", embedding_function=None
+        )
+
+    # -- health ---------------------------------------------------------------------------
+    @_store_call
+    def ping(self) -> None:
+        self._client.heartbeat()
+
+    # -- change marker --------------------------------------------------------------------
+    @_store_call
+    def generation(self) -> str:
+        got = self._meta.get(ids=["generation"], include=["metadatas"])
+        if not got["ids"]:
+            return ""
+        return str(got["metadatas"][0].get("value", ""))
+
+    @_store_call
+    def bump_generation(self) -> str:
+        value = uuid.uuid4().hex
+        self._meta.upsert(
+            ids=["generation"], embeddings=[_PLACEHOLDER], metadatas=[{"value": value}]
+        )
+        return value
+
+    # -- documents (the manifest) ---------------------------------------------------------
+    @_store_call
+    def put_document(self, record: DocumentRecord) -> None:
+        self._documents.upsert(
+            ids=[record.doc_id],
+            embeddings=[_PLACEHOLDER],
+            documents=[record.text or ""],
+            metadatas=[record.to_metadata()],
+        )
+
+    @_store_call
+    def get_documents(
+        self, doc_ids: Sequence[str], with_text: bool = True
+    ) -> dict[str, DocumentRecord]:
+        if not doc_ids:
+            return {}
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._documents.get(ids=list(dict.fromkeys(doc_ids)), include=include)
+        texts = got.get("documents") or [None] * len(got["ids"])
+        return {
+            doc_id: DocumentRecord.from_chroma(doc_id, meta or {}, text)
+            for doc_id, meta, text in zip(got["ids"], got["metadatas"], texts, strict=True)
+        }
+
+    def get_document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
+        return self.get_documents([doc_id], with_text=with_text).get(doc_id)
+
+    @_store_call
+    def list_documents(
+        self, limit: int, offset: int, status: str | None = "complete"
+    ) -> tuple[list[DocumentRecord], int]:
+        where = {"status": status} if status else None
+        ids = self._documents.get(where=where, include=[])["ids"]
+        total = len(ids)
+        page = sorted(ids)[offset : offset + limit]
+        records = self.get_documents(page, with_text=False)
+        return [records[i] for i in page if i in records], total
+
+    @_store_call
+    def manifest(self) -> dict[str, tuple[str, str]]:
+        """doc_id -> (content_hash, status) for every document record."""
+        result: dict[str, tuple[str, str]] = {}
+        offset = 0
+        while True:
+            got = self._documents.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+                result[doc_id] = (str(meta.get("content_hash", "")), str(meta.get("status", "")))
+            if len(got["ids"]) < _PAGE:
+                return result
+            offset += _PAGE
+
+    @_store_call
+    def delete_document(self, doc_id: str) -> None:
+        """Chunks first, then the record: a crash in between leaves a record that a re-run
+        or a second delete cleans up, never chunks without a record."""
+        self._chunks.delete(where={"doc_id": doc_id})
+        self._documents.delete(ids=[doc_id])
+
+    # -- chunks ---------------------------------------------------------------------------
+    @_store_call
+    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        if not chunks:
+            return
+        self._chunks.upsert(
+            ids=[c.id for c in chunks],
+            embeddings=[list(e) for e in embeddings],
+            documents=[c.text for c in chunks],
+            metadatas=[
+                {**c.metadata, "doc_id": c.doc_id, "index": c.index, "start": c.start,
+                 "end": c.end}
+                for c in chunks
+            ],
+        )
+
+    @_store_call
+    def delete_stale_chunks(self, doc_id: str, keep_ids: Sequence[str]) -> int:
+        """Remove the chunks of doc_id that are not in keep_ids (an older version's)."""
+        existing = self._chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        keep = set(keep_ids)
+        stale = [i for i in existing if i not in keep]
+        if stale:
+            self._chunks.delete(ids=stale)
+        return len(stale)
+
+    @_store_call
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        where = {"doc_id": doc_id} if doc_id else None
+        ids: list[str] = []
+        offset = 0
+        while True:
+            got = self._chunks.get(where=where, include=[], limit=_PAGE * 10, offset=offset)
+            ids.extend(got["ids"])
+            if len(got["ids"]) < _PAGE * 10:
+                return ids
+            offset += _PAGE * 10
+
+    @_store_call
+    def iter_chunks(self) -> Iterator[Chunk]:
+        offset = 0
+        while True:
+            got = self._chunks.get(
+                include=["documents", "metadatas"], limit=_PAGE * 5, offset=offset
+            )
+            for cid, text, meta in zip(
+                got["ids"], got["documents"], got["metadatas"], strict=True
+            ):
+                yield _chunk_from(cid, text, meta)
+            if len(got["ids"]) < _PAGE * 5:
+                return
+            offset += _PAGE * 5
+
+    @_store_call
+    def count_chunks(self) -> int:
+        return int(self._chunks.count())
+
+    @_store_call
+    def query_dense(
+        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
+    ) -> list[tuple[Chunk, float]]:
+        total = self._chunks.count()
+        if total == 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[list(embedding)],
+            n_results=min(k, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (_chunk_from(cid, text, meta), 1.0 - float(dist))
+            for cid, text, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                strict=True,
+            )
+        ]
+
+
+def _chunk_from(chunk_id: str, text: str | None, meta: dict[str, Any] | None) -> Chunk:
+    meta = dict(meta or {})
+    return Chunk(
+        id=chunk_id,
+        doc_id=str(meta.pop("doc_id", "")),
+        index=int(meta.pop("index", 0)),
+        text=text or "",
+        start=int(meta.pop("start", 0)),
+        end=int(meta.pop("end", 0)),
+        metadata=meta,
+    )

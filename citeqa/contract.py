@@ -1,0 +1,73 @@
+"""The answer contract: what the CLI (`--json`), the API and the evals all return.
+
+Fixed by part 1. Later work may add fields; it never removes or renames these.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The marker number used in the answer text, [n].", examples=[1])
+    doc_id: str = Field(description="The cited document.", examples=["us-allows-limited-strikes.txt"])
+    title: str = Field(description="The document's title.")
+    source: str = Field(description="Where the document came from (path, upload name or URL).")
+    date: str | None = Field(None, description="The document's date, when it declares one.")
+    quote: str = Field(description="Verbatim text of the document at [start, end).")
+    start: int = Field(ge=0, description="Character offset of the quote in the document text.")
+    end: int = Field(ge=0, description="Character offset just past the quote.")
+    score: float = Field(description="How strongly the quote supports the answer (0-1).")
+    page: int | None = Field(None, description="PDF page of the quote, for PDF documents.")
+
+
+class Timings(BaseModel):
+    retrieve: float = Field(description="Milliseconds spent retrieving passages.")
+    answer: float = Field(description="Milliseconds spent composing and verifying the answer.")
+    total: float = Field(description="Milliseconds end to end.")
+
+
+class Answer(BaseModel):
+    question: str = Field(examples=["What remains prohibited?"])
+    answer: str = Field(
+        description="The answer; each claim is followed by its citation marker [n]. When "
+        "abstained, a sentence saying the documents do not answer the question."
+    )
+    abstained: bool = Field(description="True when the documents do not answer the question.")
+    citations: list[Citation] = Field(
+        description="Every citation verified: document text [start:end] == quote."
+    )
+    backend: str = Field(description="What composed the answer.", examples=["extractive"])
+    timings_ms: Timings
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "question": "What remains prohibited?",
+                    "answer": "The statement continued: “Our policy regarding prohibiting the "
+                    "use of ATACMS systems or long-range strikes inside Russia has not "
+                    "changed,” … [1]",
+                    "abstained": False,
+                    "citations": [
+                        {
+                            "n": 1,
+                            "doc_id": "us-allows-limited-strikes-in-russia.txt",
+                            "title": "Us allows limited strikes in russia",
+                            "source": "corpus/us-allows-limited-strikes-in-russia.txt",
+                            "date": "2024-05-30",
+                            "quote": "The statement continued: …",
+                            "start": 1054,
+                            "end": 1290,
+                            "score": 0.61,
+                        }
+                    ],
+                    "backend": "extractive",
+                    "timings_ms": {"retrieve": 21.4, "answer": 9.8, "total": 31.9},
+                }
+            ]
+        }
+    }
+
+
+ABSTAIN_TEXT = "The documents do not answer this question."

@@ -1,0 +1,56 @@
+"""Domain errors. Each has a stable machine code; `api/errors.py` maps them to HTTP.
+
+Messages are written for the user: no paths, tracebacks or upstream error text.
+"""
+
+from __future__ import annotations
+
+
+class CiteqaError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(CiteqaError):
+    code = "invalid_input"
+
+
+class QuestionTooLong(InvalidInput):
+    code = "question_too_long"
+
+
+class DocumentNotFound(CiteqaError):
+    code = "document_not_found"
+
+
+class UnsupportedDocumentType(CiteqaError):
+    code = "unsupported_type"
+
+
+class DocumentTooLarge(CiteqaError):
+    code = "document_too_large"
+
+
+class DocumentUnreadable(CiteqaError):
+    code = "document_unreadable"
+
+
+class StoreUnavailable(CiteqaError):
+    code = "store_unavailable"
+
+
+class EmbedderMismatch(CiteqaError):
+    """The store was built with another embedding model than the one configured."""
+
+    code = "embedder_mismatch"
+
+
+class EmbedderUnavailable(CiteqaError):
+    code = "embedder_unavailable"
+
+
+class ConfigurationError(CiteqaError):
+    code = "configuration_error"

@@ -1,0 +1,119 @@
+"""BM25 over all chunks (bm25s, stemmed terms), kept in step with the shared store.
+
+The index is rebuilt from Chroma whenever the store's generation marker differs from the
+one it was built at, so every process sees ingests and deletes made by any other process
+on the next query, with no restart. It also provides the document frequencies that
+answer scoring uses to weigh question terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from citeqa.components.store import ChromaStore, Chunk
+from citeqa.filters import Filters
+from citeqa.text import terms
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Snapshot:
+    generation: str
+    chunks: list[Chunk]
+    retriever: object | None  # bm25s.BM25, None when the store is empty
+    df: Counter[str]
+    doc_ids: np.ndarray
+    sources: np.ndarray
+    dates: np.ndarray  # yyyymmdd, 0 when undated
+
+    @property
+    def size(self) -> int:
+        return len(self.chunks)
+
+
+class LexicalIndex:
+    def __init__(self, store: ChromaStore) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._snapshot: _Snapshot | None = None
+        self.rebuilds = 0
+
+    def snapshot(self) -> _Snapshot:
+        """The index for the store's current generation, rebuilt first if stale."""
+        generation = self._store.generation()
+        current = self._snapshot
+        if current is not None and current.generation == generation:
+            return current
+        with self._lock:
+            current = self._snapshot
+            if current is None or current.generation != generation:
+                current = self._build(generation)
+                self._snapshot = current
+        return current
+
+    def _build(self, generation: str) -> _Snapshot:
+        import bm25s
+
+        chunks = list(self._store.iter_chunks())
+        tokens = [terms(c.text) for c in chunks]
+        df: Counter[str] = Counter()
+        for toks in tokens:
+            df.update(set(toks))
+        retriever = None
+        if chunks:
+            retriever = bm25s.BM25()
+            # An empty token list would make bm25s drop the row; keep rows aligned.
+            retriever.index([t or [""] for t in tokens], show_progress=False)
+        self.rebuilds += 1
+        log.info("BM25 index built over %d chunks", len(chunks))
+        return _Snapshot(
+            generation=generation,
+            chunks=chunks,
+            retriever=retriever,
+            df=df,
+            doc_ids=np.array([c.doc_id for c in chunks], dtype=object),
+            sources=np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
+            dates=np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
+        )
+
+    def search(
+        self, question_terms: list[str], k: int, filters: Filters | None
+    ) -> list[tuple[Chunk, float]]:
+        snap = self.snapshot()
+        if snap.retriever is None or not question_terms:
+            return []
+        scores = np.asarray(snap.retriever.get_scores(question_terms), dtype=np.float64)  # type: ignore[attr-defined]
+        if filters is not None and not filters.is_empty():
+            scores = np.where(_mask(snap, filters), scores, 0.0)
+        k = min(k, snap.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(snap.chunks[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self, term: str) -> float:
+        """BM25's idf from chunk document frequencies; unseen terms get the largest."""
+        snap = self.snapshot()
+        n = max(snap.size, 1)
+        df = snap.df.get(term, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
+def _mask(snap: _Snapshot, filters: Filters) -> np.ndarray:
+    mask = np.ones(snap.size, dtype=bool)
+    ids = filters.doc_ids()
+    if ids is not None:
+        mask &= np.isin(snap.doc_ids, np.array(ids, dtype=object))
+    if filters.source:
+        mask &= snap.sources == filters.source
+    if filters.date_from:
+        mask &= snap.dates >= int(filters.date_from.replace("-", ""))
+    if filters.date_to:
+        mask &= (snap.dates <= int(filters.date_to.replace("-", ""))) & (snap.dates > 0)
+    return mask

@@ -1,0 +1,60 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 candidates fused by reciprocal rank fusion.
+
+Dense retrieval finds paraphrases; stemmed BM25 finds rare names and exact terms that
+MiniLM misses. Neither is reliable alone, so both rank candidates and RRF merges them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from citeqa.components.embedder import Embedder
+from citeqa.components.store import ChromaStore, Chunk
+from citeqa.filters import Filters
+from citeqa.lexical import LexicalIndex
+from citeqa.text import terms
+
+RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
+
+
+@dataclass
+class Passage:
+    chunk: Chunk
+    score: float  # fused RRF score
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+@dataclass
+class Retrieval:
+    question_terms: list[str]
+    query_vector: list[float]
+    passages: list[Passage]
+
+
+class Retriever:
+    def __init__(self, store: ChromaStore, embedder: Embedder, lexical: LexicalIndex) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._lexical = lexical
+
+    def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> Retrieval:
+        depth = max(top_k * 4, 20)
+        question_terms = terms(question)
+        vector = self._embedder.embed_query(question)
+        where = filters.chroma_where() if filters else None
+        dense = self._store.query_dense(vector, depth, where)
+        lexical = self._lexical.search(question_terms, depth, filters)
+
+        fused: dict[str, Passage] = {}
+        for rank, (chunk, _score) in enumerate(dense, start=1):
+            fused[chunk.id] = Passage(chunk, 1.0 / (RRF_K + rank), rank, None)
+        for rank, (chunk, _score) in enumerate(lexical, start=1):
+            passage = fused.get(chunk.id)
+            if passage is None:
+                fused[chunk.id] = Passage(chunk, 1.0 / (RRF_K + rank), None, rank)
+            else:
+                passage.score += 1.0 / (RRF_K + rank)
+                passage.lexical_rank = rank
+        ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
+        return Retrieval(question_terms, vector, ranked)

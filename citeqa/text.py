@@ -1,0 +1,82 @@
+"""Text analysis shared by retrieval and answering: terms for BM25 and sentence spans."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+# English stop words plus the words that only shape a question ("what", "which", ...).
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each few
+    for from further had has have having he her here hers herself him himself his how i if
+    in into is it its itself just me more most my myself no nor not of off on once only or
+    other our ours ourselves out over own same she should so some such than that the their
+    theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours
+    yourself yourselves s t don ll m o re ve y ain aren couldn didn doesn hadn hasn haven isn
+    mightn mustn needn shan shouldn wasn weren won wouldn whose whats according name named
+    many much tell say said""".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased, stop-word-free, stemmed terms: the unit of BM25 and term coverage."""
+    words = [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
+    words = [w for w in words if w and w not in STOP_WORDS]
+    return list(_stemmer().stemWords(words)) if words else []
+
+
+# Abbreviations after which a period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof gen sen rep gov lt col sgt capt cmdr adm maj st jr sr vs etc inc co
+    corp ltd no nos fig figs vol approx dept est jan feb mar apr jun jul aug sep sept oct nov
+    dec mt ft pp ed eds rev hon pres supt u.s u.k u.n e.g i.e a.m p.m""".split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s)|\n+")
+
+
+@dataclass(frozen=True)
+class SentenceSpan:
+    start: int
+    end: int
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[SentenceSpan]:
+    """Sentence boundaries inside text[start:end], as absolute offsets into text.
+
+    Splits after ., ! or ? (with closing quotes) followed by white space, and at line
+    breaks; not after initials ("J.") or common abbreviations ("Mr.", "U.S.").
+    """
+    end = len(text) if end is None else end
+    spans: list[SentenceSpan] = []
+    sent_start = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        if match.group().startswith("."):
+            before = text[sent_start : match.start()].rsplit(None, 1)
+            word = before[-1].lower().lstrip("(\"“'‘") if before else ""
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue
+        _append(text, spans, sent_start, match.end())
+        sent_start = match.end()
+    _append(text, spans, sent_start, end)
+    return spans
+
+
+def _append(text: str, spans: list[SentenceSpan], start: int, end: int) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start and _WORD.search(text, start, end):
+        spans.append(SentenceSpan(start, end))

@@ -1,0 +1,1 @@
+"""The write path: load files, parse metadata, chunk, embed and store them."""

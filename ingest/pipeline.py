@@ -1,0 +1,228 @@
+"""The ingestion pipeline: sources -> text -> chunks -> embeddings -> Chroma.
+
+Idempotent and crash-safe: chunk ids are derived from (doc_id, content hash, index);
+unchanged documents are skipped before any embedding; a changed document's old chunks are
+removed before the new ones are written; a document is marked complete only after all of
+its chunks are stored. Documents stream through one at a time, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from citeqa.components.embedder import Embedder
+from citeqa.components.store import ChromaStore, Chunk, DocumentRecord
+from citeqa.errors import CiteqaError, DocumentTooLarge, InvalidInput, UnsupportedDocumentType
+from citeqa.settings import Settings
+from ingest.chunking import chunk_spans
+from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
+from ingest.manifest import Manifest, Plan, chunk_id, content_hash
+from ingest.metadata import date_as_int, derive_title, extract_date, extract_front_matter, parse_date
+
+log = logging.getLogger(__name__)
+
+MAX_DOC_ID = 512
+
+
+@dataclass
+class Source:
+    """One document to ingest: where it comes from and how to read it."""
+
+    doc_id: str
+    source: str
+    name: str
+    read: Callable[[], bytes] | None = None
+    text: str | None = None
+    title: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DocumentOutcome:
+    doc_id: str
+    status: str  # added | updated | skipped | failed | unsupported
+    chunks: int = 0
+    message: str | None = None
+
+
+@dataclass
+class IngestResult:
+    documents: list[DocumentOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for d in self.documents if d.status == status)
+
+    @property
+    def chunks(self) -> int:
+        return sum(d.chunks for d in self.documents if d.status in ("added", "updated"))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "unsupported": self.count("unsupported"),
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def validate_doc_id(doc_id: str) -> str:
+    doc_id = doc_id.strip()
+    if not doc_id or len(doc_id) > MAX_DOC_ID or any(ord(c) < 32 for c in doc_id):
+        raise InvalidInput(f"doc_id must be 1-{MAX_DOC_ID} printable characters")
+    return doc_id
+
+
+def sources_from_paths(paths: Sequence[Path]) -> Iterator[Source]:
+    """Files as given, directories recursively (hidden entries skipped). The doc_id is the
+    path relative to the directory given, or the file name for a file given directly."""
+    for root in paths:
+        if not root.exists():
+            raise InvalidInput(f"no such file or directory: {root}")
+        if root.is_file():
+            yield _file_source(root, root.name)
+            continue
+        for path in sorted(root.rglob("*")):
+            rel = path.relative_to(root)
+            if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            yield _file_source(path, rel.as_posix())
+
+
+def _file_source(path: Path, doc_id: str) -> Source:
+    return Source(doc_id=doc_id, source=str(path), name=path.name, read=path.read_bytes)
+
+
+class IngestPipeline:
+    def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._settings = settings
+        self._write_batch = max(settings.embed_batch_size, 64)
+
+    def run(
+        self,
+        sources: Iterable[Source],
+        on_document: Callable[[DocumentOutcome], None] | None = None,
+        on_chunks: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        started = time.perf_counter()
+        manifest = Manifest(self._store)
+        result = IngestResult()
+        for source in sources:
+            outcome = self._ingest_one(source, manifest, on_chunks)
+            result.documents.append(outcome)
+            if on_document:
+                on_document(outcome)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def _parse(self, source: Source) -> tuple[str, str, str | None, LoadedDocument | None]:
+        loaded: LoadedDocument | None = None
+        if source.text is not None:
+            text, _hidden = clean_text(source.text)
+        else:
+            if not is_supported(source.name):
+                raise UnsupportedDocumentType(f"unsupported file type: {source.name}")
+            assert source.read is not None
+            data = source.read()
+            if len(data) > self._settings.max_document_bytes:
+                raise DocumentTooLarge(
+                    f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
+                )
+            loaded = load_bytes(data, source.name)
+            text = loaded.text
+        front, text = extract_front_matter(text)
+        date, text = extract_date(text)
+        date = parse_date(front["date"]) if "date" in front else date
+        date = parse_date(str(source.metadata["date"])) if "date" in source.metadata else date
+        if loaded is not None and loaded.pages:
+            # PDF offsets are page-relative to the loader's text: keep that text whole.
+            text = loaded.text
+        title = derive_title(
+            text, source.title or front.get("title") or (loaded.title_hint if loaded else None),
+            source.name,
+        )
+        return text, title, date, loaded
+
+    def _ingest_one(
+        self, source: Source, manifest: Manifest, on_chunks: Callable[[int], None] | None
+    ) -> DocumentOutcome:
+        try:
+            doc_id = validate_doc_id(source.doc_id)
+            text, title, date, loaded = self._parse(source)
+        except UnsupportedDocumentType as exc:
+            return DocumentOutcome(source.doc_id, "unsupported", message=exc.message)
+        except CiteqaError as exc:
+            return DocumentOutcome(source.doc_id, "failed", message=exc.message)
+        if not text.strip():
+            return DocumentOutcome(doc_id, "failed", message="the document has no text")
+        extra = {
+            k: v
+            for k, v in source.metadata.items()
+            if k != "date" and isinstance(v, str | int | float | bool)
+        }
+        digest = content_hash(text, title, date, source.source, extra)
+        plan = manifest.plan(doc_id, digest)
+        warnings = loaded.warnings if loaded else []
+        if plan is Plan.SKIP:
+            return DocumentOutcome(doc_id, "skipped", message="unchanged")
+
+        spans = chunk_spans(text, self._settings.chunk_size, self._settings.chunk_overlap)
+        base_meta: dict[str, Any] = {"title": title, "source": source.source, "content_hash": digest}
+        if date:
+            base_meta["date"] = date
+            base_meta["date_int"] = date_as_int(date)
+        chunks = [
+            Chunk(
+                id=chunk_id(doc_id, digest, i),
+                doc_id=doc_id,
+                index=i,
+                text=text[span.start : span.end],
+                start=span.start,
+                end=span.end,
+                metadata={**base_meta, **_page_of(span.start, loaded)},
+            )
+            for i, span in enumerate(spans)
+        ]
+        record = DocumentRecord(
+            doc_id=doc_id, title=title, source=source.source, content_hash=digest,
+            status="pending", n_chunks=len(chunks), date=date, extra=extra, text=text,
+        )
+        manifest.begin(record)
+        self._store.delete_stale_chunks(doc_id, [c.id for c in chunks])
+        for i in range(0, len(chunks), self._write_batch):
+            batch = chunks[i : i + self._write_batch]
+            vectors = self._embedder.embed_documents([c.text for c in batch])
+            self._store.upsert_chunks(batch, vectors)
+            if on_chunks:
+                on_chunks(len(batch))
+        manifest.complete(record)
+        self._store.bump_generation()
+        message = "; ".join(warnings) if warnings else None
+        return DocumentOutcome(doc_id, plan.value, chunks=len(chunks), message=message)
+
+    def delete(self, doc_id: str) -> bool:
+        if self._store.get_document(doc_id, with_text=False) is None:
+            return False
+        self._store.delete_document(doc_id)
+        self._store.bump_generation()
+        return True
+
+
+def _page_of(offset: int, loaded: LoadedDocument | None) -> dict[str, int]:
+    if loaded is None or not loaded.pages:
+        return {}
+    page = loaded.pages[0][0]
+    for number, start, _end in loaded.pages:
+        if start <= offset:
+            page = number
+    return {"page": page}
