@@ -99,8 +99,15 @@ class ExtractiveAnswerer:
             else:  # a question of stop words only: nothing to weigh, trust similarity
                 coverage = max(float(cosine), 0.0)
             result.append(
-                Candidate(passage, start, end, text, float(cosine), coverage,
-                          support_of(float(cosine), coverage, self.settings.dense_weight))
+                Candidate(
+                    passage,
+                    start,
+                    end,
+                    text,
+                    float(cosine),
+                    coverage,
+                    support_of(float(cosine), coverage, self.settings.dense_weight),
+                )
             )
         result.sort(key=lambda c: (-c.support, c.passage.chunk.doc_id, c.start))
         return result
@@ -120,7 +127,9 @@ class ExtractiveAnswerer:
         missing = [t for t, v in zip(texts, cached, strict=True) if v is None]
         if missing:
             unique = list(dict.fromkeys(missing))
-            vectors = [np.asarray(v, dtype=np.float32) for v in self._embedder.embed_documents(unique)]
+            vectors = [
+                np.asarray(v, dtype=np.float32) for v in self._embedder.embed_documents(unique)
+            ]
             self._vectors.store(unique, vectors)
             fresh = dict(zip(unique, vectors, strict=True))
             cached = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]

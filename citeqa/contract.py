@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 class Citation(BaseModel):
     n: int = Field(description="The marker number used in the answer text, [n].", examples=[1])
-    doc_id: str = Field(description="The cited document.", examples=["us-allows-limited-strikes.txt"])
+    doc_id: str = Field(
+        description="The cited document.", examples=["us-allows-limited-strikes.txt"]
+    )
     title: str = Field(description="The document's title.")
     source: str = Field(description="Where the document came from (path, upload name or URL).")
     date: str | None = Field(None, description="The document's date, when it declares one.")

@@ -20,7 +20,9 @@ class Filters(BaseModel):
         None, description="Only documents dated on or after this ISO date.", examples=["2024-01-01"]
     )
     date_to: str | None = Field(
-        None, description="Only documents dated on or before this ISO date.", examples=["2024-12-31"]
+        None,
+        description="Only documents dated on or before this ISO date.",
+        examples=["2024-12-31"],
     )
 
     @field_validator("date_from", "date_to")

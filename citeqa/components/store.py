@@ -246,8 +246,7 @@ class ChromaStore:
             embeddings=[list(e) for e in embeddings],
             documents=[c.text for c in chunks],
             metadatas=[
-                {**c.metadata, "doc_id": c.doc_id, "index": c.index, "start": c.start,
-                 "end": c.end}
+                {**c.metadata, "doc_id": c.doc_id, "index": c.index, "start": c.start, "end": c.end}
                 for c in chunks
             ],
         )
@@ -281,9 +280,7 @@ class ChromaStore:
             got = self._chunks.get(
                 include=["documents", "metadatas"], limit=_PAGE * 5, offset=offset
             )
-            for cid, text, meta in zip(
-                got["ids"], got["documents"], got["metadatas"], strict=True
-            ):
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 yield _chunk_from(cid, text, meta)
             if len(got["ids"]) < _PAGE * 5:
                 return
@@ -309,7 +306,10 @@ class ChromaStore:
         return [
             (_chunk_from(cid, text, meta), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
-                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0],
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
                 strict=True,
             )
         ]

@@ -1,0 +1,81 @@
+"""The one place where errors become HTTP responses: JSON {"error": {code, message}},
+never a traceback, a path or upstream error text."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from citeqa import errors
+
+log = logging.getLogger("citeqa.api")
+
+STATUS: dict[type[errors.CiteqaError], int] = {
+    errors.InvalidInput: 422,
+    errors.DocumentNotFound: 404,
+    errors.UnsupportedDocumentType: 415,
+    errors.DocumentTooLarge: 413,
+    errors.DocumentUnreadable: 422,
+    errors.StoreUnavailable: 503,
+    errors.EmbedderUnavailable: 503,
+    errors.EmbedderMismatch: 503,
+    errors.ConfigurationError: 503,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(
+        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
+    )
+
+
+def status_of(exc: errors.CiteqaError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def _describe(exc: RequestValidationError) -> str:
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
+    return f"{where}: {first.get('msg', 'invalid value')}"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.CiteqaError)
+    async def _domain(_request: Request, exc: errors.CiteqaError) -> JSONResponse:
+        return error_response(status_of(exc), exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", _describe(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return error_response(exc.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "internal error")

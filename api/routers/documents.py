@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from api.deps import EngineDep, SettingsDep
+from api.schemas import (
+    DocumentIn,
+    DocumentList,
+    DocumentOutcome,
+    DocumentPublic,
+    DocumentWithText,
+    ErrorBody,
+    IngestReport,
+)
+from citeqa.components.store import DocumentRecord
+from citeqa.errors import DocumentTooLarge, InvalidInput, UnsupportedDocumentType
+from ingest.loaders import SUPPORTED_SUFFIXES, is_supported
+from ingest.pipeline import IngestResult, Source
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+MAX_FILES = 100
+
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentIn"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "doc_id": {
+                            "type": "string",
+                            "description": "Id for a single uploaded file.",
+                        },
+                    },
+                    "required": ["files"],
+                }
+            },
+        },
+    }
+}
+
+
+def safe_name(name: str | None) -> str:
+    """The base name of an uploaded file: no folders, no `..`, no absolute paths."""
+    base = PurePosixPath((name or "").replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    if base in ("", ".", ".."):
+        raise InvalidInput("every uploaded file needs a file name")
+    return base
+
+
+def _report(result: IngestResult) -> IngestReport:
+    return IngestReport(
+        **result.summary(),
+        documents=[
+            DocumentOutcome(doc_id=o.doc_id, status=o.status, chunks=o.chunks, message=o.message)
+            for o in result.documents
+        ],
+    )
+
+
+def _public(record: DocumentRecord) -> dict[str, Any]:
+    return {
+        "doc_id": record.doc_id,
+        "title": record.title,
+        "source": record.source,
+        "date": record.date,
+        "content_hash": record.content_hash,
+        "n_chunks": record.n_chunks,
+        "ingested_at": record.ingested_at,
+        "metadata": record.extra,
+    }
+
+
+def _reader(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
+
+
+async def _sources_from_form(request: Request, max_bytes: int) -> list[Source]:
+    form = await request.form(max_files=MAX_FILES, max_fields=20)
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    if not files:
+        raise InvalidInput("send one or more files in the form field 'files'")
+    doc_id_field = form.get("doc_id")
+    if isinstance(doc_id_field, str) and doc_id_field and len(files) > 1:
+        raise InvalidInput("doc_id can only be given with a single file")
+    sources: list[Source] = []
+    for upload in files:
+        name = safe_name(upload.filename)
+        if not is_supported(name):
+            raise UnsupportedDocumentType(
+                f"unsupported file type for {name!r}; supported: "
+                + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            )
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise DocumentTooLarge(f"{name} is larger than {max_bytes} bytes")
+        doc_id = doc_id_field if isinstance(doc_id_field, str) and doc_id_field else name
+        sources.append(
+            Source(doc_id=doc_id, source=f"upload:{name}", name=name, read=_reader(data))
+        )
+    return sources
+
+
+async def _source_from_json(request: Request) -> Source:
+    try:
+        body = DocumentIn.model_validate(json.loads(await request.body()))
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("the body is not valid JSON") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidInput(f"{where}: {first['msg']}") from exc
+    doc_id = body.doc_id or f"doc-{hashlib.sha256(body.text.encode()).hexdigest()[:12]}"
+    source = str(body.metadata.get("source", "api"))
+    return Source(
+        doc_id=doc_id,
+        source=source,
+        name=f"{doc_id}.md",
+        text=body.text,
+        title=body.title,
+        metadata={k: v for k, v in body.metadata.items() if k != "source"},
+    )
+
+
+@router.post(
+    "",
+    response_model=IngestReport,
+    status_code=200,
+    openapi_extra=_BODY_DOC,
+    responses={
+        413: {"model": ErrorBody},
+        415: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
+)
+async def add_documents(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestReport:
+    """Ingest uploaded files (multipart, field `files`) or one JSON document.
+
+    Unchanged documents are skipped; a changed one replaces its previous version.
+    """
+    content_type = request.headers.get("content-type", "")
+    length = int(request.headers.get("content-length") or 0)
+    if length > settings.max_document_bytes * MAX_FILES:
+        raise DocumentTooLarge("the request body is too large")
+    if content_type.startswith("multipart/form-data"):
+        sources = await _sources_from_form(request, settings.max_document_bytes)
+    elif content_type.startswith("application/json"):
+        if length > settings.max_document_bytes:
+            raise DocumentTooLarge(
+                f"the document is larger than {settings.max_document_bytes} bytes"
+            )
+        sources = [await _source_from_json(request)]
+    else:
+        raise UnsupportedDocumentType("send application/json or multipart/form-data")
+    result = await run_in_threadpool(engine.ingest, sources)
+    return _report(result)
+
+
+@router.get("", response_model=DocumentList)
+def list_documents(
+    engine: EngineDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
+) -> DocumentList:
+    """List stored documents (sorted by doc_id), a page at a time."""
+    records, total = engine.list_documents(limit, offset)
+    return DocumentList(
+        total=total,
+        limit=limit,
+        offset=offset,
+        documents=[DocumentPublic(**_public(r)) for r in records],
+    )
+
+
+@router.get(
+    "/{doc_id:path}", response_model=DocumentWithText, responses={404: {"model": ErrorBody}}
+)
+def get_document(doc_id: str, engine: EngineDep) -> DocumentWithText:
+    """A document's metadata and its stored text (citation offsets index into `text`)."""
+    record = engine.get_document(doc_id)
+    return DocumentWithText(**_public(record), text=record.text or "")
+
+
+@router.delete(
+    "/{doc_id:path}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {"model": ErrorBody}},
+)
+def delete_document(doc_id: str, engine: EngineDep) -> Response:
+    """Delete a document and all of its chunks."""
+    engine.delete_document(doc_id)
+    return Response(status_code=204)

@@ -1,0 +1,115 @@
+"""Request and response bodies, named by role. The answer contract itself is the
+engine's (`citeqa.contract`), so the API, the CLI and the evals return the same JSON."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from citeqa.contract import Answer, Citation
+from citeqa.filters import Filters
+
+__all__ = ["Answer", "Citation", "Filters"]
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "What remains prohibited?", "top_k": 6}]},
+    )
+
+    question: str = Field(
+        min_length=1,
+        max_length=8000,
+        description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS tokens).",
+        examples=["What remains prohibited?"],
+    )
+    top_k: int | None = Field(
+        None,
+        ge=1,
+        le=200,
+        description="Passages to retrieve (default CITEQA_TOP_K; at most CITEQA_MAX_TOP_K).",
+    )
+    filters: Filters | None = Field(None, description="Restrict retrieval to some documents.")
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"doc_id": "notes/meeting-1.md", "title": "Meeting notes", "text": "# Notes\n..."}
+            ]
+        },
+    )
+
+    doc_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=512,
+        description="Stable id; derived from the title when absent.",
+    )
+    title: str | None = Field(None, max_length=300, description="Title; else the first line.")
+    text: str = Field(min_length=1, description="The document text (plain text or Markdown).")
+    metadata: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="Extra metadata; `date` (ISO) is used by date filters."
+    )
+
+
+class DocumentOutcome(BaseModel):
+    doc_id: str
+    status: str = Field(description="added, updated, skipped, failed or unsupported")
+    chunks: int
+    message: str | None = None
+
+
+class IngestReport(BaseModel):
+    added: int
+    updated: int
+    skipped: int
+    failed: int
+    unsupported: int
+    chunks: int
+    seconds: float
+    documents: list[DocumentOutcome]
+
+
+class DocumentPublic(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    content_hash: str
+    n_chunks: int
+    ingested_at: str | None
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class DocumentWithText(DocumentPublic):
+    text: str = Field(description="The stored text; citation offsets index into it.")
+
+
+class DocumentList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    documents: list[DocumentPublic]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["document_not_found"])
+    message: str = Field(examples=["no document with id 'x'"])
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+
+
+class Readiness(BaseModel):
+    status: str = Field(examples=["ready"])
+    store: str
+    embedder: str
+    chunks: int

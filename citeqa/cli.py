@@ -1,0 +1,286 @@
+"""The `citeqa` command line. Every command honours the CITEQA_* settings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from citeqa.errors import CiteqaError
+from citeqa.settings import Settings
+
+app = typer.Typer(
+    help="Question answering over your own documents, with verified citations. Offline by "
+    "default; settings come from CITEQA_* environment variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        _fail(f"invalid setting {where}: {first['msg']}", 2)
+
+
+def _engine(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from citeqa.engine import Engine
+
+    return Engine(settings or _settings())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Ingest documents (.txt, .md, .html, .pdf); unchanged ones are skipped."""
+    from tqdm import tqdm
+
+    from ingest.pipeline import sources_from_paths
+
+    engine = _engine()
+    sources = list(sources_from_paths(paths))
+    with tqdm(total=len(sources), unit="doc", disable=json_output or None, file=sys.stderr) as bar:
+        chunks = 0
+
+        def on_chunks(n: int) -> None:
+            nonlocal chunks
+            chunks += n
+            bar.set_postfix(chunks=chunks)
+
+        result = engine.ingest(sources, on_document=lambda _o: bar.update(1), on_chunks=on_chunks)
+    summary = result.summary()
+    if json_output:
+        payload = {**summary, "documents": [o.__dict__ for o in result.documents]}
+        typer.echo(json.dumps(payload, indent=2))
+    else:
+        for outcome in result.documents:
+            if outcome.status in ("failed", "unsupported") or outcome.message not in (
+                None,
+                "unchanged",
+            ):
+                typer.echo(f"{outcome.status:>11}  {outcome.doc_id}: {outcome.message}")
+        typer.echo(
+            "added {added}, updated {updated}, skipped {skipped}, failed {failed}, "
+            "unsupported {unsupported}; {chunks} chunks in {seconds:.1f} s".format(**summary)
+        )
+    if summary["failed"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the answer contract as JSON.")
+    ] = False,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
+) -> None:
+    """Answer a question from the stored documents, with citations."""
+    answer = _engine().ask(question, top_k=top_k)
+    if json_output:
+        typer.echo(answer.model_dump_json(indent=2))
+        return
+    typer.echo(answer.answer)
+    for c in answer.citations:
+        typer.echo(f"\n[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port, log_level=log_level)
+
+
+@docs_app.command("list")
+def docs_list(
+    limit: Annotated[int, typer.Option(help="Documents per page.")] = 50,
+    offset: Annotated[int, typer.Option(help="Documents to skip.")] = 0,
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List stored documents."""
+    records, total = _engine().list_documents(limit, offset)
+    if json_output:
+        items = [{k: v for k, v in r.__dict__.items() if k != "text"} for r in records]
+        typer.echo(json.dumps({"total": total, "documents": items}, indent=2))
+        return
+    for r in records:
+        typer.echo(f"{r.doc_id}\t{r.n_chunks} chunks\t{r.date or '-'}\t{r.title}")
+    typer.echo(f"{len(records)} of {total} documents")
+
+
+@docs_app.command("show")
+def docs_show(doc_id: str, json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show a document's metadata and text."""
+    record = _engine().get_document(doc_id)
+    if json_output:
+        typer.echo(json.dumps(record.__dict__, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{record.title}\n{record.doc_id} · {record.source} · {record.date or 'undated'}\n")
+    typer.echo(record.text or "")
+
+
+@docs_app.command("delete")
+def docs_delete(doc_id: str) -> None:
+    """Delete a document and all its chunks."""
+    _engine().delete_document(doc_id)
+    typer.echo(f"deleted {doc_id}")
+
+
+@app.command("eval")
+def eval_command(
+    set_path: Annotated[Path, typer.Argument(metavar="SET.jsonl", help="The gold eval set.")],
+    docs: Annotated[
+        Path | None, typer.Option(help="Ingest this folder into a fresh temporary store first.")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the full results as JSON.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write a Markdown report here (JSON beside it).")
+    ] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k")] = None,
+    thresholds: Annotated[Path | None, typer.Option(help="Gate thresholds (TOML).")] = None,
+    calibrate_: Annotated[
+        bool,
+        typer.Option("--calibrate", help="Also sweep the abstention settings and print the best."),
+    ] = False,
+    no_gate: Annotated[
+        bool, typer.Option("--no-gate", help="Report only; never fail on thresholds.")
+    ] = False,
+) -> None:
+    """Evaluate answers against a gold set; exits 1 when a metric misses its threshold."""
+    from contextlib import nullcontext
+
+    from evals import report as rep
+    from evals.run import (
+        DEFAULT_THRESHOLDS,
+        calibrate,
+        check_gate,
+        fresh_engine,
+        load_thresholds,
+        run_records,
+        summarize,
+    )
+    from evals.sets import load_set
+
+    settings = _settings()
+    records = load_set(set_path)
+    name = set_path.stem if set_path.stem != "qa" else set_path.parent.name
+    if docs is not None and not docs.is_dir():
+        _fail(f"--docs {docs} is not a folder")
+    context = fresh_engine(settings, docs) if docs is not None else nullcontext(_engine(settings))
+    with context as engine:
+        results = run_records(engine, records, top_k)
+    summary = summarize(results)
+    bounds = load_thresholds(thresholds or DEFAULT_THRESHOLDS, name)
+    failures = [] if no_gate else [str(f) for f in check_gate(summary, bounds)]
+    data = rep.payload(name, summary, results, failures, settings.answer.model_dump())
+    if json_output:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        typer.echo(rep.table(name, summary))
+    if calibrate_:
+        best = calibrate(results)
+        typer.echo(
+            "\ncalibration (decision accuracy, dense_weight, min_support), best first:",
+            err=json_output,
+        )
+        for accuracy, weight, support in best[:5]:
+            typer.echo(
+                f"  {accuracy:.4f}  dense_weight={weight}  min_support={support}", err=json_output
+            )
+    if report is not None:
+        rep.write_markdown(report, data)
+        rep.write_json(report.with_suffix(".json"), data)
+    for failure in failures:
+        typer.echo(f"gate failed: {failure}", err=True)
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command("calibrate")
+def calibrate_command(
+    sets: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SET.jsonl=DOCS_DIR", help="Eval sets, each with the folder of its documents."
+        ),
+    ],
+    top: Annotated[int, typer.Option(help="How many of the best settings to print.")] = 10,
+) -> None:
+    """Pick abstention settings that maximise the mean per-set decision accuracy.
+
+    Decision accuracy: unanswerable questions abstained, answerable ones answered with a
+    best sentence holding the gold answer or evidence. Each set weighs the same.
+    """
+    from evals.run import calibrate, fresh_engine, run_records
+    from evals.sets import load_set
+
+    settings = _settings()
+    per_set = []
+    for item in sets:
+        set_path, sep, docs = item.partition("=")
+        if not sep:
+            _fail(f"{item!r}: expected SET.jsonl=DOCS_DIR")
+        with fresh_engine(settings, Path(docs)) as engine:
+            per_set.append(run_records(engine, load_set(Path(set_path))))
+    grids = [{(w, s): acc for acc, w, s in calibrate(results)} for results in per_set]
+    mean = sorted(
+        ((sum(g[key] for g in grids) / len(grids), key) for key in grids[0]),
+        key=lambda t: (-t[0], t[1]),
+    )
+    current = (settings.answer.dense_weight, settings.answer.min_support)
+    typer.echo("mean accuracy  per-set accuracies  dense_weight  min_support")
+    for accuracy, key in mean[:top]:
+        per = " ".join(f"{g[key]:.3f}" for g in grids)
+        typer.echo(f"  {accuracy:.4f}       {per}   {key[0]:<12}  {key[1]}")
+    if current in grids[0]:
+        per = " ".join(f"{g[current]:.3f}" for g in grids)
+        mean_now = sum(g[current] for g in grids) / len(grids)
+        typer.echo(f"current settings {current}: mean {mean_now:.4f} ({per})")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except CiteqaError as exc:
+        _print_error(exc.message)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        sys.exit(130)
+
+
+def _print_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Gold-answer evaluation: the sets, the runner, the metrics and the report."""

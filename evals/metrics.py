@@ -1,0 +1,121 @@
+"""Metrics over one eval run. Pure functions of the per-question results."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import string
+from collections import Counter
+from dataclasses import dataclass, field
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_MARKER = re.compile(r"\s*\[\d+\]")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—…"})
+
+
+def normalize(text: str) -> str:
+    """SQuAD-style normalisation: lower case, no punctuation or articles, single spaces."""
+    text = _ARTICLES.sub(" ", text.lower().translate(_PUNCT))
+    return " ".join(text.split())
+
+
+def strip_markers(answer: str) -> str:
+    return _MARKER.sub("", answer)
+
+
+def contains_answer(answer: str, golds: list[str]) -> bool:
+    hay = f" {normalize(strip_markers(answer))} "
+    return any(normalize(g) and f" {normalize(g)} " in hay for g in golds)
+
+
+def token_f1(answer: str, golds: list[str]) -> float:
+    pred = normalize(strip_markers(answer)).split()
+    best = 0.0
+    for gold in golds:
+        ref = normalize(gold).split()
+        common = sum((Counter(pred) & Counter(ref)).values())
+        if not pred or not ref or common == 0:
+            continue
+        precision, recall = common / len(pred), common / len(ref)
+        best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    answerable: bool
+    abstained: bool
+    answer: str
+    latency_ms: float
+    retrieval_hit: bool | None  # gold evidence inside a retrieved passage; None: no evidence
+    doc_hit: bool | None
+    contains: bool
+    f1: float
+    citations: int
+    citations_valid: int
+    citation_hit: bool | None
+    # (dense, coverage, contains-gold, overlaps-evidence) of every candidate sentence,
+    # so calibration can replay the answer decision under other settings.
+    candidates: list[tuple[float, float, bool, bool]] = field(default_factory=list)
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 2)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 2)
+
+
+def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    abstained = [r for r in results if r.abstained]
+    citations = sum(r.citations for r in results)
+    latencies = [r.latency_ms for r in results]
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "retrieval_recall": _mean(
+            [float(r.retrieval_hit) for r in answerable if r.retrieval_hit is not None]
+        ),
+        "doc_recall": _mean([float(r.doc_hit) for r in answerable if r.doc_hit is not None]),
+        "answer_containment": _mean([float(r.contains) for r in answerable]),
+        "answer_f1": _mean([r.f1 for r in answerable]),
+        "citation_validity": round(sum(r.citations_valid for r in results) / citations, 4)
+        if citations
+        else 1.0,
+        "citation_recall": _mean(
+            [float(bool(r.citation_hit)) for r in answerable if r.citation_hit is not None]
+        ),
+        "abstention_precision": _mean([float(not r.answerable) for r in abstained]),
+        "abstention_recall": _mean([float(r.abstained) for r in unanswerable]),
+        "false_abstention_rate": _mean([float(r.abstained) for r in answerable]),
+        "latency_p50_ms": _percentile(latencies, 50),
+        "latency_p95_ms": _percentile(latencies, 95),
+    }
+
+
+def decision_accuracy(
+    results: list[QuestionResult], dense_weight: float, min_support: float
+) -> float:
+    """Share of questions handled right if the answerer used these settings: unanswerable
+    ones abstained, answerable ones answered with a best sentence that holds the gold
+    answer or overlaps the gold evidence."""
+    right = 0
+    for r in results:
+        best = None
+        best_support = -1.0
+        for dense, coverage, contains, overlaps in r.candidates:
+            support = dense_weight * dense + (1 - dense_weight) * coverage
+            if support > best_support:
+                best_support, best = support, (contains or overlaps)
+        answered = best is not None and best_support >= min_support
+        right += (not answered) if not r.answerable else bool(answered and best)
+    return right / len(results) if results else 0.0

@@ -1,0 +1,90 @@
+"""Eval output: a terminal table, JSON, and a Markdown report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from evals.metrics import QuestionResult
+
+LABELS = {
+    "questions": "questions",
+    "answerable": "answerable",
+    "unanswerable": "unanswerable",
+    "retrieval_recall": "retrieval recall@k (evidence in a passage)",
+    "doc_recall": "document recall@k",
+    "answer_containment": "answer contains gold (answerable)",
+    "answer_f1": "answer token F1 (answerable)",
+    "citation_validity": "citation validity",
+    "citation_recall": "citation recall (cites gold evidence)",
+    "abstention_precision": "abstention precision",
+    "abstention_recall": "abstention recall (unanswerable)",
+    "false_abstention_rate": "false abstention rate (answerable)",
+    "latency_p50_ms": "latency p50 (ms)",
+    "latency_p95_ms": "latency p95 (ms)",
+}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1.0 else f"{value:.1f}"
+    return str(value)
+
+
+def table(name: str, summary: dict[str, Any]) -> str:
+    width = max(len(v) for v in LABELS.values())
+    lines = [f"eval set: {name}"]
+    lines += [f"  {LABELS[k]:<{width}}  {_fmt(summary.get(k))}" for k in LABELS]
+    return "\n".join(lines)
+
+
+def payload(
+    name: str,
+    summary: dict[str, Any],
+    results: list[QuestionResult],
+    failures: list[str],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "set": name,
+        "metrics": summary,
+        "passed": not failures,
+        "failures": failures,
+        "settings": settings,
+        "questions": [
+            {
+                "id": r.id,
+                "answerable": r.answerable,
+                "abstained": r.abstained,
+                "contains_gold": r.contains,
+                "retrieval_hit": r.retrieval_hit,
+                "citation_hit": r.citation_hit,
+                "answer": r.answer,
+                "latency_ms": r.latency_ms,
+            }
+            for r in results
+        ],
+    }
+
+
+def write_markdown(path: Path, data: dict[str, Any]) -> None:
+    lines = [f"# citeqa eval: {data['set']}", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {LABELS[k]} | {_fmt(data['metrics'].get(k))} |" for k in LABELS]
+    lines += ["", f"Gate: {'passed' if data['passed'] else 'FAILED'}"]
+    lines += [f"- {f}" for f in data["failures"]]
+    misses = [q for q in data["questions"] if q["answerable"] and not q["contains_gold"]]
+    wrong_answers = [q for q in data["questions"] if not q["answerable"] and not q["abstained"]]
+    lines += ["", f"## Answerable questions missed ({len(misses)})", ""]
+    lines += [f"- `{q['id']}`: {q['answer'][:200]}" for q in misses[:50]]
+    lines += ["", f"## Unanswerable questions answered ({len(wrong_answers)})", ""]
+    lines += [f"- `{q['id']}`: {q['answer'][:200]}" for q in wrong_answers[:50]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

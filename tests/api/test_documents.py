@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from citeqa.settings import Settings
+from tests.conftest import SEED_FILE
+
+
+def test_upload_list_show_delete_round_trip(seeded: TestClient) -> None:
+    listing = seeded.get("/v1/documents").json()
+    assert listing["total"] == 1
+    doc = listing["documents"][0]
+    assert doc["doc_id"] == SEED_FILE.name and doc["date"] == "2024-05-30" and doc["n_chunks"] > 0
+    shown = seeded.get(f"/v1/documents/{SEED_FILE.name}").json()
+    assert shown["text"].startswith("President Biden")  # the date line left the body
+    assert seeded.delete(f"/v1/documents/{SEED_FILE.name}").status_code == 204
+    assert seeded.get(f"/v1/documents/{SEED_FILE.name}").status_code == 404
+    assert (
+        seeded.delete(f"/v1/documents/{SEED_FILE.name}").json()["error"]["code"]
+        == "document_not_found"
+    )
+    assert seeded.get("/v1/documents").json()["total"] == 0
+
+
+def test_reupload_of_the_same_file_is_skipped(seeded: TestClient) -> None:
+    again = seeded.post(
+        "/v1/documents", files=[("files", (SEED_FILE.name, SEED_FILE.read_bytes(), "text/plain"))]
+    )
+    assert again.json()["skipped"] == 1 and again.json()["chunks"] == 0
+
+
+def test_json_document_is_ingested_and_answerable(client: TestClient) -> None:
+    response = client.post(
+        "/v1/documents",
+        json={
+            "doc_id": "ferry",
+            "title": "Ferry",
+            "text": "The night ferry leaves Pier 4 at 23:15.",
+            "metadata": {"date": "2025-01-02", "team": "ops"},
+        },
+    )
+    assert response.status_code == 200 and response.json()["added"] == 1
+    doc = client.get("/v1/documents/ferry").json()
+    assert doc["date"] == "2025-01-02" and doc["metadata"] == {"team": "ops"}
+    answer = client.post("/v1/query", json={"question": "When does the night ferry leave?"}).json()
+    assert answer["citations"][0]["doc_id"] == "ferry"
+
+
+def test_uploaded_names_cannot_escape_with_paths(client: TestClient) -> None:
+    for name in ("../../etc/passwd.txt", "/etc/hosts.txt", "..\\..\\win.txt"):
+        response = client.post(
+            "/v1/documents", files=[("files", (name, b"Harmless text here.", "text/plain"))]
+        )
+        assert response.status_code == 200
+        doc_id = response.json()["documents"][0]["doc_id"]
+        assert "/" not in doc_id and "\\" not in doc_id and not doc_id.startswith("..")
+
+
+def test_unsupported_upload_is_415_and_stores_nothing(client: TestClient) -> None:
+    response = client.post(
+        "/v1/documents",
+        files=[
+            ("files", ("ok.txt", b"fine", "text/plain")),
+            ("files", ("x.exe", b"MZ", "application/octet-stream")),
+        ],
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_type"
+    assert client.get("/v1/documents").json()["total"] == 0
+
+
+def test_oversized_upload_is_413(settings: Settings, client: TestClient) -> None:
+    limit = settings.max_document_bytes
+    response = client.post(
+        "/v1/documents", files=[("files", ("big.txt", b"a" * (limit + 1), "text/plain"))]
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "document_too_large"
+
+
+def test_bad_json_documents_are_422(client: TestClient) -> None:
+    assert client.post("/v1/documents", json={"text": ""}).status_code == 422
+    assert client.post("/v1/documents", json={"txt": "typo"}).status_code == 422
+    response = client.post(
+        "/v1/documents", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert (
+        response.status_code == 422
+        and response.json()["error"]["message"] == "the body is not valid JSON"
+    )
+
+
+def test_other_content_types_are_415(client: TestClient) -> None:
+    response = client.post(
+        "/v1/documents", content=b"hello", headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 415
+
+
+def test_listing_pages(client: TestClient) -> None:
+    for i in range(3):
+        client.post(
+            "/v1/documents", json={"doc_id": f"d{i}", "text": f"Note number {i} about kites."}
+        )
+    page = client.get("/v1/documents", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == 3 and [d["doc_id"] for d in page["documents"]] == ["d1", "d2"]
+    assert client.get("/v1/documents", params={"limit": 0}).status_code == 422

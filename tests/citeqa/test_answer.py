@@ -1,0 +1,84 @@
+"""The offline extractive answerer over the seed article."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.contract import ABSTAIN_TEXT
+from citeqa.engine import Engine
+from citeqa.errors import InvalidInput, QuestionTooLong
+from evals.sets import load_set
+from tests.conftest import REPO, assert_citations_verify
+
+
+def test_seed_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("What remains prohibited?")
+    assert not answer.abstained
+    assert answer.backend == "extractive"
+    assert any("ATACMS" in c.quote for c in answer.citations)
+    first = answer.citations[0]
+    assert first.date == "2024-05-30" and first.doc_id.endswith(".txt")
+    assert_citations_verify(seed_engine, answer)
+    for citation in answer.citations:
+        assert f"{citation.quote} [{citation.n}]" in answer.answer
+
+
+def test_question_outside_the_documents_abstains(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Who is the mayor of Kharkiv?")
+    assert answer.abstained
+    assert answer.citations == []
+    assert answer.answer == ABSTAIN_TEXT
+
+
+def test_factoid_answer_is_the_sentence_that_holds_it(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    assert not answer.abstained
+    assert "General Cavoli who conveyed the decision" in answer.citations[0].quote
+
+
+def test_every_seed_answer_satisfies_the_citation_invariant(seed_engine: Engine) -> None:
+    for record in load_set(REPO / "evals" / "sets" / "seed.jsonl"):
+        answer = seed_engine.ask(record.question)
+        assert answer.abstained == (not answer.citations)
+        assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+        assert_citations_verify(seed_engine, answer)
+
+
+def test_citation_whose_text_changed_after_retrieval_is_dropped(seed_engine: Engine) -> None:
+    from citeqa.components.store import DocumentRecord
+
+    retrieval_answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    doc_id = retrieval_answer.citations[0].doc_id
+    record = seed_engine.store.get_document(doc_id)
+    assert record is not None and record.text is not None
+    # Rewrite only the stored text (as if another process replaced the document between
+    # retrieval and verification): the chunks still point at the old offsets.
+    tampered = DocumentRecord(
+        **{**record.__dict__, "text": record.text.replace("Cavoli", "Xavoli")}
+    )
+    seed_engine.store.put_document(tampered)
+    answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    assert all("Cavoli" not in c.quote for c in answer.citations)
+    assert_citations_verify(seed_engine, answer)
+
+
+def test_empty_store_abstains(engine: Engine) -> None:
+    answer = engine.ask("What remains prohibited?")
+    assert answer.abstained and answer.citations == []
+
+
+@pytest.mark.parametrize("question", ["", "   \n"])
+def test_empty_question_is_refused(engine: Engine, question: str) -> None:
+    with pytest.raises(InvalidInput):
+        engine.ask(question)
+
+
+def test_overlong_question_and_bad_top_k_are_refused_before_any_model_call(engine: Engine) -> None:
+    calls = engine.embedder.calls
+    with pytest.raises(QuestionTooLong):
+        engine.ask("why " * 2000)
+    with pytest.raises(InvalidInput):
+        engine.ask("why?", top_k=0)
+    with pytest.raises(InvalidInput):
+        engine.ask("why?", top_k=engine.settings.max_top_k + 1)
+    assert engine.embedder.calls == calls

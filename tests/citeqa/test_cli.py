@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from citeqa.cli import main
+from tests.conftest import REPO, SEED_DIR, require_shared
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["citeqa", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err
+
+
+def test_ingest_ask_json_docs_round_trip(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    require_shared()
+    code, out, _ = run_cli(monkeypatch, capsys, "ingest", str(SEED_DIR))
+    assert code == 0 and "added 1" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "ingest", str(SEED_DIR))
+    assert "skipped 1" in out
+
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "ask", "Who conveyed the decision to Ukraine?", "--json"
+    )
+    answer = json.loads(out)
+    assert code == 0 and answer["citations"] and "Cavoli" in answer["citations"][0]["quote"]
+
+    code, out, _ = run_cli(monkeypatch, capsys, "docs", "list", "--json")
+    doc_id = json.loads(out)["documents"][0]["doc_id"]
+    code, out, _ = run_cli(monkeypatch, capsys, "docs", "show", doc_id)
+    assert code == 0 and "President Biden" in out
+    code, out, _ = run_cli(monkeypatch, capsys, "docs", "delete", doc_id)
+    assert code == 0
+    code, out, err = run_cli(monkeypatch, capsys, "docs", "show", doc_id)
+    assert code == 1 and err.strip() == f"error: no document with id {doc_id!r}"
+
+
+def test_errors_are_one_line_and_non_zero(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "ingest", str(tmp_path / "missing"))
+    assert code == 1 and err.startswith("error: no such file") and "Traceback" not in err
+    code, _, err = run_cli(monkeypatch, capsys, "ask", "  ")
+    assert code == 1 and err.strip() == "error: the question is empty"
+    monkeypatch.setenv("CITEQA_CHUNK_SIZE", "nope")
+    code, _, err = run_cli(monkeypatch, capsys, "ask", "hello?")
+    assert code == 2 and "chunk_size" in err
+
+
+def test_eval_gate_fails_when_a_threshold_is_missed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[default]\nmin_citation_validity = 1.0\nmax_latency_p50_ms = 0.001\n")
+    report = tmp_path / "out" / "report.md"
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        str(REPO / "evals/sets/examples.jsonl"),
+        "--docs",
+        str(REPO / "examples"),
+        "--thresholds",
+        str(strict),
+        "--report",
+        str(report),
+    )
+    assert code == 1 and "latency_p50_ms" in err
+    assert "citation validity" in out
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert data["passed"] is False and data["metrics"]["citation_validity"] == 1.0
+    assert report.read_text().startswith("# citeqa eval: examples")
+
+
+def test_eval_never_touches_the_users_store(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    code, _, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "eval",
+        str(REPO / "evals/sets/examples.jsonl"),
+        "--docs",
+        str(REPO / "examples"),
+        "--no-gate",
+    )
+    assert code == 0
+    code, out, _ = run_cli(monkeypatch, capsys, "docs", "list", "--json")
+    assert json.loads(out)["total"] == 0

@@ -1,0 +1,58 @@
+"""Against a real `chroma run` server, as several stateless API processes would use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.engine import Engine
+from citeqa.errors import StoreUnavailable
+from citeqa.settings import Settings
+from ingest.pipeline import Source, sources_from_paths
+from tests.conftest import (
+    SEED_DIR,
+    ChromaServer,
+    CountingEmbedder,
+    assert_citations_verify,
+    require_shared,
+)
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+
+def test_two_engines_share_one_chroma_server(
+    chroma_server: ChromaServer, embedder: CountingEmbedder
+) -> None:
+    require_shared()
+    settings = Settings(chroma_url=chroma_server.url)
+    writer = Engine(settings, embedder=embedder)
+    reader = Engine(settings, embedder=embedder)  # its own BM25 index, like another process
+    assert reader.ask("What remains prohibited?").abstained
+
+    writer.ingest(sources_from_paths([SEED_DIR]))
+    answer = reader.ask("What remains prohibited?")
+    assert not answer.abstained and any("ATACMS" in c.quote for c in answer.citations)
+    assert_citations_verify(reader, answer)
+
+    writer.ingest(
+        [Source(doc_id="z", source="t", name="z.md", text="The zeppelin hangar opened in 1931.")]
+    )
+    assert reader.ask("When did the zeppelin hangar open?").citations[0].doc_id == "z"
+    writer.delete_document("z")
+    assert reader.ask("When did the zeppelin hangar open?").abstained
+
+
+def test_store_down_is_a_clear_error_and_recovers(
+    chroma_server: ChromaServer, embedder: CountingEmbedder
+) -> None:
+    engine = Engine(Settings(chroma_url=chroma_server.url), embedder=embedder)
+    engine.ingest(
+        [Source(doc_id="z", source="t", name="z.md", text="The zeppelin hangar opened in 1931.")]
+    )
+    chroma_server.stop()
+    with pytest.raises(StoreUnavailable):
+        engine.readiness()
+    with pytest.raises(StoreUnavailable):
+        engine.ask("When did the zeppelin hangar open?")
+    chroma_server.start()  # same port, same data
+    assert engine.readiness()["chunks"] == 1
+    assert not engine.ask("When did the zeppelin hangar open?").abstained

@@ -1,0 +1,169 @@
+"""Shared fixtures: the real local embedder (loaded once), a fresh data dir per test,
+the seed article from ../shared, and a real `chroma run` server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+import citeqa  # noqa: F401  (applies the offline environment first)
+from citeqa.components.embedder import Embedder, LocalMiniLMEmbedder
+from citeqa.engine import Engine
+from citeqa.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CITEQA_SHARED", REPO.parent / "shared"))
+SEED_DIR = SHARED / "corpus"
+SEED_FILE = SEED_DIR / "us-allows-limited-strikes-in-russia.txt"
+SEED_DOC_ID = SEED_FILE.name
+EXAMPLES = REPO / "examples"
+
+
+def require_shared() -> None:
+    if not SEED_FILE.exists():
+        pytest.skip(f"the seed article is not at {SEED_FILE}")
+
+
+class CountingEmbedder:
+    """The real MiniLM embedder, counting the texts it is asked to embed."""
+
+    def __init__(self, inner: LocalMiniLMEmbedder) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.calls = 0
+        self.texts = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        self.texts += len(texts)
+        return self._inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+
+@pytest.fixture(scope="session")
+def minilm() -> LocalMiniLMEmbedder:
+    return LocalMiniLMEmbedder()
+
+
+@pytest.fixture
+def embedder(minilm: LocalMiniLMEmbedder) -> CountingEmbedder:
+    return CountingEmbedder(minilm)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own store; nothing reads a developer's ./data or .env."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("CITEQA_DATA_DIR", str(path))
+    monkeypatch.delenv("CITEQA_CHROMA_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture
+def engine(settings: Settings, embedder: Embedder) -> Engine:
+    return Engine(settings, embedder=embedder)
+
+
+@pytest.fixture
+def seed_engine(engine: Engine) -> Engine:
+    from ingest.pipeline import sources_from_paths
+
+    require_shared()
+    engine.ingest(sources_from_paths([SEED_DIR]))
+    return engine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_http(
+    url: str, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def chroma_command() -> list[str]:
+    exe = Path(sys.executable).with_name("chroma")
+    return [str(exe)] if exe.exists() else [shutil.which("chroma") or "chroma"]
+
+
+class ChromaServer:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [
+                *chroma_command(),
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_http(f"{self.url}/api/v2/heartbeat", proc=self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def assert_citations_verify(engine: Engine, answer: object) -> None:
+    """The contract's invariant: document_text(doc_id)[start:end] == quote."""
+    for citation in answer.citations:  # type: ignore[attr-defined]
+        record = engine.store.get_document(citation.doc_id)
+        assert record is not None and record.text is not None
+        assert record.text[citation.start : citation.end] == citation.quote

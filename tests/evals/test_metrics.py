@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from evals.metrics import (
+    QuestionResult,
+    contains_answer,
+    decision_accuracy,
+    normalize,
+    summarize,
+    token_f1,
+)
+from evals.run import check_gate
+
+
+def result(**kw: object) -> QuestionResult:
+    base = dict(
+        id="q",
+        answerable=True,
+        abstained=False,
+        answer="",
+        latency_ms=10.0,
+        retrieval_hit=True,
+        doc_hit=True,
+        contains=True,
+        f1=1.0,
+        citations=1,
+        citations_valid=1,
+        citation_hit=True,
+    )
+    base.update(kw)
+    return QuestionResult(**base)  # type: ignore[arg-type]
+
+
+def test_normalisation_and_containment_ignore_case_punctuation_articles_and_markers() -> None:
+    assert normalize("The  U.S.-made ATACMS!") == "u s made atacms"
+    assert contains_answer("It was General Cavoli [1].", ["general cavoli"])
+    assert not contains_answer("Cavolini said so [1]", ["Cavoli"])
+
+
+def test_token_f1() -> None:
+    assert token_f1("Jake Sullivan [1]", ["Jake Sullivan"]) == 1.0
+    assert 0 < token_f1("adviser Jake Sullivan said", ["Jake Sullivan"]) < 1
+    assert token_f1("nothing", ["Jake Sullivan"]) == 0.0
+
+
+def test_summary_counts_abstention_and_citations() -> None:
+    results = [
+        result(id="a"),
+        result(
+            id="b",
+            contains=False,
+            f1=0.0,
+            abstained=True,
+            citations=0,
+            citations_valid=0,
+            citation_hit=False,
+        ),
+        result(
+            id="u1",
+            answerable=False,
+            abstained=True,
+            citations=0,
+            citations_valid=0,
+            retrieval_hit=None,
+            doc_hit=None,
+            citation_hit=None,
+        ),
+        result(
+            id="u2",
+            answerable=False,
+            abstained=False,
+            retrieval_hit=None,
+            doc_hit=None,
+            citation_hit=None,
+        ),
+    ]
+    summary = summarize(results)
+    assert summary["answer_containment"] == 0.5
+    assert summary["abstention_recall"] == 0.5
+    assert summary["abstention_precision"] == 0.5
+    assert summary["false_abstention_rate"] == 0.5
+    assert summary["citation_validity"] == 1.0
+    assert summary["retrieval_recall"] == 1.0
+
+
+def test_gate_reports_each_missed_threshold() -> None:
+    summary = {"citation_validity": 0.9, "latency_p95_ms": 50.0, "abstention_recall": None}
+    failures = check_gate(
+        summary,
+        {"min_citation_validity": 1.0, "max_latency_p95_ms": 100.0, "min_abstention_recall": 0.5},
+    )
+    assert [f.metric for f in failures] == ["citation_validity"]
+
+
+def test_decision_accuracy_replays_the_abstention_rule() -> None:
+    answerable = result(id="a")
+    answerable.candidates = [(0.9, 1.0, True, True), (0.2, 0.0, False, False)]
+    unanswerable = result(id="u", answerable=False)
+    unanswerable.candidates = [(0.5, 0.1, False, False)]
+    assert decision_accuracy([answerable, unanswerable], 0.5, 0.5) == 1.0
+    assert decision_accuracy([answerable, unanswerable], 0.5, 0.2) == 0.5
+    assert decision_accuracy([answerable, unanswerable], 0.5, 0.99) == 0.5

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from citeqa.engine import Engine
+from citeqa.settings import Settings
+from ingest.pipeline import Source, sources_from_paths
+from tests.conftest import REPO, SHARED, CountingEmbedder, require_shared
+
+LONG_V1 = " ".join(f"Paragraph {i} describes the aurora turbine model {i}." for i in range(120))
+LONG_V2 = " ".join(f"Paragraph {i} describes the harbor crane model {i}." for i in range(40))
+
+
+def text_source(doc_id: str, text: str) -> Source:
+    return Source(doc_id=doc_id, source="test", name=f"{doc_id}.md", text=text)
+
+
+def chunk_state(engine: Engine) -> Counter[str]:
+    return Counter(engine.store.chunk_ids())
+
+
+def test_reingest_unchanged_documents_embeds_nothing(
+    engine: Engine, embedder: CountingEmbedder
+) -> None:
+    first = engine.ingest(sources_from_paths([REPO / "examples"]))
+    assert first.count("added") == 3 and first.chunks > 0
+    calls_before, ids_before = embedder.calls, chunk_state(engine)
+    again = engine.ingest(sources_from_paths([REPO / "examples"]))
+    assert again.count("skipped") == 3
+    assert embedder.calls == calls_before
+    assert chunk_state(engine) == ids_before
+
+
+def test_changed_document_replaces_its_chunks_and_leaves_no_stale_ones(engine: Engine) -> None:
+    engine.ingest([text_source("doc", LONG_V1)])
+    old_ids = set(engine.store.chunk_ids("doc"))
+    report = engine.ingest([text_source("doc", LONG_V2)])
+    assert report.count("updated") == 1
+    new_ids = set(engine.store.chunk_ids("doc"))
+    assert new_ids and not (new_ids & old_ids)
+    record = engine.store.get_document("doc")
+    assert record is not None and record.text == LONG_V2 and record.n_chunks == len(new_ids)
+    answer = engine.ask("Which aurora turbine model is described?")
+    assert all("aurora" not in c.quote for c in answer.citations)
+
+
+def test_chunk_ids_are_deterministic_and_unique(
+    engine: Engine, settings: Settings, embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    engine.ingest(sources_from_paths([REPO / "examples"]))
+    other = Engine(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
+    other.ingest(sources_from_paths([REPO / "examples"]))
+    ids = engine.store.chunk_ids()
+    assert len(ids) == len(set(ids))
+    assert Counter(ids) == Counter(other.store.chunk_ids())
+
+
+def test_delete_removes_record_and_chunks(engine: Engine) -> None:
+    engine.ingest([text_source("a", LONG_V1), text_source("b", LONG_V2)])
+    engine.delete_document("a")
+    assert engine.store.chunk_ids("a") == []
+    assert engine.store.get_document("a") is None
+    assert engine.store.chunk_ids("b")
+    assert all(c.doc_id != "a" for c in engine.ask("aurora turbine model").citations)
+
+
+def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\nThe ferry leaves at noon.")
+    (folder / "tool.exe").write_bytes(b"MZ")
+    (folder / "empty.txt").write_text("   ")
+    (folder / ".hidden.md").write_text("never ingested")
+    report = engine.ingest(sources_from_paths([folder]))
+    by_id = {d.doc_id: d for d in report.documents}
+    assert by_id["good.md"].status == "added"
+    assert by_id["tool.exe"].status == "unsupported"
+    assert by_id["empty.txt"].status == "failed"
+    assert ".hidden.md" not in by_id
+
+
+def test_doc_ids_are_paths_relative_to_the_ingested_root(engine: Engine, tmp_path: Path) -> None:
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "root" / "sub" / "n.md").write_text("Nested note about lighthouses.")
+    engine.ingest(sources_from_paths([tmp_path / "root"]))
+    assert engine.store.get_document("sub/n.md") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("die_at", [1, 2, 4])
+def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
+    die_at: int, tmp_path: Path, embedder: CountingEmbedder
+) -> None:
+    require_shared()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for path in sorted((SHARED / "evalsets" / "realtimeqa_cnn_2022" / "docs").glob("*.txt"))[:4]:
+        shutil.copy(path, docs / path.name)
+    settings = Settings(data_dir=tmp_path / "crashed", chunk_size=64, chunk_overlap=8)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.fixtures.kill_ingest",
+            str(settings.data_dir),
+            str(docs),
+            str(die_at),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+
+    resumed = Engine(settings, embedder=embedder)
+    partial = resumed.store.manifest()
+    assert any(status == "pending" for _hash, status in partial.values())
+    resumed.ingest(sources_from_paths([docs]))
+
+    clean = Engine(settings.model_copy(update={"data_dir": tmp_path / "clean"}), embedder=embedder)
+    clean.ingest(sources_from_paths([docs]))
+    assert chunk_state(resumed) == chunk_state(clean)
+    manifest = resumed.store.manifest()
+    assert all(status == "complete" for _hash, status in manifest.values())
+    for doc_id in manifest:  # no orphans: every chunk belongs to a complete record
+        record = resumed.store.get_document(doc_id, with_text=False)
+        assert record is not None and len(resumed.store.chunk_ids(doc_id)) == record.n_chunks
