@@ -11,8 +11,8 @@ from evals.sets import load_set
 from tests.conftest import REPO, assert_citations_verify
 
 
-def test_seed_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("What remains prohibited?")
+def test_prohibition_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained
     assert answer.backend == "extractive"
     assert any("ATACMS" in c.quote for c in answer.citations)
@@ -21,6 +21,13 @@ def test_seed_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
     assert_citations_verify(seed_engine, answer)
     for citation in answer.citations:
         assert f"{citation.quote} [{citation.n}]" in answer.answer
+
+
+def test_kiev_question_cites_that_attacks_there_cannot_be_answered(seed_engine: Engine) -> None:
+    answer = seed_engine.ask("Can Russian attacks near Kiev be answered with American weapons?")
+    assert not answer.abstained
+    assert "cannot be responded to using American weapons" in answer.citations[0].quote
+    assert_citations_verify(seed_engine, answer)
 
 
 def test_question_outside_the_documents_abstains(seed_engine: Engine) -> None:

@@ -26,10 +26,10 @@ def test_two_engines_share_one_chroma_server(
     settings = Settings(chroma_url=chroma_server.url)
     writer = Engine(settings, embedder=embedder)
     reader = Engine(settings, embedder=embedder)  # its own BM25 index, like another process
-    assert reader.ask("What remains prohibited?").abstained
+    assert reader.ask("Is the use of ATACMS inside Russia still prohibited?").abstained
 
     writer.ingest(sources_from_paths([SEED_DIR]))
-    answer = reader.ask("What remains prohibited?")
+    answer = reader.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained and any("ATACMS" in c.quote for c in answer.citations)
     assert_citations_verify(reader, answer)
 
