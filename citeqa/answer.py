@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from citeqa.components.embedder import Embedder
-from citeqa.lexical import LexicalIndex
 from citeqa.retrieve import Passage, Retrieval
 from citeqa.settings import AnswerSettings
 from citeqa.text import sentence_spans, terms
@@ -67,9 +66,8 @@ def support_of(dense: float, coverage: float, dense_weight: float) -> float:
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, embedder: Embedder, lexical: LexicalIndex, settings: AnswerSettings) -> None:
+    def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self._embedder = embedder
-        self._lexical = lexical
         self.settings = settings
         self._vectors = _VectorCache()
 
@@ -89,7 +87,7 @@ class ExtractiveAnswerer:
         if not found:
             return []
         dense = self._dense_scores(retrieval.query_vector, [f[3] for f in found])
-        weights = {t: self._lexical.idf(t) for t in set(retrieval.question_terms)}
+        weights = {t: retrieval.lexical.idf(t) for t in set(retrieval.question_terms)}
         total = sum(weights.values())
         result = []
         for (passage, start, end, text), cosine in zip(found, dense, strict=True):

@@ -34,7 +34,7 @@ class Engine:
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
         self.lexical = LexicalIndex(self.store)
         self.retriever = Retriever(self.store, self.embedder, self.lexical)
-        self.answerer = ExtractiveAnswerer(self.embedder, self.lexical, settings.answer)
+        self.answerer = ExtractiveAnswerer(self.embedder, settings.answer)
         self.pipeline = IngestPipeline(self.store, self.embedder, settings)
 
     # -- asking ---------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import ChromaStore, Chunk
 from citeqa.filters import Filters
-from citeqa.lexical import LexicalIndex
-from citeqa.text import terms
+from citeqa.lexical import LexicalIndex, LexicalSnapshot
+from citeqa.text import question_terms
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
 
@@ -30,6 +30,7 @@ class Retrieval:
     question_terms: list[str]
     query_vector: list[float]
     passages: list[Passage]
+    lexical: LexicalSnapshot  # the BM25 statistics this retrieval saw
 
 
 class Retriever:
@@ -40,11 +41,12 @@ class Retriever:
 
     def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> Retrieval:
         depth = max(top_k * 4, 20)
-        question_terms = terms(question)
+        wanted = question_terms(question)
         vector = self._embedder.embed_query(question)
         where = filters.chroma_where() if filters else None
         dense = self._store.query_dense(vector, depth, where)
-        lexical = self._lexical.search(question_terms, depth, filters)
+        snapshot = self._lexical.snapshot()
+        lexical = snapshot.search(wanted, depth, filters)
 
         fused: dict[str, Passage] = {}
         for rank, (chunk, _score) in enumerate(dense, start=1):
@@ -57,4 +59,4 @@ class Retriever:
                 passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
         ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
-        return Retrieval(question_terms, vector, ranked)
+        return Retrieval(wanted, vector, ranked, snapshot)

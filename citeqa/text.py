@@ -30,11 +30,33 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return Stemmer.Stemmer("english")
 
 
+# Degree words that only complete the interrogative after "how" ("how often", "how far").
+_HOW_WORDS = frozenset(
+    "often long far old big large tall high soon late early wide deep heavy fast frequently".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms: the unit of BM25 and term coverage."""
-    words = [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
-    words = [w for w in words if w and w not in STOP_WORDS]
+    words = [w for w in _words(text) if w and w not in STOP_WORDS]
     return list(_stemmer().stemWords(words)) if words else []
+
+
+def question_terms(question: str) -> list[str]:
+    """The terms of a question, without the words that only shape it: stop words and
+    question words, and the degree word of "how often / how long / how far ...", which
+    says what kind of answer is wanted, not what it is about."""
+    words = _words(question)
+    kept = [
+        w
+        for i, w in enumerate(words)
+        if w and w not in STOP_WORDS and not (i > 0 and words[i - 1] == "how" and w in _HOW_WORDS)
+    ]
+    return list(_stemmer().stemWords(kept)) if kept else []
 
 
 # Abbreviations after which a period does not end a sentence.

@@ -44,6 +44,7 @@ def token_f1(answer: str, golds: list[str]) -> float:
 @dataclass
 class QuestionResult:
     id: str
+    question: str
     answerable: bool
     abstained: bool
     answer: str

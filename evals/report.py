@@ -57,6 +57,7 @@ def payload(
         "questions": [
             {
                 "id": r.id,
+                "question": r.question,
                 "answerable": r.answerable,
                 "abstained": r.abstained,
                 "contains_gold": r.contains,
@@ -78,9 +79,9 @@ def write_markdown(path: Path, data: dict[str, Any]) -> None:
     misses = [q for q in data["questions"] if q["answerable"] and not q["contains_gold"]]
     wrong_answers = [q for q in data["questions"] if not q["answerable"] and not q["abstained"]]
     lines += ["", f"## Answerable questions missed ({len(misses)})", ""]
-    lines += [f"- `{q['id']}`: {q['answer'][:200]}" for q in misses[:50]]
+    lines += [f"- `{q['id']}` {q['question']}\n  → {q['answer'][:200]}" for q in misses[:50]]
     lines += ["", f"## Unanswerable questions answered ({len(wrong_answers)})", ""]
-    lines += [f"- `{q['id']}`: {q['answer'][:200]}" for q in wrong_answers[:50]]
+    lines += [f"- `{q['id']}` {q['question']}\n  → {q['answer'][:200]}" for q in wrong_answers[:50]]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

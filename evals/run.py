@@ -92,6 +92,7 @@ def run_records(
         has_evidence = bool(spans)
         result = QuestionResult(
             id=record.id,
+            question=record.question,
             answerable=record.answerable,
             abstained=answer.abstained,
             answer=answer.answer,

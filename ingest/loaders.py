@@ -94,9 +94,7 @@ def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
 
     raw, warnings = decode(data)
     soup = BeautifulSoup(raw, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-        if tag.name == "head":
-            continue
+    for tag in soup(["script", "style", "noscript", "template", "svg"]):
         tag.decompose()
     title = None
     if soup.title and soup.title.get_text(strip=True):

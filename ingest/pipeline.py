@@ -17,9 +17,15 @@ from typing import Any
 
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import ChromaStore, Chunk, DocumentRecord
-from citeqa.errors import CiteqaError, DocumentTooLarge, InvalidInput, UnsupportedDocumentType
+from citeqa.errors import (
+    CiteqaError,
+    DocumentTooLarge,
+    DocumentUnreadable,
+    InvalidInput,
+    UnsupportedDocumentType,
+)
 from citeqa.settings import Settings
-from ingest.chunking import chunk_spans
+from ingest.chunking import Span, chunk_spans
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.manifest import Manifest, Plan, chunk_id, content_hash
 from ingest.metadata import (
@@ -139,7 +145,10 @@ class IngestPipeline:
             if not is_supported(source.name):
                 raise UnsupportedDocumentType(f"unsupported file type: {source.name}")
             assert source.read is not None
-            data = source.read()
+            try:
+                data = source.read()
+            except OSError as exc:
+                raise DocumentUnreadable(f"could not read {source.name}") from exc
             if len(data) > self._settings.max_document_bytes:
                 raise DocumentTooLarge(
                     f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
@@ -183,7 +192,7 @@ class IngestPipeline:
         if plan is Plan.SKIP:
             return DocumentOutcome(doc_id, "skipped", message="unchanged")
 
-        spans = chunk_spans(text, self._settings.chunk_size, self._settings.chunk_overlap)
+        spans = self._spans(text, loaded)
         base_meta: dict[str, Any] = {
             "title": title,
             "source": source.source,
@@ -227,6 +236,20 @@ class IngestPipeline:
         self._store.bump_generation()
         message = "; ".join(warnings) if warnings else None
         return DocumentOutcome(doc_id, plan.value, chunks=len(chunks), message=message)
+
+    def _spans(self, text: str, loaded: LoadedDocument | None) -> list[Span]:
+        """Chunk spans; a PDF is chunked page by page, so that every chunk, and every
+        quote cited from it, lies on one page."""
+        size, overlap = self._settings.chunk_size, self._settings.chunk_overlap
+        if loaded is None or not loaded.pages:
+            return chunk_spans(text, size, overlap)
+        spans: list[Span] = []
+        for _number, start, end in loaded.pages:
+            spans += [
+                Span(start + s.start, start + s.end)
+                for s in chunk_spans(text[start:end], size, overlap)
+            ]
+        return spans
 
     def delete(self, doc_id: str) -> bool:
         if self._store.get_document(doc_id, with_text=False) is None:

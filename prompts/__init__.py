@@ -58,7 +58,5 @@ def load(name: str, directory: Path = _DIR) -> PromptTemplate:
     body = text[front.end() :]
     used = frozenset(_PLACEHOLDER.findall(body))
     if used != declared:
-        raise PromptError(
-            f"prompt {name!r}: declared {sorted(declared)} but uses {sorted(used)}"
-        )
+        raise PromptError(f"prompt {name!r}: declared {sorted(declared)} but uses {sorted(used)}")
     return PromptTemplate(name=name, variables=declared, body=body)

@@ -78,7 +78,8 @@ class LocalMiniLMEmbedder:
     dimension = 384
 
     def __init__(self, batch_size: int = 64) -> None:
-        self._model = _load_minilm()
+        # Loaded on first use, so commands that only read the store (docs list/show/delete)
+        # start at once; the API loads it at start-up through its warm-up query.
         self._batch_size = batch_size
         self._cache = _QueryCache()
         self.calls = 0
@@ -87,7 +88,7 @@ class LocalMiniLMEmbedder:
         if not texts:
             return []
         self.calls += 1
-        vectors = self._model.encode(
+        vectors = _load_minilm().encode(
             list(texts),
             batch_size=self._batch_size,
             normalize_embeddings=True,

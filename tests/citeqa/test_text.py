@@ -35,3 +35,11 @@ def test_terms_are_stemmed_and_free_of_question_words() -> None:
     assert terms("What remains prohibited?") == ["remain", "prohibit"]
     assert terms("Who is the mayor of Kharkiv?") == ["mayor", "kharkiv"]
     assert terms("prohibiting the strikes") == ["prohibit", "strike"]
+
+
+def test_question_terms_drop_the_degree_word_of_how_questions() -> None:
+    from citeqa.text import question_terms
+
+    assert question_terms("How often is the filter replaced?") == ["filter", "replac"]
+    assert question_terms("How far can the missile reach?") == ["missil", "reach"]
+    assert question_terms("Which long-range missiles?") == ["long", "rang", "missil"]

@@ -14,6 +14,7 @@ from evals.run import check_gate
 def result(**kw: object) -> QuestionResult:
     base = dict(
         id="q",
+        question="q?",
         answerable=True,
         abstained=False,
         answer="",

@@ -85,6 +85,19 @@ def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_
     assert ".hidden.md" not in by_id
 
 
+def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:
+    def refuse() -> bytes:
+        raise PermissionError("denied")
+
+    sources = [
+        Source(doc_id="locked.txt", source="x", name="locked.txt", read=refuse),
+        text_source("fine", "The ferry leaves at noon."),
+    ]
+    report = engine.ingest(sources)
+    assert [d.status for d in report.documents] == ["failed", "added"]
+    assert report.documents[0].message == "could not read locked.txt"
+
+
 def test_doc_ids_are_paths_relative_to_the_ingested_root(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "root" / "sub").mkdir(parents=True)
     (tmp_path / "root" / "sub" / "n.md").write_text("Nested note about lighthouses.")
@@ -131,3 +144,21 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     for doc_id in manifest:  # no orphans: every chunk belongs to a complete record
         record = resumed.store.get_document(doc_id, with_text=False)
         assert record is not None and len(resumed.store.chunk_ids(doc_id)) == record.n_chunks
+
+
+def test_pdf_answers_cite_their_page(engine: Engine, tmp_path: Path) -> None:
+    from tests.ingest.test_loaders import _pdf
+
+    path = tmp_path / "manual.pdf"
+    path.write_bytes(
+        _pdf(["The pump must be primed before use.", "The filter is replaced every six months."])
+    )
+    report = engine.ingest(sources_from_paths([path]))
+    assert report.count("added") == 1
+    answer = engine.ask("How often is the filter replaced?")
+    assert not answer.abstained
+    citation = answer.citations[0]
+    assert citation.page == 2 and "six months" in citation.quote
+    record = engine.store.get_document("manual.pdf")
+    assert record is not None and record.text is not None
+    assert record.text[citation.start : citation.end] == citation.quote

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from citeqa.components.embedder import LocalMiniLMEmbedder, OpenAIEmbedder, make_embedder
+from citeqa.engine import Engine
+from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
+from citeqa.settings import Settings
+from ingest.pipeline import sources_from_paths
+from tests.conftest import REPO, free_port
+from tests.fixtures import openai_server
+
+
+def test_local_embedder_gives_normalised_384_dim_vectors(minilm: LocalMiniLMEmbedder) -> None:
+    first, second = minilm.embed_documents(
+        ["The ferry leaves at noon.", "A boat departs at midday."]
+    )
+    assert len(first) == 384
+    assert abs(sum(v * v for v in first) - 1.0) < 1e-4
+    unrelated = minilm.embed_query("quarterly tax return deadline")
+    similar = sum(a * b for a, b in zip(first, second, strict=True))
+    assert similar > sum(a * b for a, b in zip(first, unrelated, strict=True))
+
+
+def openai_settings(data_dir: Path, port: int, key: str) -> Settings:
+    return Settings(
+        data_dir=data_dir,
+        embed_model="openai:test-embed",
+        embed_base_url=f"http://127.0.0.1:{port}/v1",
+        embed_api_key=key,
+    )
+
+
+def test_openai_embeddings_through_the_real_client(data_dir: Path) -> None:
+    port = free_port()
+    settings = openai_settings(data_dir, port, "test-key")
+    with openai_server.serve(port) as state:
+        embedder = make_embedder(settings)
+        assert (
+            isinstance(embedder, OpenAIEmbedder) and embedder.dimension == openai_server.DIMENSION
+        )
+        engine = Engine(settings, embedder=embedder)
+        engine.ingest(sources_from_paths([REPO / "examples"]))
+        answer = engine.ask("How many items can a member borrow at a time?")
+        assert answer.citations and "twelve items" in answer.citations[0].quote
+        assert state["requests"] >= 3
+        # The same store refuses the local model: vectors of another space would be garbage.
+        with pytest.raises(EmbedderMismatch):
+            Engine(settings.model_copy(update={"embed_model": "local:all-MiniLM-L6-v2"}))
+
+
+def test_openai_errors_never_leak_upstream_text(data_dir: Path) -> None:
+    port = free_port()
+    settings = openai_settings(data_dir, port, "wrong-key")
+    with openai_server.serve(port), pytest.raises(EmbedderUnavailable) as info:
+        make_embedder(settings)
+    assert "sk-secret" not in info.value.message
+
+
+def test_openai_embedder_needs_a_key_or_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
+        make_embedder(Settings(embed_model="openai:text-embedding-3-small"))
+
+
+@pytest.mark.slow
+def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None:
+    """Offline by default: with proxies pointing at a closed port and no offline switches
+    or caches set by the caller, any attempt to fetch a model or an encoding would fail."""
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TIKTOKEN", "TRANSFORMERS"))
+    }
+    env.update(
+        {
+            "HTTP_PROXY": dead,
+            "HTTPS_PROXY": dead,
+            "http_proxy": dead,
+            "https_proxy": dead,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "HF_HOME": str(tmp_path / "hf"),
+            "CITEQA_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    cli = [sys.executable, "-m", "citeqa.cli"]
+    ingest = subprocess.run(
+        [*cli, "ingest", str(REPO / "examples")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+    ask = subprocess.run(
+        [*cli, "ask", "How old must bike share riders be?", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ask.returncode == 0, ask.stderr[-2000:]
+    assert "sixteen" in ask.stdout
