@@ -147,6 +147,10 @@ class Engine:
         }
 
     def warm_up(self) -> None:
-        """Load what the first query would otherwise pay for."""
+        """Load what the first query would otherwise pay for: the model, its batched
+        path (sentence scoring encodes a batch), and the BM25 index."""
         self.embedder.embed_query("warm up")
+        self.embedder.embed_documents(
+            ["A short sentence.", "Another, somewhat longer sentence here."]
+        )
         self.lexical.snapshot()

@@ -9,6 +9,8 @@ import pytest
 from citeqa.cli import main
 from tests.conftest import REPO, SEED_DIR, require_shared
 
+EXAMPLES_EVAL = ("eval", str(REPO / "evals/sets/examples.jsonl"), "--docs", str(REPO / "examples"))
+
 
 def run_cli(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
@@ -67,10 +69,7 @@ def test_eval_gate_fails_when_a_threshold_is_missed(
     code, out, err = run_cli(
         monkeypatch,
         capsys,
-        "eval",
-        str(REPO / "evals/sets/examples.jsonl"),
-        "--docs",
-        str(REPO / "examples"),
+        *EXAMPLES_EVAL,
         "--thresholds",
         str(strict),
         "--report",
@@ -86,15 +85,7 @@ def test_eval_gate_fails_when_a_threshold_is_missed(
 def test_eval_never_touches_the_users_store(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], data_dir: Path
 ) -> None:
-    code, _, _ = run_cli(
-        monkeypatch,
-        capsys,
-        "eval",
-        str(REPO / "evals/sets/examples.jsonl"),
-        "--docs",
-        str(REPO / "examples"),
-        "--no-gate",
-    )
+    code, _, _ = run_cli(monkeypatch, capsys, *EXAMPLES_EVAL, "--no-gate")
     assert code == 0
     code, out, _ = run_cli(monkeypatch, capsys, "docs", "list", "--json")
     assert json.loads(out)["total"] == 0
