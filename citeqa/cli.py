@@ -94,7 +94,10 @@ def ask(
     top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
 ) -> None:
     """Answer a question from the stored documents, with citations."""
-    answer = _engine().ask(question, top_k=top_k)
+    engine = _engine()
+    engine.validate_question(question, top_k)  # bad input fails before the model loads
+    engine.warm_up()  # so timings_ms measures the question, not loading the model
+    answer = engine.ask(question, top_k=top_k)
     if json_output:
         typer.echo(answer.model_dump_json(indent=2))
         return

@@ -30,7 +30,7 @@ class Timings(BaseModel):
 
 
 class Answer(BaseModel):
-    question: str = Field(examples=["What remains prohibited?"])
+    question: str = Field(examples=["Who conveyed the decision to Ukraine?"])
     answer: str = Field(
         description="The answer; each claim is followed by its citation marker [n]. When "
         "abstained, a sentence saying the documents do not answer the question."
@@ -46,10 +46,9 @@ class Answer(BaseModel):
         "json_schema_extra": {
             "examples": [
                 {
-                    "question": "What remains prohibited?",
-                    "answer": "The statement continued: “Our policy regarding prohibiting the "
-                    "use of ATACMS systems or long-range strikes inside Russia has not "
-                    "changed,” … [1]",
+                    "question": "Who conveyed the decision to Ukraine?",
+                    "answer": "The officials said that it was General Cavoli who conveyed "
+                    "the decision to Ukraine. [1]",
                     "abstained": False,
                     "citations": [
                         {
@@ -58,10 +57,12 @@ class Answer(BaseModel):
                             "title": "Us allows limited strikes in russia",
                             "source": "corpus/us-allows-limited-strikes-in-russia.txt",
                             "date": "2024-05-30",
-                            "quote": "The statement continued: …",
-                            "start": 1054,
-                            "end": 1290,
-                            "score": 0.61,
+                            "quote": "The officials said that it was General Cavoli who "
+                            "conveyed the decision to Ukraine.",
+                            "start": 3368,
+                            "end": 3451,
+                            "score": 0.901,
+                            "page": None,
                         }
                     ],
                     "backend": "extractive",
