@@ -8,6 +8,8 @@ import string
 from collections import Counter
 from dataclasses import dataclass, field
 
+from citeqa.answer import support_of
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _MARKER = re.compile(r"\s*\[\d+\]")
 _PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—…"})
@@ -114,7 +116,7 @@ def decision_accuracy(
         best = None
         best_support = -1.0
         for dense, coverage, contains, overlaps in r.candidates:
-            support = dense_weight * dense + (1 - dense_weight) * coverage
+            support = support_of(dense, coverage, dense_weight)
             if support > best_support:
                 best_support, best = support, (contains or overlaps)
         answered = best is not None and best_support >= min_support
