@@ -54,12 +54,6 @@ def status_of(exc: errors.CiteqaError) -> int:
     return 500
 
 
-def _describe(exc: RequestValidationError) -> str:
-    first = exc.errors()[0] if exc.errors() else {}
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "request"
-    return f"{where}: {first.get('msg', 'invalid value')}"
-
-
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CiteqaError)
     async def _domain(_request: Request, exc: errors.CiteqaError) -> JSONResponse:
@@ -67,7 +61,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", _describe(exc))
+        return error_response(
+            422, "invalid_request", errors.describe_validation(exc.errors(), "request")
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

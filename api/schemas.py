@@ -46,7 +46,7 @@ class DocumentIn(BaseModel):
         None,
         min_length=1,
         max_length=512,
-        description="Stable id; derived from the title when absent.",
+        description="Stable id; when absent, `doc-` and the start of the text's SHA-256.",
     )
     title: str | None = Field(None, max_length=300, description="Title; else the first line.")
     text: str = Field(min_length=1, description="The document text (plain text or Markdown).")

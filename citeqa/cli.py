@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
-from citeqa.errors import CiteqaError
+from citeqa.errors import CiteqaError, describe_validation
 from citeqa.settings import Settings
 
 app = typer.Typer(
@@ -26,7 +26,7 @@ app.add_typer(docs_app, name="docs")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _print_error(message)
     raise typer.Exit(code)
 
 
@@ -34,9 +34,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        _fail(f"invalid setting {where}: {first['msg']}", 2)
+        _fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
 
 
 def _engine(settings: Settings | None = None):  # type: ignore[no-untyped-def]

@@ -5,6 +5,17 @@ Messages are written for the user: no paths, tracebacks or upstream error text.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def describe_validation(errors: Sequence[Mapping[str, Any]], default: str = "input") -> str:
+    """`where: what` for the first of pydantic's validation errors (the request body's
+    own "body" location left out), without echoing the rejected value."""
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or default
+    return f"{where}: {first.get('msg', 'invalid value')}"
+
 
 class CiteqaError(Exception):
     code = "internal_error"

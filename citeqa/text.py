@@ -40,10 +40,13 @@ def _words(text: str) -> list[str]:
     return [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
 
 
+def _stem(words: list[str]) -> list[str]:
+    return list(_stemmer().stemWords(words)) if words else []
+
+
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms: the unit of BM25 and term coverage."""
-    words = [w for w in _words(text) if w and w not in STOP_WORDS]
-    return list(_stemmer().stemWords(words)) if words else []
+    return _stem([w for w in _words(text) if w and w not in STOP_WORDS])
 
 
 def question_terms(question: str) -> list[str]:
@@ -51,12 +54,15 @@ def question_terms(question: str) -> list[str]:
     question words, and the degree word of "how often / how long / how far ...", which
     says what kind of answer is wanted, not what it is about."""
     words = _words(question)
-    kept = [
-        w
-        for i, w in enumerate(words)
-        if w and w not in STOP_WORDS and not (i > 0 and words[i - 1] == "how" and w in _HOW_WORDS)
-    ]
-    return list(_stemmer().stemWords(kept)) if kept else []
+    return _stem(
+        [
+            w
+            for i, w in enumerate(words)
+            if w
+            and w not in STOP_WORDS
+            and not (i > 0 and words[i - 1] == "how" and w in _HOW_WORDS)
+        ]
+    )
 
 
 # Abbreviations after which a period does not end a sentence.

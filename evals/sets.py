@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from citeqa.errors import InvalidInput
+from citeqa.errors import InvalidInput, describe_validation
 
 
 class Evidence(BaseModel):
@@ -58,9 +58,8 @@ def load_set(path: Path) -> list[EvalRecord]:
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"{path.name} line {number}: not valid JSON") from exc
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            raise InvalidInput(f"{path.name} line {number}: {where}: {first['msg']}") from exc
+            where = describe_validation(exc.errors(), "record")
+            raise InvalidInput(f"{path.name} line {number}: {where}") from exc
         if record.id in seen:
             raise InvalidInput(f"{path.name} line {number}: duplicate id {record.id!r}")
         seen.add(record.id)

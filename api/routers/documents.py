@@ -22,7 +22,12 @@ from api.schemas import (
     IngestReport,
 )
 from citeqa.components.store import DocumentRecord
-from citeqa.errors import DocumentTooLarge, InvalidInput, UnsupportedDocumentType
+from citeqa.errors import (
+    DocumentTooLarge,
+    InvalidInput,
+    UnsupportedDocumentType,
+    describe_validation,
+)
 from ingest.loaders import SUPPORTED_SUFFIXES, is_supported
 from ingest.pipeline import IngestResult, Source
 
@@ -121,9 +126,7 @@ async def _source_from_json(request: Request) -> Source:
     except json.JSONDecodeError as exc:
         raise InvalidInput("the body is not valid JSON") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidInput(f"{where}: {first['msg']}") from exc
+        raise InvalidInput(describe_validation(exc.errors(), "body")) from exc
     doc_id = body.doc_id or f"doc-{hashlib.sha256(body.text.encode()).hexdigest()[:12]}"
     source = str(body.metadata.get("source", "api"))
     return Source(
