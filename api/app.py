@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from api.deps import EngineProvider
-from api.routers import documents, health, query
+from api.routers import chat_page, documents, health, openai_compat, query
 from citeqa import __version__
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
@@ -49,4 +49,6 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(documents.router)
+    app.include_router(openai_compat.router)
+    app.include_router(chat_page.router)
     return app

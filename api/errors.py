@@ -24,6 +24,8 @@ STATUS: dict[type[errors.CiteqaError], int] = {
     errors.EmbedderUnavailable: 503,
     errors.EmbedderMismatch: 503,
     errors.ConfigurationError: 503,
+    errors.LLMTimeout: 504,
+    errors.LLMUnavailable: 503,
 }
 
 _HTTP_CODES = {
@@ -37,14 +39,21 @@ _HTTP_CODES = {
     422: "invalid_request",
     429: "rate_limited",
     503: "unavailable",
+    504: "timeout",
 }
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse(
-        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
-    )
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(
+    status: int, code: str, message: str, retry_after: float | None = None
+) -> JSONResponse:
+    headers = None
+    if status in (503, 504):
+        headers = {"Retry-After": str(max(1, round(retry_after if retry_after else 5)))}
+    return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
 
 
 def status_of(exc: errors.CiteqaError) -> int:
@@ -57,7 +66,8 @@ def status_of(exc: errors.CiteqaError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CiteqaError)
     async def _domain(_request: Request, exc: errors.CiteqaError) -> JSONResponse:
-        return error_response(status_of(exc), exc.code, exc.message)
+        retry_after = exc.retry_after if isinstance(exc, errors.LLMUnavailable) else None
+        return error_response(status_of(exc), exc.code, exc.message, retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from citeqa.contract import Answer, Citation
+from citeqa.contract import Answer, Citation, Turn
 from citeqa.filters import Filters
 
-__all__ = ["Answer", "Citation", "Filters"]
+__all__ = ["Answer", "Citation", "Filters", "Turn"]
+
+MAX_HISTORY_TURNS = 50
 
 
 class QueryRequest(BaseModel):
@@ -30,6 +32,18 @@ class QueryRequest(BaseModel):
         description="Passages to retrieve (default CITEQA_TOP_K; at most CITEQA_MAX_TOP_K).",
     )
     filters: Filters | None = Field(None, description="Restrict retrieval to some documents.")
+    stream: bool = Field(
+        False,
+        description="Stream Server-Sent Events: `delta` (answer text, one verified sentence "
+        "at a time), `citations`, then `done` with the whole answer; `error` if it fails "
+        "midway.",
+    )
+    history: list[Turn] = Field(
+        default_factory=list,
+        max_length=MAX_HISTORY_TURNS,
+        description="Earlier turns, oldest first, for follow-up questions such as 'What "
+        "about near Kyiv?'.",
+    )
 
 
 class DocumentIn(BaseModel):
@@ -112,4 +126,5 @@ class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
     store: str
     embedder: str
+    backend: str = Field(examples=["extractive"], description="What composes answers.")
     chunks: int

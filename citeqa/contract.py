@@ -5,7 +5,9 @@ Fixed by part 1. Later work may add fields; it never removes or renames these.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Citation(BaseModel):
@@ -21,6 +23,25 @@ class Citation(BaseModel):
     end: int = Field(ge=0, description="Character offset just past the quote.")
     score: float = Field(description="How strongly the quote supports the answer (0-1).")
     page: int | None = Field(None, description="PDF page of the quote, for PDF documents.")
+
+
+class Turn(BaseModel):
+    """One earlier turn of a conversation, for follow-up questions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=16000)
+
+
+class AnswerSentence(BaseModel):
+    text: str = Field(description="One sentence of the answer, without markers.")
+    citations: list[int] = Field(description="The `n` of the citations that support it.")
+    supported: bool = Field(
+        description="True when every quote the sentence gave was verified. Unsupported "
+        "sentences never appear in `answer`; they are listed here only with "
+        "CITEQA_LLM_UNSUPPORTED=mark."
+    )
 
 
 class Timings(BaseModel):
@@ -39,8 +60,28 @@ class Answer(BaseModel):
     citations: list[Citation] = Field(
         description="Every citation verified: document text [start:end] == quote."
     )
-    backend: str = Field(description="What composed the answer.", examples=["extractive"])
+    backend: str = Field(
+        description="What composed the answer: 'extractive' or 'llm:<model>'.",
+        examples=["extractive"],
+    )
     timings_ms: Timings
+    # Added by part 2 (all optional, so part-1 clients are unaffected).
+    sentences: list[AnswerSentence] = Field(
+        default_factory=list, description="The answer sentence by sentence, with support flags."
+    )
+    dropped_sentences: int = Field(
+        0, ge=0, description="Generated sentences left out because a quote did not verify."
+    )
+    fallback: str | None = Field(
+        None,
+        description="Set when the configured LLM failed and the extractive answerer answered "
+        "instead (CITEQA_LLM_FALLBACK=extractive): the LLM error's code.",
+    )
+    standalone_question: str | None = Field(
+        None,
+        description="With `history`: the question as retrieval saw it (condensed by the LLM, "
+        "or with the previous question's key terms carried over).",
+    )
 
     model_config = {
         "json_schema_extra": {

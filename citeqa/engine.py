@@ -8,18 +8,31 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from citeqa.answer import Candidate, ExtractiveAnswerer
 from citeqa.citations import verifies
 from citeqa.components.embedder import Embedder, make_embedder
+from citeqa.components.llm import ChatLLM
 from citeqa.components.store import ChromaStore, DocumentRecord
-from citeqa.contract import ABSTAIN_TEXT, Answer, Citation, Timings
-from citeqa.errors import DocumentNotFound, InvalidInput, QuestionTooLong
+from citeqa.contract import ABSTAIN_TEXT, Answer, AnswerSentence, Citation, Timings, Turn
+from citeqa.conversation import carry_over, condense
+from citeqa.errors import DocumentNotFound, InvalidInput, LLMUnavailable, QuestionTooLong
 from citeqa.filters import Filters
+from citeqa.generate import (
+    ANSWER_SCHEMA,
+    Composer,
+    Prompt,
+    Quoted,
+    SentenceScanner,
+    build_prompt,
+    parse_reply,
+    render_text,
+)
 from citeqa.lexical import LexicalIndex
-from citeqa.retrieve import Retriever
+from citeqa.retrieve import Passage, Retrieval, Retriever
 from citeqa.settings import Settings
 from ingest.chunking import count_tokens
 from ingest.pipeline import DocumentOutcome, IngestPipeline, IngestResult, Source
@@ -27,8 +40,72 @@ from ingest.pipeline import DocumentOutcome, IngestPipeline, IngestResult, Sourc
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class Delta:
+    """More answer text: one verified sentence and its markers."""
+
+    text: str
+
+
+@dataclass
+class Pending:
+    """The model is still writing: no text yet. Lets a consumer look up between LLM
+    chunks (to stop when its client is gone) without waiting for a whole sentence."""
+
+
+@dataclass
+class CitationsReady:
+    citations: list[Citation]
+
+
+@dataclass
+class Done:
+    answer: Answer
+
+
+Event = Delta | Pending | CitationsReady | Done
+
+
+def _sentence_text(sentence: AnswerSentence) -> str:
+    return sentence.text + " " + "".join(f"[{n}]" for n in sentence.citations)
+
+
+def _timings(started: float, retrieved: float) -> Timings:
+    done = time.perf_counter()
+    return Timings(
+        retrieve=round((retrieved - started) * 1000, 2),
+        answer=round((done - retrieved) * 1000, 2),
+        total=round((done - started) * 1000, 2),
+    )
+
+
+def _citation(
+    n: int,
+    record: DocumentRecord,
+    passage: Passage,
+    quote: str,
+    start: int,
+    end: int,
+    score: float,
+) -> Citation:
+    return Citation(
+        n=n,
+        doc_id=record.doc_id,
+        title=record.title,
+        source=record.source,
+        date=record.date,
+        quote=quote,
+        start=start,
+        end=end,
+        score=round(min(max(score, 0.0), 1.0), 4),
+        page=passage.chunk.metadata.get("page"),
+    )
+
+
 class Engine:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, llm: ChatLLM | None = None
+    ) -> None:
         self.settings = settings
         self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
@@ -36,6 +113,9 @@ class Engine:
         self.retriever = Retriever(self.store, self.embedder, self.lexical)
         self.answerer = ExtractiveAnswerer(self.embedder, settings.answer)
         self.pipeline = IngestPipeline(self.store, self.embedder, settings)
+        if llm is None and settings.llm_enabled:
+            llm = ChatLLM(settings)
+        self.llm = llm
 
     # -- asking ---------------------------------------------------------------------------
     def validate_question(self, question: str, top_k: int | None) -> tuple[str, int]:
@@ -52,40 +132,199 @@ class Engine:
         return question, k
 
     def ask(
-        self, question: str, top_k: int | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        history: Sequence[Turn] = (),
     ) -> Answer:
-        answer, _candidates = self.ask_with_candidates(question, top_k, filters)
-        return answer
+        for event in self._answer(question, top_k, filters, history, stream=False):
+            if isinstance(event, Done):
+                return event.answer
+        raise AssertionError("an answer stream always ends with Done")
+
+    def ask_stream(
+        self,
+        question: str,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        history: Sequence[Turn] = (),
+    ) -> Iterator[Event]:
+        """Delta events (answer text, each sentence released only once verified), then
+        the citations, then Done with the whole answer. Validation errors are raised
+        before the first event; closing the iterator cancels the LLM request."""
+        question, _k = self.validate_question(question, top_k)
+        return self._answer(question, top_k, filters, history, stream=True)
 
     def ask_with_candidates(
         self, question: str, top_k: int | None = None, filters: Filters | None = None
     ) -> tuple[Answer, list[Candidate]]:
-        """The answer plus every scored candidate sentence (the evals calibrate on them)."""
+        """The extractive answer plus every scored candidate sentence (the evals
+        calibrate on them), whatever the configured backend."""
         question, k = self.validate_question(question, top_k)
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(question, k, filters)
         retrieved = time.perf_counter()
+        answer, candidates = self._extractive(question, retrieval)
+        answer.timings_ms = _timings(started, retrieved)
+        return answer, candidates
+
+    @property
+    def backend(self) -> str:
+        return self.llm.name if self.llm is not None else self.answerer.name
+
+    # -- the answer, as events ------------------------------------------------------------
+    def _answer(
+        self,
+        question: str,
+        top_k: int | None,
+        filters: Filters | None,
+        history: Sequence[Turn],
+        stream: bool,
+    ) -> Iterator[Event]:
+        question, k = self.validate_question(question, top_k)
+        started = time.perf_counter()
+        fallback: str | None = None
+        standalone: str | None = None
+        if history:
+            try:
+                standalone = self._standalone(question, history)
+            except LLMUnavailable as exc:
+                fallback = self._fallback_or_raise(exc)
+                standalone = carry_over(question, history)
+        retrieval = self.retriever.retrieve(standalone or question, k, filters)
+        retrieved = time.perf_counter()
+        if self.llm is not None and fallback is None:
+            emitted = False
+            try:
+                for event in self._generated(question, standalone, retrieval, stream):
+                    if isinstance(event, Done):
+                        event.answer.timings_ms = _timings(started, retrieved)
+                    emitted = emitted or isinstance(event, Delta)
+                    yield event
+                return
+            except LLMUnavailable as exc:
+                if emitted:
+                    raise  # text was shown already: the stream ends with the error
+                fallback = self._fallback_or_raise(exc)
+        answer, _candidates = self._extractive(question, retrieval)
+        answer.fallback = fallback
+        answer.standalone_question = standalone
+        answer.timings_ms = _timings(started, retrieved)
+        for sentence in answer.sentences:
+            yield Delta(_sentence_text(sentence))
+        yield CitationsReady(answer.citations)
+        yield Done(answer)
+
+    def _fallback_or_raise(self, exc: LLMUnavailable) -> str:
+        if self.settings.llm_fallback != "extractive":
+            raise exc
+        log.warning("the LLM failed (%s); answering extractively", exc.code)
+        return exc.code
+
+    def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+        if self.llm is None:
+            return carry_over(question, history)
+        return condense(self.llm, question, history)
+
+    def _extractive(self, question: str, retrieval: Retrieval) -> tuple[Answer, list[Candidate]]:
         candidates = self.answerer.candidates(retrieval)
         chosen = self.answerer.select(candidates)
         citations = self._verified_citations(chosen)
-        if citations:
-            text = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-        else:
-            text = ABSTAIN_TEXT
-        done = time.perf_counter()
+        sentences = [
+            AnswerSentence(text=c.quote, citations=[c.n], supported=True) for c in citations
+        ]
         answer = Answer(
             question=question,
-            answer=text,
+            answer=" ".join(f"{c.quote} [{c.n}]" for c in citations) or ABSTAIN_TEXT,
             abstained=not citations,
             citations=citations,
             backend=self.answerer.name,
-            timings_ms=Timings(
-                retrieve=round((retrieved - started) * 1000, 2),
-                answer=round((done - retrieved) * 1000, 2),
-                total=round((done - started) * 1000, 2),
-            ),
+            timings_ms=Timings(retrieve=0, answer=0, total=0),
+            sentences=sentences,
         )
         return answer, candidates
+
+    def _generated(
+        self, question: str, standalone: str | None, retrieval: Retrieval, stream: bool
+    ) -> Iterator[Event]:
+        assert self.llm is not None
+        settings = self.settings
+        prompt = build_prompt(
+            standalone or question,
+            retrieval.passages,
+            settings.llm_context_window,
+            settings.llm_max_output_tokens,
+        )
+        records: dict[str, DocumentRecord | None] = {}
+
+        def stored(quoted: Quoted) -> bool:
+            doc_id = quoted.passage.chunk.doc_id
+            if doc_id not in records:
+                records[doc_id] = self.store.get_documents([doc_id]).get(doc_id)
+            return verifies(records[doc_id], quoted.text, quoted.start, quoted.end)
+
+        composer = Composer(prompt.passages, check=stored)
+        if prompt.passages:
+            for raw in self._raw_sentences(prompt, stream):
+                if raw is None:
+                    yield Pending()
+                    continue
+                sentence = composer.add(raw)
+                if sentence is not None and sentence.supported:
+                    yield Delta(_sentence_text(sentence))
+        top = max((p.score for p in prompt.passages), default=1.0) or 1.0
+        citations = []
+        for n, quoted in enumerate(composer.quotes, start=1):
+            record = records[quoted.passage.chunk.doc_id]
+            assert record is not None  # it verified
+            citations.append(
+                _citation(
+                    n,
+                    record,
+                    quoted.passage,
+                    quoted.text,
+                    quoted.start,
+                    quoted.end,
+                    quoted.passage.score / top,
+                )
+            )
+        supported = [s for s in composer.sentences if s.supported]
+        kept = composer.sentences if settings.llm_unsupported == "mark" else supported
+        yield CitationsReady(citations)
+        yield Done(
+            Answer(
+                question=question,
+                answer=render_text(supported) if supported else ABSTAIN_TEXT,
+                abstained=not supported,
+                citations=citations,
+                backend=self.llm.name,
+                timings_ms=Timings(retrieve=0, answer=0, total=0),
+                sentences=kept,
+                dropped_sentences=composer.unsupported if settings.llm_unsupported == "drop" else 0,
+                standalone_question=standalone,
+            )
+        )
+
+    def _raw_sentences(self, prompt: Prompt, stream: bool) -> Iterator[dict[str, Any] | None]:
+        """The model's sentence objects as they complete; None for a chunk that
+        completed none."""
+        assert self.llm is not None
+        if not stream:
+            yield from parse_reply(self.llm.complete(prompt.messages, ANSWER_SCHEMA)).sentences
+            return
+        scanner = SentenceScanner()
+        found = False
+        deltas = self.llm.stream(prompt.messages, ANSWER_SCHEMA)
+        try:
+            for delta in deltas:
+                completed: list[dict[str, Any] | None] = list(scanner.feed(delta))
+                found = found or bool(completed)
+                yield from completed or [None]
+        finally:
+            deltas.close()  # type: ignore[attr-defined]
+        if not found:  # not the streamed shape we asked for: read the whole reply leniently
+            yield from parse_reply(scanner.text).sentences
 
     def _verified_citations(self, chosen: list[Candidate]) -> list[Citation]:
         records = self.store.get_documents([c.passage.chunk.doc_id for c in chosen])
@@ -98,17 +337,14 @@ class Engine:
                 log.info("dropped a citation that no longer verifies (doc %s)", chunk.doc_id)
                 continue
             citations.append(
-                Citation(
-                    n=len(citations) + 1,
-                    doc_id=chunk.doc_id,
-                    title=record.title,
-                    source=record.source,
-                    date=record.date,
-                    quote=cand.text,
-                    start=cand.start,
-                    end=cand.end,
-                    score=round(cand.support, 4),
-                    page=chunk.metadata.get("page"),
+                _citation(
+                    len(citations) + 1,
+                    record,
+                    cand.passage,
+                    cand.text,
+                    cand.start,
+                    cand.end,
+                    cand.support,
                 )
             )
         return citations
@@ -143,6 +379,7 @@ class Engine:
         return {
             "store": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
             "embedder": self.embedder.name,
+            "backend": self.backend,
             "chunks": self.store.count_chunks(),
         }
 

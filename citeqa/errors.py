@@ -65,3 +65,24 @@ class EmbedderUnavailable(CiteqaError):
 
 class ConfigurationError(CiteqaError):
     code = "configuration_error"
+
+
+class LLMUnavailable(CiteqaError):
+    """The LLM answered 429/5xx, refused the key, or could not be reached, after retries.
+    The message never carries the upstream text."""
+
+    code = "llm_unavailable"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class LLMTimeout(LLMUnavailable):
+    code = "llm_timeout"
+
+
+class LLMBadOutput(LLMUnavailable):
+    """The LLM's reply could not be read as an answer."""
+
+    code = "llm_bad_output"

@@ -65,6 +65,13 @@ def question_terms(question: str) -> list[str]:
     )
 
 
+def key_words(text: str) -> list[str]:
+    """The content words of a text, unstemmed and in order, without repeats: what a
+    follow-up question inherits from the question before it."""
+    words = _words(text)
+    return list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS and len(w) > 1))
+
+
 # Abbreviations after which a period does not end a sentence.
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof gen sen rep gov lt col sgt capt cmdr adm maj st jr sr vs etc inc co

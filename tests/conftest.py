@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +19,9 @@ import citeqa  # noqa: F401  (applies the offline environment first)
 from citeqa.components.embedder import Embedder, LocalMiniLMEmbedder
 from citeqa.engine import Engine
 from citeqa.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.fixtures.openai_server import ServerState
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CITEQA_SHARED", REPO.parent / "shared"))
@@ -67,6 +71,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("CITEQA_DATA_DIR", str(path))
     monkeypatch.delenv("CITEQA_CHROMA_URL", raising=False)
+    for name in list(os.environ):  # a developer's LLM settings must not change the tests
+        if name.startswith(("CITEQA_LLM_", "CITEQA_BACKEND")) or name == "OPENAI_API_KEY":
+            monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return path
 
@@ -88,6 +95,35 @@ def seed_engine(engine: Engine) -> Engine:
     require_shared()
     engine.ingest(sources_from_paths([SEED_DIR]))
     return engine
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    """A scripted OpenAI-protocol server on 127.0.0.1 (the hosted LLM's stand-in)."""
+    from tests.fixtures import openai_server
+
+    port = free_port()
+    with openai_server.serve(port) as state:
+        yield LLMServer(f"http://127.0.0.1:{port}/v1", state)
+
+
+class LLMServer:
+    def __init__(self, url: str, state: ServerState) -> None:
+        self.url = url
+        self.state = state
+
+    def settings(self, data_dir: Path, **overrides: object) -> Settings:
+        """Settings that answer through this server."""
+        values: dict[str, object] = {
+            "data_dir": data_dir,
+            "llm_base_url": self.url,
+            "llm_api_key": "test-key",
+            "llm_model": "test-model",
+            "llm_timeout": 5.0,
+            "llm_retry_max_wait": 2.0,
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
 
 
 def free_port() -> int:

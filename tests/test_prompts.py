@@ -10,10 +10,12 @@ from prompts import PromptError
 
 def test_answer_prompts_render_with_their_declared_variables() -> None:
     system = prompts.load("answer_system")
-    assert system.variables == {"passages"}
-    rendered = system.render(passages="[1] The ferry leaves at noon.")
-    assert "<passages>\n[1] The ferry leaves at noon.\n</passages>" in rendered
-    assert "{{" not in rendered
+    assert system.variables == {"passages", "boundary"}
+    rendered = system.render(passages="<<<passage 1 b0>>>\nThe ferry.\n<<<end b0>>>", boundary="b0")
+    assert rendered.endswith("<<<passage 1 b0>>>\nThe ferry.\n<<<end b0>>>\n")
+    assert '"<<<passage N b0>>>"' in rendered and "{{" not in rendered
+    condense = prompts.load("condense_question")
+    assert condense.variables == {"history", "question"}
     assert prompts.load("answer_user").render(question="When?") == "Question: When?\n"
 
 

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import EngineProvider
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
-from tests.conftest import SEED_FILE, require_shared
+from tests.conftest import SEED_FILE, LLMServer, free_port, require_shared, wait_for_http
 
 
 @pytest.fixture
@@ -30,3 +35,59 @@ def seeded(client: TestClient) -> TestClient:
     )
     assert response.status_code == 200, response.text
     return client
+
+
+class LiveServer:
+    """The real app under a real uvicorn server, in a thread of the test process."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_for_http(f"{self.url}/healthz", timeout=60)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def make_app(settings: Settings, minilm: LocalMiniLMEmbedder) -> FastAPI:
+    app = create_app(settings)
+    provider: EngineProvider = app.state.engines
+    provider._embedder = minilm
+    return app
+
+
+def seed(base_url: str) -> None:
+    require_shared()
+    response = httpx.post(
+        f"{base_url}/v1/documents",
+        files=[("files", (SEED_FILE.name, SEED_FILE.read_bytes(), "text/plain"))],
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def live_offline(settings: Settings, minilm: LocalMiniLMEmbedder) -> Iterator[LiveServer]:
+    """The seeded app, offline extractive backend."""
+    with LiveServer(make_app(settings, minilm)) as live:
+        seed(live.url)
+        yield live
+
+
+@pytest.fixture
+def live_llm(
+    llm_server: LLMServer, data_dir: Path, minilm: LocalMiniLMEmbedder
+) -> Iterator[LiveServer]:
+    """The seeded app answering through the OpenAI-protocol test server."""
+    with LiveServer(make_app(llm_server.settings(data_dir), minilm)) as live:
+        seed(live.url)
+        yield live

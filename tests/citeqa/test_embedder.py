@@ -48,7 +48,7 @@ def test_openai_embeddings_through_the_real_client(data_dir: Path) -> None:
         engine.ingest(sources_from_paths([REPO / "examples"]))
         answer = engine.ask("How many items can a member borrow at a time?")
         assert answer.citations and "twelve items" in answer.citations[0].quote
-        assert state["requests"] >= 3
+        assert state.requests >= 3
         # The same store refuses the local model: vectors of another space would be garbage.
         with pytest.raises(EmbedderMismatch):
             Engine(settings.model_copy(update={"embed_model": "local:all-MiniLM-L6-v2"}))

@@ -1,0 +1,94 @@
+"""Finding a model's quote in a passage, verbatim up to whitespace and typography.
+
+Models copy text faithfully but not byte for byte: they collapse line breaks, straighten
+curly quotes and dashes, and elide the middle of long quotes with "...". The comparison
+forgives exactly that and nothing else (case, spelling and word order must match), and the
+span it returns indexes the passage's own text, so the citation quotes the document, not
+the model.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TYPOGRAPHY = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
+_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")
+_MIN_CHARS = 4  # a quote must say something: at least this many characters, one alphanumeric
+
+
+def normalise(text: str) -> tuple[str, list[int]]:
+    """Text with whitespace runs collapsed to one space and typography straightened, and
+    for each of its characters the index of the original character it came from."""
+    out: list[str] = []
+    where: list[int] = []
+    in_space = False
+    for i, ch in enumerate(text):
+        if ch.isspace():
+            if not in_space and out:
+                out.append(" ")
+                where.append(i)
+            in_space = True
+            continue
+        in_space = False
+        out.append(ch.translate(_TYPOGRAPHY))
+        where.append(i)
+    if out and out[-1] == " ":
+        out.pop()
+        where.pop()
+    return "".join(out), where
+
+
+def _variants(quote: str) -> list[str]:
+    """The quote as given, then without wrapping quotation marks, then without trailing
+    punctuation the model may have added."""
+    found = [quote]
+    stripped = quote.strip("\"'")
+    if stripped != quote:
+        found.append(stripped)
+    for text in list(found):
+        trimmed = text.rstrip(".,;:!?")
+        if trimmed != text:
+            found.append(trimmed)
+    return [v for v in dict.fromkeys(found) if len(v) >= _MIN_CHARS and any(c.isalnum() for c in v)]
+
+
+def find_quote(passage: str, quote: str) -> tuple[int, int] | None:
+    """[start, end) in `passage` of the model's quote, or None when it is not there.
+
+    An elided quote ("a ... b") matches when its pieces occur in order; the span then runs
+    from the first piece to the last, i.e. it includes the elided words, so the returned
+    text is still a verbatim part of the passage."""
+    haystack, where = normalise(passage)
+    wanted, _ = normalise(quote)
+    for variant in _variants(wanted):
+        pieces = [p for p in _ELLIPSIS.split(variant) if p]
+        if not pieces or sum(len(p) for p in pieces) < _MIN_CHARS:
+            continue
+        cursor = 0
+        first = last = None
+        for piece in pieces:
+            at = haystack.find(piece, cursor)
+            if at < 0:
+                break
+            if first is None:
+                first = at
+            last = at + len(piece)
+            cursor = last
+        else:
+            assert first is not None and last is not None
+            return where[first], where[last - 1] + 1
+    return None

@@ -1,0 +1,221 @@
+"""Generated answers end to end: retrieval → prompt → the OpenAI-protocol test server →
+verification against the stored text. Whatever the model says, every citation returned
+satisfies document_text[start:end] == quote."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from citeqa.components.embedder import Embedder
+from citeqa.contract import ABSTAIN_TEXT, Turn
+from citeqa.engine import CitationsReady, Delta, Done, Engine, Pending
+from citeqa.errors import LLMUnavailable
+from ingest.pipeline import sources_from_paths
+from tests.conftest import SEED_DIR, LLMServer, assert_citations_verify, require_shared
+from tests.fixtures.openai_server import SECRET, Step
+
+CAVOLI = "The officials said that it was General Cavoli who conveyed the decision to Ukraine."
+KIEV = "Russia’s attacks in other areas – even near the capital, Kiev – cannot be responded to"
+
+
+def llm_engine(
+    server: LLMServer, data_dir: Path, embedder: Embedder, **overrides: object
+) -> Engine:
+    require_shared()
+    engine = Engine(server.settings(data_dir, **overrides), embedder=embedder)
+    engine.ingest(sources_from_paths([SEED_DIR]))
+    return engine
+
+
+def passage_number(server: LLMServer, needle: str) -> int:
+    """The number the last prompt gave the passage containing `needle`."""
+    system = server.state.chat_requests[-1]["body"]["messages"][0]["content"]
+    for block in system.split("<<<passage ")[1:]:
+        if needle in block:
+            return int(block.split()[0])
+    raise AssertionError(f"{needle!r} is in no passage of the prompt")
+
+
+def passages_in(prompt: str) -> int:
+    return len(re.findall(r"<<<passage \d+ ", prompt))
+
+
+def answer_json(*sentences: tuple[str, int, str]) -> str:
+    return json.dumps(
+        {
+            "sentences": [
+                {"text": text, "citations": [{"passage": n, "quote": quote}]}
+                for text, n, quote in sentences
+            ],
+            "abstain": not sentences,
+        }
+    )
+
+
+@pytest.fixture
+def engine_llm(llm_server: LLMServer, data_dir: Path, embedder: Embedder) -> Engine:
+    return llm_engine(llm_server, data_dir, embedder)
+
+
+def test_generated_answer_cites_verified_passages(
+    engine_llm: Engine, llm_server: LLMServer
+) -> None:
+    answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+    assert answer.backend == "llm:test-model" and not answer.abstained
+    assert answer.citations[0].quote == CAVOLI
+    assert answer.answer == f"{CAVOLI} [1]"
+    assert_citations_verify(engine_llm, answer)
+    messages = llm_server.state.chat_requests[0]["body"]["messages"]
+    assert "untrusted" in messages[0]["content"] and "General Cavoli" in messages[0]["content"]
+    assert messages[1]["content"] == "Question: Who conveyed the decision to Ukraine?\n"
+
+
+def scripted(engine: Engine, server: LLMServer, question: str, build: object) -> object:
+    """Ask once with the naive reader to learn the passage numbers, then again with the
+    reply `build(number_of)` scripts."""
+    engine.ask(question)
+    reply = build(lambda needle: passage_number(server, needle))  # type: ignore[operator]
+    server.state.push(Step(content=reply))
+    return engine.ask(question)
+
+
+def test_sentences_whose_quotes_do_not_verify_are_dropped(
+    engine_llm: Engine, llm_server: LLMServer
+) -> None:
+    answer = scripted(
+        engine_llm,
+        llm_server,
+        "Who conveyed the decision to Ukraine?",
+        lambda num: answer_json(
+            ("General Cavoli conveyed it.", num("General Cavoli"), CAVOLI),
+            ("It was Blinken.", num("General Cavoli"), "it was Secretary Blinken who conveyed"),
+            ("Invented passage.", 99, CAVOLI),
+        ),
+    )
+    assert answer.answer == "General Cavoli conveyed it. [1]"  # type: ignore[attr-defined]
+    assert answer.dropped_sentences == 2  # type: ignore[attr-defined]
+    assert [s.supported for s in answer.sentences] == [True]  # type: ignore[attr-defined]
+    assert_citations_verify(engine_llm, answer)
+
+
+def test_mark_mode_keeps_unsupported_sentences_out_of_the_answer_text(
+    llm_server: LLMServer, data_dir: Path, embedder: Embedder
+) -> None:
+    engine = llm_engine(llm_server, data_dir, embedder, llm_unsupported="mark")
+    answer = scripted(
+        engine,
+        llm_server,
+        "Who conveyed the decision to Ukraine?",
+        lambda num: answer_json(
+            ("Cavoli.", num("General Cavoli"), CAVOLI),
+            ("Made up.", num("General Cavoli"), "words that are nowhere"),
+        ),
+    )
+    assert [(s.text, s.supported) for s in answer.sentences] == [  # type: ignore[attr-defined]
+        ("Cavoli.", True),
+        ("Made up.", False),
+    ]
+    assert "Made up" not in answer.answer  # type: ignore[attr-defined]
+
+
+def test_nothing_verified_means_abstain(engine_llm: Engine, llm_server: LLMServer) -> None:
+    llm_server.state.push(Step(content=answer_json(("Paris is in France.", 1, "Paris is nice"))))
+    answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+    assert answer.abstained and answer.answer == ABSTAIN_TEXT and answer.citations == []
+    llm_server.state.push(Step(content=answer_json()))
+    assert engine_llm.ask("Who is the mayor of Kharkiv?").abstained
+    llm_server.state.push(Step(content="I am not able to answer in JSON, sorry."))
+    assert engine_llm.ask("Who is the mayor of Kharkiv?").abstained
+
+
+def test_a_document_changed_after_retrieval_is_never_cited(
+    engine_llm: Engine, llm_server: LLMServer
+) -> None:
+    # The model quotes a passage that the store no longer has as retrieved.
+    original = engine_llm.store.get_documents
+    engine_llm.store.get_documents = lambda ids: {}  # type: ignore[method-assign]
+    try:
+        answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+    finally:
+        engine_llm.store.get_documents = original  # type: ignore[method-assign]
+    assert answer.abstained and answer.citations == []
+
+
+def test_stream_releases_verified_sentences_then_citations_then_done(
+    engine_llm: Engine, llm_server: LLMServer
+) -> None:
+    everything = list(engine_llm.ask_stream("Who conveyed the decision to Ukraine?"))
+    events = [e for e in everything if not isinstance(e, Pending)]
+    assert len(everything) > len(events)  # the model's chunks are seen as they arrive
+    kinds = [type(e) for e in events]
+    assert kinds == [Delta, CitationsReady, Done]
+    done = events[-1]
+    assert isinstance(done, Done) and isinstance(events[0], Delta)
+    assert events[0].text == f"{CAVOLI} [1]" and done.answer.answer == f"{CAVOLI} [1]"
+    assert llm_server.state.chat_requests[0]["body"]["stream"] is True
+
+
+def test_llm_failure_is_an_error_or_a_flagged_extractive_fallback(
+    llm_server: LLMServer, data_dir: Path, embedder: Embedder
+) -> None:
+    engine = llm_engine(llm_server, data_dir, embedder, llm_max_retries=1)
+    llm_server.state.push(Step(status=500), Step(status=500))
+    with pytest.raises(LLMUnavailable) as info:
+        engine.ask("Who conveyed the decision to Ukraine?")
+    assert SECRET not in info.value.message
+    assert len(llm_server.state.chat_requests) == 2
+
+    fallback = llm_engine(
+        llm_server, data_dir, embedder, llm_max_retries=1, llm_fallback="extractive"
+    )
+    llm_server.state.push(Step(status=500), Step(status=500))
+    answer = fallback.ask("Who conveyed the decision to Ukraine?")
+    assert answer.fallback == "llm_unavailable" and answer.backend == "extractive"
+    assert not answer.abstained and CAVOLI in answer.answer
+    assert_citations_verify(fallback, answer)
+
+
+def test_follow_up_is_condensed_before_retrieval(engine_llm: Engine, llm_server: LLMServer) -> None:
+    history = [
+        Turn(role="user", content="What remains prohibited?"),
+        Turn(role="assistant", content="The use of ATACMS inside Russia. [1]"),
+    ]
+    llm_server.state.push(Step(content="What remains prohibited near Kyiv?"))
+    # top_k 2 of the article's 3 chunks: the condensed question must rank the Kiev one in
+    answer = engine_llm.ask("What about near Kyiv?", top_k=2, history=history)
+    assert answer.standalone_question == "What remains prohibited near Kyiv?"
+    condense = llm_server.state.chat_requests[0]["body"]["messages"][0]["content"]
+    assert "user: What remains prohibited?" in condense and "What about near Kyiv?" in condense
+    prompt = llm_server.state.chat_requests[1]["body"]["messages"][0]["content"]
+    assert KIEV in prompt and passages_in(prompt) == 2
+    assert any(KIEV in c.quote for c in answer.citations)
+    assert_citations_verify(engine_llm, answer)
+
+
+def test_the_prompt_fits_the_configured_window(
+    llm_server: LLMServer, data_dir: Path, embedder: Embedder
+) -> None:
+    from ingest.chunking import count_tokens
+
+    engine = llm_engine(
+        llm_server, data_dir, embedder, llm_context_window=1500, llm_max_output_tokens=300
+    )
+    engine.ask("Who conveyed the decision to Ukraine?", top_k=8)
+    body = llm_server.state.chat_requests[-1]["body"]
+    prompt_tokens = sum(count_tokens(m["content"]) for m in body["messages"])
+    assert prompt_tokens + body["max_tokens"] <= 1500
+    assert 1 <= passages_in(body["messages"][0]["content"]) < 8
+
+
+def test_offline_follow_up_carries_the_previous_question_s_key_words(seed_engine: Engine) -> None:
+    history = [Turn(role="user", content="What remains prohibited?")]
+    answer = seed_engine.ask("What about near Kyiv?", history=history)
+    assert answer.backend == "extractive"
+    assert answer.standalone_question == "What about near Kyiv? remains prohibited"
+    top = seed_engine.retriever.retrieve(answer.standalone_question, 1).passages
+    assert KIEV in top[0].chunk.text
+    assert_citations_verify(seed_engine, answer)
