@@ -6,11 +6,12 @@ DOCS   ?= examples
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SHARED ?= ../shared
+CHROMIUM ?= /usr/bin/chromium
 
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test lint eval eval-public clean
+.PHONY: install run serve ingest test lint browser eval eval-public clean
 
 install: $(VENV)/.installed
 
@@ -33,7 +34,19 @@ lint: install
 	$(BIN)/ruff check citeqa ingest api evals prompts tests
 	$(BIN)/mypy
 
-test: install lint
+# Debian's chromium, for the chat page's browser tests (Playwright drives it; it downloads
+# no browser of its own). CITEQA_SKIP_BROWSER=1 skips both the install and those tests.
+browser:
+	@if [ -x $(CHROMIUM) ] || [ "$$CITEQA_SKIP_BROWSER" = 1 ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	elif command -v sudo >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else echo "install Debian's chromium (or set CITEQA_SKIP_BROWSER=1)"; exit 1; fi
+
+test: install lint browser
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 

@@ -37,6 +37,13 @@ def _settings() -> Settings:
         _fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
 
 
+def _with_backend(settings: Settings, backend: str) -> Settings:
+    try:
+        return Settings.model_validate({**settings.model_dump(), "backend": backend})
+    except ValidationError as exc:
+        _fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
+
+
 def _engine(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     from citeqa.engine import Engine
 
@@ -174,6 +181,18 @@ def eval_command(
     no_gate: Annotated[
         bool, typer.Option("--no-gate", help="Report only; never fail on thresholds.")
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="extractive or llm (default: CITEQA_BACKEND). The gates in thresholds.toml "
+            "were set for the extractive backend.",
+        ),
+    ] = None,
+    judge: Annotated[
+        bool,
+        typer.Option("--judge", help="Also let the configured LLM judge answer correctness."),
+    ] = False,
 ) -> None:
     """Evaluate answers against a gold set; exits 1 when a metric misses its threshold."""
     from contextlib import nullcontext
@@ -191,17 +210,35 @@ def eval_command(
     from evals.sets import load_set
 
     settings = _settings()
+    if backend is not None:
+        if backend not in ("extractive", "llm"):
+            _fail("--backend must be 'extractive' or 'llm'", 2)
+        settings = _with_backend(settings, backend)
     records = load_set(set_path)
     name = set_path.stem if set_path.stem != "qa" else set_path.parent.name
     if docs is not None and not docs.is_dir():
         _fail(f"--docs {docs} is not a folder")
     context = fresh_engine(settings, docs) if docs is not None else nullcontext(_engine(settings))
     with context as engine:
-        results = run_records(engine, records, top_k)
+        llm_judge = None
+        if judge:
+            from citeqa.components.llm import ChatLLM
+            from evals.judge import LLMJudge
+
+            if settings.llm_base_url is None and settings.llm_api_key is None:
+                _fail("--judge needs an LLM: set CITEQA_LLM_BASE_URL or an API key", 2)
+            llm_judge = LLMJudge(engine.llm or ChatLLM(settings))
+        results = run_records(engine, records, top_k, judge=llm_judge)
     summary = summarize(results)
     bounds = load_thresholds(thresholds or DEFAULT_THRESHOLDS, name)
     failures = [] if no_gate else [str(f) for f in check_gate(summary, bounds)]
-    data = rep.payload(name, summary, results, failures, settings.answer.model_dump())
+    data = rep.payload(
+        name,
+        summary,
+        results,
+        failures,
+        {"backend": engine.backend, **settings.answer.model_dump()},
+    )
     if json_output:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:

@@ -176,4 +176,9 @@ class Settings(BaseSettings):
             raise ValueError("CITEQA_TOP_K must not exceed CITEQA_MAX_TOP_K")
         if not (self.embed_model.startswith("local:") or self.embed_model.startswith("openai:")):
             raise ValueError("CITEQA_EMBED_MODEL must start with 'local:' or 'openai:'")
+        if self.backend == "llm" and self.llm_base_url is None and self.llm_api_key is None:
+            raise ValueError(
+                "CITEQA_BACKEND=llm needs CITEQA_LLM_BASE_URL or an API key "
+                "(CITEQA_LLM_API_KEY / OPENAI_API_KEY)"
+            )
         return self

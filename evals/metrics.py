@@ -61,6 +61,7 @@ class QuestionResult:
     # (dense, coverage, contains-gold, overlaps-evidence) of every candidate sentence,
     # so calibration can replay the answer decision under other settings.
     candidates: list[tuple[float, float, bool, bool]] = field(default_factory=list)
+    judged: bool | None = None  # an LLM judge's verdict on the answer, when one was asked
 
 
 def _mean(values: list[float]) -> float | None:
@@ -100,6 +101,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
         "abstention_precision": _mean([float(not r.answerable) for r in abstained]),
         "abstention_recall": _mean([float(r.abstained) for r in unanswerable]),
         "false_abstention_rate": _mean([float(r.abstained) for r in answerable]),
+        "judge_accuracy": _mean([float(r.judged) for r in answerable if r.judged is not None]),
         "latency_p50_ms": _percentile(latencies, 50),
         "latency_p95_ms": _percentile(latencies, 95),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 from citeqa.citations import verifies
 from citeqa.engine import Engine
 from citeqa.settings import Settings
+from evals.judge import LLMJudge
 from evals.metrics import QuestionResult, contains_answer, decision_accuracy, summarize, token_f1
 from evals.sets import EvalRecord, same_doc
 from ingest.pipeline import sources_from_paths
@@ -79,17 +80,31 @@ def run_records(
     records: list[EvalRecord],
     top_k: int | None = None,
     on_result: Callable[[QuestionResult], None] | None = None,
+    judge: LLMJudge | None = None,
 ) -> list[QuestionResult]:
+    """Ask every question with the engine's backend and score the answers. The
+    extractive backend also records its scored candidates (for calibration)."""
     locator = _EvidenceLocator(engine)
     results: list[QuestionResult] = []
     for record in records:
-        answer, candidates = engine.ask_with_candidates(record.question, top_k)
+        if engine.llm is None:
+            answer, candidates = engine.ask_with_candidates(record.question, top_k)
+            chunks = [c.passage.chunk for c in candidates]
+        else:
+            answer, candidates = engine.ask(record.question, top_k), []
+            k = top_k or engine.settings.top_k
+            chunks = [p.chunk for p in engine.retriever.retrieve(record.question, k).passages]
         spans = locator.spans(record)
-        passages = {c.passage.chunk.id: c.passage.chunk for c in candidates}.values()
+        passages = {c.id: c for c in chunks}.values()
         targets = [d for d in (locator.resolve(g) for g in record.target_docs()) if d]
         docs = engine.store.get_documents([c.doc_id for c in answer.citations])
         valid = sum(verifies(docs.get(c.doc_id), c.quote, c.start, c.end) for c in answer.citations)
         has_evidence = bool(spans)
+        judged = None
+        if judge is not None and record.answerable:
+            judged = (not answer.abstained) and judge.correct(
+                record.question, record.answers, answer.answer
+            )
         result = QuestionResult(
             id=record.id,
             question=record.question,
@@ -117,6 +132,7 @@ def run_records(
                 )
                 for c in candidates
             ],
+            judged=judged,
         )
         results.append(result)
         if on_result:

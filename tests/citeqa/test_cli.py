@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.cli import main
-from tests.conftest import REPO, SEED_DIR, require_shared
+from tests.conftest import REPO, SEED_DIR, LLMServer, require_shared
 
 EXAMPLES_EVAL = ("eval", str(REPO / "evals/sets/examples.jsonl"), "--docs", str(REPO / "examples"))
 
@@ -89,3 +89,37 @@ def test_eval_never_touches_the_users_store(
     assert code == 0
     code, out, _ = run_cli(monkeypatch, capsys, "docs", "list", "--json")
     assert json.loads(out)["total"] == 0
+
+
+def test_eval_with_the_llm_backend_and_judge(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], llm_server: LLMServer
+) -> None:
+    monkeypatch.setenv("CITEQA_LLM_BASE_URL", llm_server.url)
+    monkeypatch.setenv("CITEQA_LLM_API_KEY", "test-key")
+    monkeypatch.setenv("CITEQA_LLM_MODEL", "test-model")
+    code, out, err = run_cli(
+        monkeypatch, capsys, *EXAMPLES_EVAL, "--backend", "llm", "--judge", "--no-gate", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["settings"]["backend"] == "llm:test-model"
+    metrics = data["metrics"]
+    assert metrics["citation_validity"] == 1.0 and metrics["judge_accuracy"] is not None
+    answerable = metrics["answerable"]
+    bodies = [r["body"] for r in llm_server.state.chat_requests]
+    judged = [b for b in bodies if "You grade" in b["messages"][0]["content"]]
+    assert len(bodies) - len(judged) == metrics["questions"]  # one answer call per question
+    answered = [q for q in data["questions"] if q["answerable"] and not q["abstained"]]
+    assert len(judged) == len(answered) <= answerable
+
+    code, out, _ = run_cli(monkeypatch, capsys, *EXAMPLES_EVAL, "--backend", "extractive", "--json")
+    assert code == 0 and json.loads(out)["settings"]["backend"] == "extractive"
+
+
+def test_llm_backend_without_an_llm_is_a_settings_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, *EXAMPLES_EVAL, "--backend", "llm")
+    assert code == 2 and "CITEQA_LLM_BASE_URL" in err
+    code, _, err = run_cli(monkeypatch, capsys, *EXAMPLES_EVAL, "--judge")
+    assert code == 2 and "--judge needs an LLM" in err

@@ -1,0 +1,119 @@
+"""The built-in chat page in a real headless Chromium (Debian's), driven by Playwright.
+
+`make test` installs Debian's chromium when it is missing; set CITEQA_SKIP_BROWSER=1 to
+skip these tests on a machine where it cannot be installed."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import LiveServer
+from tests.conftest import LLMServer
+from tests.fixtures.openai_server import Step
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))
+BAN = (
+    "Our policy regarding prohibiting the use of ATACMS systems or long-range strikes inside "
+    "Russia has not changed"
+)
+KIEV = "Russia’s attacks in other areas – even near the capital, Kiev – cannot be responded to"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if os.environ.get("CITEQA_SKIP_BROWSER") == "1":
+        pytest.skip("CITEQA_SKIP_BROWSER=1")
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def ask(page: object, question: str) -> None:
+    page.fill("#question", question)  # type: ignore[attr-defined]
+    page.press("#question", "Enter")  # type: ignore[attr-defined]
+
+
+def test_page_streams_the_answer_and_highlights_the_cited_quote(
+    browser: object, live_llm: LiveServer, llm_server: LLMServer
+) -> None:
+    llm_server.state.push(
+        Step(
+            cite=[
+                ("Long-range strikes inside Russia with ATACMS remain prohibited.", BAN),
+                ("Attacks elsewhere, even near Kiev, cannot be answered with US weapons.", KIEV),
+            ],
+            chunk_size=24,
+            chunk_delay=0.12,
+        )
+    )
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_llm.url)
+    assert page.title() == "citeqa"
+    ask(page, "What remains prohibited?")
+    answer = page.locator("li.assistant").last
+    # The first verified sentence shows while the model is still writing the second.
+    page.wait_for_function(
+        "() => { const li = [...document.querySelectorAll('li.assistant')].pop();"
+        " return li && li.textContent.includes('ATACMS') && !li.dataset.done; }",
+        timeout=30_000,
+    )
+    page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
+    text = answer.locator(".text").inner_text()
+    assert "remain prohibited. [1]" in text and "US weapons. [2]" in text
+    answer.locator("button.cite[data-n='1']").click()
+    highlight = page.wait_for_selector("#highlight", timeout=10_000)
+    assert highlight.inner_text() == BAN
+    assert highlight.is_visible()
+    shown = page.inner_text("#doc-text")
+    stored = httpx.get(
+        f"{live_llm.url}/v1/documents/us-allows-limited-strikes-in-russia.txt"
+    ).json()
+    assert shown.replace("\n", "") == stored["text"].replace("\n", "")
+    answer.locator("button.cite[data-n='2']").click()
+    page.wait_for_function(
+        f"() => document.getElementById('highlight').textContent === {KIEV!r}", timeout=10_000
+    )
+    assert errors == []
+    page.close()
+
+
+def test_page_offline_answers_follow_ups_and_abstains_honestly(
+    browser: object, live_offline: LiveServer
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.goto(live_offline.url)
+    page.wait_for_function("() => document.getElementById('backend').textContent !== ''")
+    assert page.inner_text("#backend") == "answers: extractive"
+    ask(page, "Who conveyed the decision to Ukraine?")
+    page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
+    assert "General Cavoli" in page.locator("li.assistant").last.inner_text()
+    ask(page, "Who is the mayor of Kharkiv?")
+    page.wait_for_selector("li.assistant:nth-of-type(4)[data-done='true']", timeout=30_000)
+    last = page.locator("li.assistant").last
+    assert "do not answer" in last.inner_text()
+    assert "abstained" in (last.get_attribute("class") or "")
+    page.close()
