@@ -7,11 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from api.deps import EngineProvider
 from api.routers import chat_page, documents, health, openai_compat, query
+from api.security import ConcurrencyLimit, Guard, ReadAccess
 from citeqa import __version__
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
@@ -36,19 +40,50 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
                 log.warning("starting without a store: %s", exc.message)
         yield
 
+    guard = Guard.from_settings(settings)  # a malformed key list fails here, at start-up
     app = FastAPI(
         title="citeqa",
         version=__version__,
         summary="Answers from your own documents, with citations you can check.",
         description="Every citation's quote is verified against the stored document text at "
-        "its offsets; when the documents do not answer, the answer abstains.",
+        "its offsets; when the documents do not answer, the answer abstains. With "
+        "CITEQA_API_KEYS set, every route but /healthz (and the static chat page) needs "
+        "`Authorization: Bearer KEY`.",
         lifespan=lifespan,
+        docs_url=None,  # served below, behind the read scope
+        openapi_url=None,
     )
     app.state.engines = provider
+    app.state.guard = guard
     errors.install(app)
     app.include_router(health.router)
-    app.include_router(query.router)
+    app.include_router(query.router, dependencies=[ReadAccess])
     app.include_router(documents.router)
-    app.include_router(openai_compat.router)
+    app.include_router(openai_compat.router, dependencies=[ReadAccess])
     app.include_router(chat_page.router)
+    _add_docs(app)
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_requests,
+        paths=("/v1/query", "/v1/chat/completions", "/v1/documents"),
+    )
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["authorization", "content-type"],
+            max_age=600,
+        )
     return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[ReadAccess])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[ReadAccess])
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="citeqa API")

@@ -4,19 +4,26 @@ never a traceback, a path or upstream error text."""
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import security
 from citeqa import errors
 
 log = logging.getLogger("citeqa.api")
 
 STATUS: dict[type[errors.CiteqaError], int] = {
+    security.Unauthorized: 401,
+    security.Forbidden: 403,
+    security.RateLimited: 429,
+    security.Busy: 503,
     errors.InvalidInput: 422,
     errors.DocumentNotFound: 404,
+    errors.IngestInProgress: 409,
     errors.UnsupportedDocumentType: 415,
     errors.DocumentTooLarge: 413,
     errors.DocumentUnreadable: 422,
@@ -34,6 +41,7 @@ _HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
@@ -51,8 +59,10 @@ def error_response(
     status: int, code: str, message: str, retry_after: float | None = None
 ) -> JSONResponse:
     headers = None
-    if status in (503, 504):
-        headers = {"Retry-After": str(max(1, round(retry_after if retry_after else 5)))}
+    if status in (429, 503, 504):
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after if retry_after else 5)))}
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
 
 
@@ -66,7 +76,7 @@ def status_of(exc: errors.CiteqaError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CiteqaError)
     async def _domain(_request: Request, exc: errors.CiteqaError) -> JSONResponse:
-        retry_after = exc.retry_after if isinstance(exc, errors.LLMUnavailable) else None
+        retry_after = getattr(exc, "retry_after", None)
         return error_response(status_of(exc), exc.code, exc.message, retry_after)
 
     @app.exception_handler(RequestValidationError)

@@ -116,13 +116,29 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    insecure_no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-auth",
+            help="Serve on a non-loopback address without API keys (anyone who can reach "
+            "it may read and change the documents).",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the REST API (OpenAPI docs at /docs)."""
+    """Serve the REST API (OpenAPI docs at /docs) and the chat page (/)."""
     import uvicorn
 
     from api.app import create_app
+    from api.security import is_loopback, load_keys
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_level=log_level)
+    settings = _settings()
+    if not load_keys(settings) and not is_loopback(host) and not insecure_no_auth:
+        _fail(
+            f"refusing to serve on {host} without API keys: set CITEQA_API_KEYS (or "
+            "CITEQA_API_KEYS_FILE), or pass --insecure-no-auth",
+            2,
+        )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 
 @docs_app.command("list")

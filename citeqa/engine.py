@@ -26,6 +26,7 @@ from citeqa.generate import (
     Composer,
     Prompt,
     Quoted,
+    Safety,
     SentenceScanner,
     build_prompt,
     parse_reply,
@@ -264,7 +265,7 @@ class Engine:
                 records[doc_id] = self.store.get_documents([doc_id]).get(doc_id)
             return verifies(records[doc_id], quoted.text, quoted.start, quoted.end)
 
-        composer = Composer(prompt.passages, check=stored)
+        composer = Composer(prompt.passages, check=stored, safety=Safety.for_prompt(prompt))
         if prompt.passages:
             for raw in self._raw_sentences(prompt, stream):
                 if raw is None:

@@ -45,8 +45,18 @@ class DocumentTooLarge(CiteqaError):
     code = "document_too_large"
 
 
+class TooManyFiles(DocumentTooLarge):
+    code = "too_many_files"
+
+
 class DocumentUnreadable(CiteqaError):
     code = "document_unreadable"
+
+
+class IngestInProgress(CiteqaError):
+    """Another process holds the embedded store's write lock."""
+
+    code = "ingest_in_progress"
 
 
 class StoreUnavailable(CiteqaError):

@@ -66,6 +66,44 @@ class Prompt:
     messages: list[dict[str, str]]
     passages: list[Passage]  # passage n is passages[n - 1]
     tokens: int  # prompt tokens as counted with cl100k
+    instructions: str = ""  # the system prompt without the passages
+    boundary: str = ""
+
+
+_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'\])]+", re.IGNORECASE)
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_SHINGLE = 6  # words: a run this long copied from the instructions is an echo
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
+
+
+@dataclass
+class Safety:
+    """What a generated sentence may not contain, whatever its quotes: links that are not
+    in the passages, images (a markdown image is fetched by the reader's browser, which
+    leaks data), the fence boundary, or a run of the system prompt's own words."""
+
+    passages_text: str = ""
+    boundary: str = ""
+    instructions: set[tuple[str, ...]] = field(default_factory=set)
+
+    @classmethod
+    def for_prompt(cls, prompt: Prompt) -> Safety:
+        text = "\n".join(p.chunk.text for p in prompt.passages)
+        echo = _shingles(prompt.instructions) - _shingles(text)
+        return cls(text, prompt.boundary, echo)
+
+    def allows(self, text: str) -> bool:
+        if _MD_IMAGE.search(text):
+            return False
+        if self.boundary and self.boundary in text:
+            return False
+        if any(url.rstrip(".,;:") not in self.passages_text for url in _URL.findall(text)):
+            return False
+        return not (_shingles(text) & self.instructions)
 
 
 def build_prompt(
@@ -97,6 +135,8 @@ def build_prompt(
         messages=[{"role": "system", "content": text}, {"role": "user", "content": user}],
         passages=packed,
         tokens=fixed + used + _PROMPT_MARGIN,
+        instructions=system.render(passages="", boundary=boundary),
+        boundary=boundary,
     )
 
 
@@ -224,11 +264,13 @@ class Quoted:
 @dataclass
 class Composer:
     """Turns the model's sentences into verified ones. A sentence is supported when it
-    cites at least one passage and every quote it gives is found in the passage it names;
-    invented passage numbers and quotes that are not there make it unsupported."""
+    cites at least one passage, every quote it gives is found in the passage it names,
+    and its text passes `Safety`; invented passage numbers and quotes that are not there
+    make it unsupported."""
 
     passages: Sequence[Passage]
     check: Callable[[Quoted], bool] = lambda _quoted: True  # e.g. against the stored text
+    safety: Safety = field(default_factory=Safety)
     quotes: list[Quoted] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     unsupported: int = 0
@@ -240,6 +282,7 @@ class Composer:
         refs = list(_citations_of(raw))
         verified = [self._verify(numbers, quote) for numbers, quote in refs]
         ok = bool(verified) and all(q is not None for q in verified)
+        ok = ok and self.safety.allows(text)
         numbers = sorted({self._number(q) for q in verified if q is not None}) if ok else []
         sentence = AnswerSentence(text=text, citations=numbers, supported=ok)
         if not ok:

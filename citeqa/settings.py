@@ -152,6 +152,39 @@ class Settings(BaseSettings):
         "'extractive' returns the extractive answer, flagged in `fallback`.",
     )
 
+    # -- access and limits (part 4) ------------------------------------------------------
+    api_keys: SecretStr | None = Field(
+        None,
+        description="API keys as comma-separated KEY:SCOPE pairs, scope 'read' or 'admin', "
+        "e.g. 'k1:read,k2:admin'. Unset (and no keys file): no authentication, and the "
+        "server binds only to loopback unless --insecure-no-auth.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of KEY:SCOPE pairs (commas or lines; '#' starts a comment)."
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins allowed to call the API from a browser "
+        "(e.g. https://app.example.com). Empty: CORS closed.",
+    )
+    rate_limit_per_minute: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="Requests per minute per API key (or client "
+        "address without keys) on /v1 routes; 0 = unlimited. Over it: 429 with Retry-After.",
+    )
+    max_concurrent_requests: int = Field(
+        16,
+        ge=1,
+        le=10_000,
+        description="Questions, chats and ingests handled at once per process; one more "
+        "gets 503 with Retry-After instead of queueing without bound.",
+    )
+    max_files_per_upload: int = Field(
+        100, ge=1, le=10_000, description="Most files in one POST /v1/documents."
+    )
+
     @field_validator("chroma_url", "llm_base_url", "embed_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

@@ -7,6 +7,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from citeqa.errors import DocumentUnreadable, UnsupportedDocumentType
 
@@ -89,6 +90,19 @@ def decode(data: bytes) -> tuple[str, list[str]]:
     return data.decode("latin-1"), ["not UTF-8; decoded as latin-1"]
 
 
+_CONCEALING_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])",
+    re.IGNORECASE,
+)
+
+
+def _is_concealed(tag: Any) -> bool:
+    attrs = getattr(tag, "attrs", None) or {}
+    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
+        return True
+    return bool(_CONCEALING_STYLE.search(str(attrs.get("style", ""))))
+
+
 def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
     from bs4 import BeautifulSoup
 
@@ -96,6 +110,13 @@ def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
     soup = BeautifulSoup(raw, "html.parser")
     for tag in soup(["script", "style", "noscript", "template", "svg"]):
         tag.decompose()
+    # Text a reader never sees is a classic carrier of prompt injections: drop it, flag it.
+    concealed = [tag for tag in soup.find_all(True) if _is_concealed(tag)]
+    for tag in concealed:
+        if not tag.decomposed:
+            tag.decompose()
+    if concealed:
+        warnings = [*warnings, f"removed {len(concealed)} hidden HTML elements"]
     title = None
     if soup.title and soup.title.get_text(strip=True):
         title = soup.title.get_text(" ", strip=True)

@@ -27,6 +27,7 @@ from citeqa.errors import (
 from citeqa.settings import Settings
 from ingest.chunking import Span, chunk_spans
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
+from ingest.lock import store_write_lock
 from ingest.manifest import Manifest, Plan, chunk_id, content_hash
 from ingest.metadata import (
     date_as_int,
@@ -119,6 +120,8 @@ class IngestPipeline:
         self._embedder = embedder
         self._settings = settings
         self._write_batch = max(settings.embed_batch_size, 64)
+        # the embedded store takes a file lock against other writing processes
+        self._lock_dir = None if settings.chroma_url else settings.data_dir
 
     def run(
         self,
@@ -127,13 +130,14 @@ class IngestPipeline:
         on_chunks: Callable[[int], None] | None = None,
     ) -> IngestResult:
         started = time.perf_counter()
-        manifest = Manifest(self._store)
-        result = IngestResult()
-        for source in sources:
-            outcome = self._ingest_one(source, manifest, on_chunks)
-            result.documents.append(outcome)
-            if on_document:
-                on_document(outcome)
+        with store_write_lock(self._lock_dir):
+            manifest = Manifest(self._store)
+            result = IngestResult()
+            for source in sources:
+                outcome = self._ingest_one(source, manifest, on_chunks)
+                result.documents.append(outcome)
+                if on_document:
+                    on_document(outcome)
         result.seconds = time.perf_counter() - started
         return result
 
@@ -252,11 +256,12 @@ class IngestPipeline:
         return spans
 
     def delete(self, doc_id: str) -> bool:
-        if self._store.get_document(doc_id, with_text=False) is None:
-            return False
-        self._store.delete_document(doc_id)
-        self._store.bump_generation()
-        return True
+        with store_write_lock(self._lock_dir):
+            if self._store.get_document(doc_id, with_text=False) is None:
+                return False
+            self._store.delete_document(doc_id)
+            self._store.bump_generation()
+            return True
 
 
 def _page_of(offset: int, loaded: LoadedDocument | None) -> dict[str, int]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from api.deps import EngineDep, SettingsDep
 from api.schemas import (
@@ -21,10 +22,12 @@ from api.schemas import (
     ErrorBody,
     IngestReport,
 )
+from api.security import AdminAccess, ReadAccess
 from citeqa.components.store import DocumentRecord
 from citeqa.errors import (
     DocumentTooLarge,
     InvalidInput,
+    TooManyFiles,
     UnsupportedDocumentType,
     describe_validation,
 )
@@ -32,8 +35,6 @@ from ingest.loaders import SUPPORTED_SUFFIXES, is_supported
 from ingest.pipeline import IngestResult, Source
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-
-MAX_FILES = 100
 
 _BODY_DOC = {
     "requestBody": {
@@ -94,8 +95,13 @@ def _reader(data: bytes) -> Callable[[], bytes]:
     return lambda: data
 
 
-async def _sources_from_form(request: Request, max_bytes: int) -> list[Source]:
-    form = await request.form(max_files=MAX_FILES, max_fields=20)
+async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -> list[Source]:
+    try:
+        form = await request.form(max_files=max_files, max_fields=20)
+    except HTTPException as exc:
+        if "files" in str(exc.detail).lower():
+            raise TooManyFiles(f"at most {max_files} files per upload") from None
+        raise InvalidInput("the multipart form could not be read") from None
     files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
     if not files:
         raise InvalidInput("send one or more files in the form field 'files'")
@@ -141,6 +147,7 @@ async def _source_from_json(request: Request) -> Source:
 
 @router.post(
     "",
+    dependencies=[AdminAccess],
     response_model=IngestReport,
     status_code=200,
     openapi_extra=_BODY_DOC,
@@ -158,10 +165,12 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
     """
     content_type = request.headers.get("content-type", "")
     length = int(request.headers.get("content-length") or 0)
-    if length > settings.max_document_bytes * MAX_FILES:
+    if length > settings.max_document_bytes * settings.max_files_per_upload:
         raise DocumentTooLarge("the request body is too large")
     if content_type.startswith("multipart/form-data"):
-        sources = await _sources_from_form(request, settings.max_document_bytes)
+        sources = await _sources_from_form(
+            request, settings.max_document_bytes, settings.max_files_per_upload
+        )
     elif content_type.startswith("application/json"):
         if length > settings.max_document_bytes:
             raise DocumentTooLarge(
@@ -174,7 +183,7 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
     return _report(result)
 
 
-@router.get("", response_model=DocumentList)
+@router.get("", response_model=DocumentList, dependencies=[ReadAccess])
 def list_documents(
     engine: EngineDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Documents per page.")] = 50,
@@ -191,7 +200,10 @@ def list_documents(
 
 
 @router.get(
-    "/{doc_id:path}", response_model=DocumentWithText, responses={404: {"model": ErrorBody}}
+    "/{doc_id:path}",
+    response_model=DocumentWithText,
+    responses={404: {"model": ErrorBody}},
+    dependencies=[ReadAccess],
 )
 def get_document(doc_id: str, engine: EngineDep) -> DocumentWithText:
     """A document's metadata and its stored text (citation offsets index into `text`)."""
@@ -201,6 +213,7 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentWithText:
 
 @router.delete(
     "/{doc_id:path}",
+    dependencies=[AdminAccess],
     status_code=204,
     response_class=Response,
     responses={404: {"model": ErrorBody}},

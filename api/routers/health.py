@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import EngineDep
 from api.schemas import ErrorBody, Health, Readiness
+from api.security import ReadAccess
 
 router = APIRouter(tags=["health"])
 
@@ -14,7 +15,12 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Readiness, responses={503: {"model": ErrorBody}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": ErrorBody}},
+    dependencies=[ReadAccess],
+)
 def readyz(engine: EngineDep) -> Readiness:
     """The store answers and the embedder is loaded (503 otherwise)."""
     return Readiness(status="ready", **engine.readiness())

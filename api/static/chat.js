@@ -7,6 +7,23 @@ const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const send = document.getElementById("send");
 let history = [];
+let apiKey = sessionStorage.getItem("citeqa-api-key") || "";
+
+// fetch with the API key, asking for one when the server answers 401.
+async function call(url, options = {}, retried = false) {
+  const headers = Object.assign({}, options.headers || {});
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  const response = await fetch(url, Object.assign({}, options, { headers }));
+  if (response.status === 401 && !retried) {
+    const key = window.prompt("This citeqa server needs an API key:");
+    if (key && key.trim()) {
+      apiKey = key.trim();
+      sessionStorage.setItem("citeqa-api-key", apiKey);
+      return call(url, options, true);
+    }
+  }
+  return response;
+}
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -58,7 +75,7 @@ function renderAnswer(item, answer) {
 async function showCitation(citation) {
   const viewer = document.getElementById("viewer");
   const text = document.getElementById("doc-text");
-  const response = await fetch(`/v1/documents/${encodeURIComponent(citation.doc_id)}`);
+  const response = await call(`/v1/documents/${encodeURIComponent(citation.doc_id)}`);
   const doc = await response.json();
   viewer.hidden = false;
   document.getElementById("doc-title").textContent = response.ok ? doc.title : "Document unavailable";
@@ -104,7 +121,7 @@ async function ask(question) {
   const box = item.querySelector(".text");
   send.disabled = true;
   try {
-    const response = await fetch("/v1/query", {
+    const response = await call("/v1/query", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ question, stream: true, history }),
@@ -158,6 +175,6 @@ document.getElementById("new").addEventListener("click", () => {
 document.getElementById("close-viewer").addEventListener("click", () => {
   document.getElementById("viewer").hidden = true;
 });
-fetch("/readyz").then((r) => r.json()).then((body) => {
+call("/readyz").then((r) => r.json()).then((body) => {
   if (body.backend) document.getElementById("backend").textContent = `answers: ${body.backend}`;
 }).catch(() => {});

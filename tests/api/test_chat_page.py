@@ -117,3 +117,33 @@ def test_page_offline_answers_follow_ups_and_abstains_honestly(
     assert "do not answer" in last.inner_text()
     assert "abstained" in (last.get_attribute("class") or "")
     page.close()
+
+
+def test_page_asks_for_an_api_key_when_the_server_needs_one(
+    browser: object, data_dir: Path, minilm: object
+) -> None:
+    from citeqa.settings import Settings
+    from tests.api.conftest import make_app
+
+    settings = Settings(data_dir=data_dir, api_keys="page-key-123:admin")
+    with LiveServer(make_app(settings, minilm)) as live:  # type: ignore[arg-type]
+        httpx.post(
+            f"{live.url}/v1/documents",
+            json={"doc_id": "ferry.md", "text": "The ferry leaves at noon every day."},
+            headers={"Authorization": "Bearer page-key-123"},
+        ).raise_for_status()
+        page = browser.new_page()  # type: ignore[attr-defined]
+        prompts: list[str] = []
+
+        def answer_dialog(dialog: object) -> None:
+            prompts.append(dialog.message)  # type: ignore[attr-defined]
+            dialog.accept("page-key-123")  # type: ignore[attr-defined]
+
+        page.on("dialog", answer_dialog)
+        page.goto(live.url)
+        page.wait_for_function("() => document.getElementById('backend').textContent !== ''")
+        ask(page, "When does the ferry leave?")
+        page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
+        assert "noon" in page.locator("li.assistant").last.inner_text()
+        assert prompts == ["This citeqa server needs an API key:"]  # asked once, then kept
+        page.close()

@@ -123,3 +123,13 @@ def test_llm_backend_without_an_llm_is_a_settings_error(
     assert code == 2 and "CITEQA_LLM_BASE_URL" in err
     code, _, err = run_cli(monkeypatch, capsys, *EXAMPLES_EVAL, "--judge")
     assert code == 2 and "--judge needs an LLM" in err
+
+
+def test_serve_refuses_a_public_address_without_keys(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(monkeypatch, capsys, "serve", "--host", "0.0.0.0", "--port", "1")
+    assert code == 2 and "without API keys" in err and "--insecure-no-auth" in err
+    monkeypatch.setenv("CITEQA_API_KEYS", "short:read")
+    code, _, err = run_cli(monkeypatch, capsys, "serve", "--host", "0.0.0.0", "--port", "1")
+    assert code == 1 and "at least 8 characters" in err

@@ -106,7 +106,7 @@ def test_doc_ids_are_paths_relative_to_the_ingested_root(engine: Engine, tmp_pat
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("die_at", [1, 2, 4])
+@pytest.mark.parametrize("die_at", [1, 2, 3, 4, 5])
 def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     die_at: int, tmp_path: Path, embedder: CountingEmbedder
 ) -> None:
