@@ -3,7 +3,7 @@ engine's (`citeqa.contract`), so the API, the CLI and the evals return the same 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from citeqa.contract import Answer, Citation, Turn
 from citeqa.filters import Filters
@@ -25,14 +25,14 @@ class QueryRequest(BaseModel):
         description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS tokens).",
         examples=["What remains prohibited?"],
     )
-    top_k: int | None = Field(
+    top_k: StrictInt | None = Field(
         None,
         ge=1,
         le=200,
         description="Passages to retrieve (default CITEQA_TOP_K; at most CITEQA_MAX_TOP_K).",
     )
     filters: Filters | None = Field(None, description="Restrict retrieval to some documents.")
-    stream: bool = Field(
+    stream: StrictBool = Field(
         False,
         description="Stream Server-Sent Events: `delta` (answer text, one verified sentence "
         "at a time), `citations`, then `done` with the whole answer; `error` if it fails "

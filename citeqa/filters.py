@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from citeqa.dates import date_as_int, parse_date
 
+DocId = Annotated[str, Field(min_length=1, max_length=512)]
+
 
 class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    doc_id: str | list[str] | None = Field(
+    doc_id: DocId | Annotated[list[DocId], Field(min_length=1, max_length=1000)] | None = Field(
         None, description="Only these documents (one id or a list).", examples=["report.md"]
     )
     source: str | None = Field(None, description="Only chunks from this source path or URL.")

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
@@ -59,8 +59,8 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = Field(MODEL_ID, description="Any name is accepted; replies say 'citeqa'.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS + 10)
-    stream: bool = False
-    top_k: int | None = Field(None, ge=1, le=200, description="citeqa extension.")
+    stream: StrictBool = False
+    top_k: StrictInt | None = Field(None, ge=1, le=200, description="citeqa extension.")
     filters: Filters | None = Field(None, description="citeqa extension.")
 
 

@@ -113,7 +113,7 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     require_shared()
     docs = tmp_path / "docs"
     docs.mkdir()
-    for path in sorted((SHARED / "evalsets" / "realtimeqa_cnn_2022" / "docs").glob("*.txt"))[:4]:
+    for path in sorted((SHARED / "evalsets" / "realtimeqa_cnn_2022" / "docs").glob("*.txt"))[:6]:
         shutil.copy(path, docs / path.name)
     settings = Settings(data_dir=tmp_path / "crashed", chunk_size=64, chunk_overlap=8)
     proc = subprocess.run(
