@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test lint browser eval eval-public clean
+.PHONY: install run serve ingest test soak lint browser eval eval-public clean
 
 install: $(VENV)/.installed
 
@@ -49,6 +49,11 @@ browser:
 test: install lint browser
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
+
+# The long run of the load test: 8 clients query for 60 s while documents are added and
+# deleted (make test runs the same test for 8 s). CI runs it after make test.
+soak: install
+	CITEQA_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/api/test_concurrency.py
 
 # The offline eval gates (thresholds in evals/thresholds.toml).
 eval: install

@@ -124,6 +124,14 @@ def serve(
             "it may read and change the documents).",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="API processes. More than 1 needs a Chroma server (CITEQA_CHROMA_URL).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs) and the chat page (/)."""
     import uvicorn
@@ -138,6 +146,24 @@ def serve(
             "CITEQA_API_KEYS_FILE), or pass --insecure-no-auth",
             2,
         )
+    if workers > 1:
+        if not settings.chroma_url:
+            _fail(
+                "--workers > 1 needs a Chroma server: the embedded store belongs to one "
+                "process. Start one with `chroma run --path DIR --port 8001` and set "
+                "CITEQA_CHROMA_URL=http://127.0.0.1:8001",
+                2,
+            )
+        # each worker builds its own app from the same CITEQA_* environment
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+        )
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
 

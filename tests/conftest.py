@@ -45,6 +45,7 @@ class CountingEmbedder:
         self.dimension = inner.dimension
         self.calls = 0
         self.texts = 0
+        self.queries = 0
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         self.calls += 1
@@ -52,6 +53,7 @@ class CountingEmbedder:
         return self._inner.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
+        self.queries += 1
         return self._inner.embed_query(text)
 
 

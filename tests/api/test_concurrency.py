@@ -1,7 +1,10 @@
-"""Queries on several threads while a document is ingested and deleted, in one process."""
+"""Queries from 8 clients while a document is ingested and deleted, in one process.
+
+It runs CITEQA_SOAK_SECONDS (default 8); `make soak` (which CI runs) gives it 60."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -22,7 +25,7 @@ QUESTIONS = [
 def test_answers_stay_verified_while_documents_change(client: TestClient) -> None:
     files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in EXAMPLES.iterdir()]
     assert client.post("/v1/documents", files=files).status_code == 200
-    stop = time.monotonic() + 6
+    stop = time.monotonic() + float(os.environ.get("CITEQA_SOAK_SECONDS", "8"))
     failures: list[str] = []
     answered = [0]
     versions: set[str] = set()  # every text the writer stored for "z"
@@ -59,7 +62,7 @@ def test_answers_stay_verified_while_documents_change(client: TestClient) -> Non
             if client.delete("/v1/documents/z").status_code not in (204, 404):
                 failures.append("delete failed")
 
-    threads = [threading.Thread(target=ask, args=(n,)) for n in range(3)]
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(8)]
     threads.append(threading.Thread(target=churn))
     for thread in threads:
         thread.start()

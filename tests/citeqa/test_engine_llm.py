@@ -219,3 +219,21 @@ def test_offline_follow_up_carries_the_previous_question_s_key_words(seed_engine
     top = seed_engine.retriever.retrieve(answer.standalone_question, 1).passages
     assert KIEV in top[0].chunk.text
     assert_citations_verify(seed_engine, answer)
+
+
+def test_limits_are_checked_before_any_embedding_or_llm_call(
+    llm_server: LLMServer, data_dir: Path, embedder: Embedder
+) -> None:
+    from citeqa.errors import InvalidInput, QuestionTooLong
+
+    engine = llm_engine(llm_server, data_dir, embedder)
+    counting = engine.embedder
+    queries = counting.queries  # type: ignore[attr-defined]
+    with pytest.raises(QuestionTooLong):
+        engine.ask("why " * 400)
+    with pytest.raises(InvalidInput):
+        engine.ask("When?", top_k=0)
+    with pytest.raises(QuestionTooLong):
+        list(engine.ask_stream("why " * 400, history=[Turn(role="user", content="x")]))
+    assert counting.queries == queries  # type: ignore[attr-defined]
+    assert llm_server.state.chat_requests == []
