@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test soak lint browser eval eval-public clean
+.PHONY: install run serve ingest test soak bench lint browser eval eval-public clean
 
 install: $(VENV)/.installed
 
@@ -31,7 +31,7 @@ run: ingest
 	$(BIN)/citeqa serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check citeqa ingest api evals prompts tests
+	$(BIN)/ruff check citeqa ingest api evals prompts tests benchmarks
 	$(BIN)/mypy
 
 # Debian's chromium, for the chat page's browser tests (Playwright drives it; it downloads
@@ -54,6 +54,12 @@ test: install lint browser
 # deleted (make test runs the same test for 8 s). CI runs it after make test.
 soak: install
 	CITEQA_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/api/test_concurrency.py
+
+# Benchmarks (minutes; see BENCHMARKS.md). SIZES=1000,10000,100000 for the full run.
+SIZES ?= 1000,10000
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.bench --sizes $(SIZES)
 
 # The offline eval gates (thresholds in evals/thresholds.toml).
 eval: install

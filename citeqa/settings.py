@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         "package) or 'openai:<model>' such as 'openai:text-embedding-3-small'.",
     )
     embed_batch_size: int = Field(64, ge=1, le=2048, description="Texts per embedding call.")
+    embed_runtime: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="How the local model runs: 'onnx' (onnxruntime, faster on CPU; exported "
+        "once from the packaged weights) or 'torch' (sentence-transformers). Same vectors.",
+    )
     embed_base_url: str | None = Field(
         None, description="OpenAI-compatible base URL for 'openai:' embeddings."
     )

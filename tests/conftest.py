@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,6 +151,28 @@ def wait_for_http(
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@contextmanager
+def citeqa_serve(env: dict[str, str], *args: str) -> Iterator[str]:
+    """A real `citeqa serve` process on a free port; its base URL. No traceback may reach
+    its stderr."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/healthz", timeout=180, proc=proc)
+        yield url
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+        assert b"Traceback" not in stderr, stderr.decode()[-3000:]
 
 
 def chroma_command() -> list[str]:

@@ -11,6 +11,7 @@ read the whole chunk, which is why retrieval is hybrid.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -18,6 +19,8 @@ from typing import Any, Protocol
 
 from citeqa.errors import ConfigurationError, EmbedderUnavailable
 from citeqa.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -71,23 +74,49 @@ def _load_minilm() -> Any:
     return model
 
 
+@functools.lru_cache(maxsize=1)
+def _load_onnx() -> Any | None:
+    """The onnxruntime path, or None (with a warning) when it cannot be set up."""
+    try:
+        from citeqa.components import minilm_onnx
+
+        return minilm_onnx.load()
+    except Exception as exc:  # missing onnxruntime, a failed export: torch still works
+        log.warning("onnxruntime unavailable (%s); embedding with torch", type(exc).__name__)
+        return None
+
+
 class LocalMiniLMEmbedder:
-    """all-MiniLM-L6-v2 on CPU through sentence-transformers, from the packaged weights."""
+    """all-MiniLM-L6-v2 on CPU from the packaged weights: through onnxruntime (default,
+    faster) or sentence-transformers/torch. Both give the same vectors, so a store built
+    with one is read with the other."""
 
     name = "local:all-MiniLM-L6-v2"
     dimension = 384
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self, batch_size: int = 64, runtime: str = "onnx") -> None:
         # Loaded on first use, so commands that only read the store (docs list/show/delete)
         # start at once; the API loads it at start-up through its warm-up query.
         self._batch_size = batch_size
+        self._runtime = runtime
         self._cache = _QueryCache()
         self.calls = 0
+
+    @property
+    def runtime(self) -> str:
+        """The runtime in use: 'onnx', or 'torch' when asked for or when onnx failed."""
+        if self._runtime == "onnx" and _load_onnx() is not None:
+            return "onnx"
+        return "torch"
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
         self.calls += 1
+        if self.runtime == "onnx":
+            onnx = _load_onnx()
+            assert onnx is not None
+            return [v.tolist() for v in onnx.encode(texts, self._batch_size)]
         vectors = _load_minilm().encode(
             list(texts),
             batch_size=self._batch_size,
@@ -169,5 +198,7 @@ def make_embedder(settings: Settings) -> Embedder:
             raise ConfigurationError(
                 f"unknown local embedding model {model!r}; the offline model is all-MiniLM-L6-v2"
             )
-        return LocalMiniLMEmbedder(batch_size=settings.embed_batch_size)
+        return LocalMiniLMEmbedder(
+            batch_size=settings.embed_batch_size, runtime=settings.embed_runtime
+        )
     return OpenAIEmbedder(model, settings)

@@ -5,36 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import REPO, SEED_FILE, ChromaServer, free_port, require_shared, wait_for_http
+from tests.conftest import REPO, SEED_FILE, ChromaServer, citeqa_serve, require_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
-
-
-@contextmanager
-def citeqa_serve(env: dict[str, str], *args: str) -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/healthz", timeout=180, proc=proc)
-        yield url
-    finally:
-        proc.terminate()
-        _, stderr = proc.communicate(timeout=60)
-        assert b"Traceback" not in stderr, stderr.decode()[-3000:]
 
 
 def verify(http: httpx.Client, answer: dict) -> None:

@@ -106,3 +106,22 @@ def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None
     )
     assert ask.returncode == 0, ask.stderr[-2000:]
     assert "sixteen" in ask.stdout
+
+
+def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
+    import numpy as np
+
+    from citeqa.components import minilm_onnx
+
+    onnx = LocalMiniLMEmbedder(runtime="onnx")
+    torch = LocalMiniLMEmbedder(runtime="torch")
+    assert onnx.runtime == "onnx" and torch.runtime == "torch"
+    long_text = " ".join(["The harbour ferry timetable changes in winter."] * 60)  # > 256 pieces
+    texts = ["Who conveyed the decision?", "A", long_text, "Zeppelin hangar, 1931.", "x " * 5]
+    a = np.asarray(onnx.embed_documents(texts))
+    b = np.asarray(torch.embed_documents(texts))
+    assert a.shape == b.shape == (5, 384)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    # the export is cached by the weights' hash
+    assert minilm_onnx.onnx_path().exists()

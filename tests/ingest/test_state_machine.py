@@ -22,6 +22,7 @@ from citeqa.engine import Engine
 from citeqa.settings import Settings
 from ingest.pipeline import Source
 from tests.conftest import REPO
+from tests.fixtures.store_snapshot import snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -127,19 +128,7 @@ def make_machine(model: LocalMiniLMEmbedder) -> type[RuleBasedStateMachine]:
                 assert self.model[c.doc_id][c.start : c.end] == c.quote
 
         def engine_snapshot(self) -> dict:
-            store = self.engine.store
-            manifest = store.manifest()
-            docs = {}
-            for doc_id, (digest, status) in manifest.items():
-                record = store.get_document(doc_id)
-                docs[doc_id] = {
-                    "hash": digest,
-                    "status": status,
-                    "text": record.text if record else None,
-                    "n_chunks": record.n_chunks if record else None,
-                }
-            by_doc = {cid: doc for doc in manifest for cid in store.chunk_ids(doc)}
-            return {"documents": docs, "chunks": store.chunk_ids(), "by_doc": by_doc}
+            return snapshot(self.engine.store)
 
         def teardown(self) -> None:
             reopened = subprocess.run(
