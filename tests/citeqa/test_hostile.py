@@ -149,3 +149,30 @@ def test_extractive_answers_only_quote_the_documents(engine: Engine, question: s
     ingest_hostile(engine)
     answer = engine.ask(question)
     assert_safe(engine, answer, ["disregard the documents", "closed forever"])
+
+
+def test_the_canary_never_reaches_an_error_body(
+    llm_server: LLMServer, data_dir: Path, minilm: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import make_app
+
+    caplog.set_level(logging.DEBUG)
+    settings = llm_server.settings(data_dir, llm_max_retries=0)
+    with TestClient(make_app(settings, minilm)) as client:  # type: ignore[arg-type]
+        files = [("files", (p.name, p.read_bytes(), "text/plain")) for p in HOSTILE.iterdir()]
+        assert client.post("/v1/documents", files=files).status_code == 200
+        llm_server.state.push(Step(status=500))
+        failed = client.post("/v1/query", json={"question": "What does the notice say?"})
+        llm_server.state.push(Step(content="x", chunk_size=1, drop=True))
+        streamed = client.post(
+            "/v1/query", json={"question": "What does the notice say?", "stream": True}
+        )
+    canaries = [
+        boundary_of(r["body"]["messages"][0]["content"]) for r in llm_server.state.chat_requests
+    ]
+    assert failed.status_code == 503 and len(canaries) == 2
+    for text in (failed.text, streamed.text, caplog.text):
+        assert "numbered passages below" not in text
+        assert not any(canary in text for canary in canaries)
