@@ -171,7 +171,6 @@ def _json_object(text: str) -> Any:
 class Reply:
     sentences: list[dict[str, Any]]
     abstain: bool
-    readable: bool = True  # False when the reply was not the JSON we asked for
 
 
 def parse_reply(text: str) -> Reply:
@@ -181,14 +180,14 @@ def parse_reply(text: str) -> Reply:
     if isinstance(value, list):
         value = {"sentences": value}
     if not isinstance(value, dict):
-        return Reply([], abstain=True, readable=False)
+        return Reply([], abstain=True)
     sentences = value.get("sentences")
     if not isinstance(sentences, list):
         sentences = []
     kept = [s for s in sentences if isinstance(s, dict)]
     # The answer abstains when no sentence is given: a stream shows sentences before the
     # closing "abstain" flag arrives, so the flag alone cannot take them back.
-    return Reply(kept, abstain=not kept, readable=True)
+    return Reply(kept, abstain=not kept)
 
 
 class SentenceScanner:

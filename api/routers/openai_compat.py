@@ -9,6 +9,7 @@ answer contract).
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any, Literal
@@ -27,6 +28,7 @@ from citeqa.contract import Answer, Citation, Turn
 from citeqa.engine import CitationsReady, Delta, Done, Event
 from citeqa.errors import InvalidInput
 from citeqa.filters import Filters
+from ingest.chunking import count_tokens
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -96,8 +98,6 @@ def _extra(answer: Answer) -> dict[str, Any]:
 
 
 def _usage(answer: Answer) -> dict[str, int]:
-    from ingest.chunking import count_tokens
-
     prompt = count_tokens(answer.question)
     completion = count_tokens(answer.answer)
     return {
@@ -160,8 +160,6 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
     state = {"started": False, "sentences": 0}
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        import json
-
         payload = {
             "id": completion_id,
             "object": "chat.completion.chunk",
