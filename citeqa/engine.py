@@ -31,6 +31,7 @@ from citeqa.generate import (
     build_prompt,
     parse_reply,
     render_text,
+    sentence_text,
 )
 from citeqa.lexical import LexicalIndex
 from citeqa.retrieve import Passage, Retrieval, Retriever
@@ -65,10 +66,6 @@ class Done:
 
 
 Event = Delta | Pending | CitationsReady | Done
-
-
-def _sentence_text(sentence: AnswerSentence) -> str:
-    return sentence.text + " " + "".join(f"[{n}]" for n in sentence.citations)
 
 
 def _timings(started: float, retrieved: float) -> Timings:
@@ -139,7 +136,8 @@ class Engine:
         filters: Filters | None = None,
         history: Sequence[Turn] = (),
     ) -> Answer:
-        for event in self._answer(question, top_k, filters, history, stream=False):
+        question, k = self.validate_question(question, top_k)
+        for event in self._answer(question, k, filters, history, stream=False):
             if isinstance(event, Done):
                 return event.answer
         raise AssertionError("an answer stream always ends with Done")
@@ -154,8 +152,8 @@ class Engine:
         """Delta events (answer text, each sentence released only once verified), then
         the citations, then Done with the whole answer. Validation errors are raised
         before the first event; closing the iterator cancels the LLM request."""
-        question, _k = self.validate_question(question, top_k)
-        return self._answer(question, top_k, filters, history, stream=True)
+        question, k = self.validate_question(question, top_k)
+        return self._answer(question, k, filters, history, stream=True)
 
     def ask_with_candidates(
         self, question: str, top_k: int | None = None, filters: Filters | None = None
@@ -178,12 +176,12 @@ class Engine:
     def _answer(
         self,
         question: str,
-        top_k: int | None,
+        k: int,
         filters: Filters | None,
         history: Sequence[Turn],
         stream: bool,
     ) -> Iterator[Event]:
-        question, k = self.validate_question(question, top_k)
+        """The answer as events, for a question `validate_question` has accepted."""
         started = time.perf_counter()
         fallback: str | None = None
         standalone: str | None = None
@@ -213,7 +211,7 @@ class Engine:
         answer.standalone_question = standalone
         answer.timings_ms = _timings(started, retrieved)
         for sentence in answer.sentences:
-            yield Delta(_sentence_text(sentence))
+            yield Delta(sentence_text(sentence))
         yield CitationsReady(answer.citations)
         yield Done(answer)
 
@@ -237,7 +235,7 @@ class Engine:
         ]
         answer = Answer(
             question=question,
-            answer=" ".join(f"{c.quote} [{c.n}]" for c in citations) or ABSTAIN_TEXT,
+            answer=render_text(sentences) or ABSTAIN_TEXT,
             abstained=not citations,
             citations=citations,
             backend=self.answerer.name,
@@ -273,7 +271,7 @@ class Engine:
                     continue
                 sentence = composer.add(raw)
                 if sentence is not None and sentence.supported:
-                    yield Delta(_sentence_text(sentence))
+                    yield Delta(sentence_text(sentence))
         top = max((p.score for p in prompt.passages), default=1.0) or 1.0
         citations = []
         for n, quoted in enumerate(composer.quotes, start=1):
@@ -296,7 +294,7 @@ class Engine:
         yield Done(
             Answer(
                 question=question,
-                answer=render_text(supported) if supported else ABSTAIN_TEXT,
+                answer=render_text(supported) or ABSTAIN_TEXT,
                 abstained=not supported,
                 citations=citations,
                 backend=self.llm.name,

@@ -338,10 +338,11 @@ def _citations_of(raw: dict[str, Any]) -> Iterable[tuple[list[int], str]]:
         yield [n for n in map(_number_of, numbers) if n is not None], quote
 
 
+def sentence_text(sentence: AnswerSentence) -> str:
+    """One sentence as the answer shows it: its text, then its markers."""
+    return sentence.text + " " + "".join(f"[{n}]" for n in sentence.citations)
+
+
 def render_text(sentences: Iterable[AnswerSentence]) -> str:
     """The answer text: supported sentences, each followed by its markers."""
-    parts = []
-    for s in sentences:
-        if s.supported:
-            parts.append(s.text + " " + "".join(f"[{n}]" for n in s.citations))
-    return " ".join(parts)
+    return " ".join(sentence_text(s) for s in sentences if s.supported)

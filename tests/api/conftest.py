@@ -19,10 +19,7 @@ from tests.conftest import SEED_FILE, LLMServer, free_port, require_shared, wait
 
 @pytest.fixture
 def client(settings: Settings, minilm: LocalMiniLMEmbedder) -> Iterator[TestClient]:
-    app = create_app(settings)
-    provider: EngineProvider = app.state.engines
-    provider._embedder = minilm  # the session's already-loaded model, not a second copy
-    with TestClient(app) as test_client:
+    with TestClient(make_app(settings, minilm)) as test_client:
         yield test_client
 
 
@@ -58,8 +55,9 @@ class LiveServer:
         self.thread.join(timeout=15)
 
 
-def make_app(settings: Settings, minilm: LocalMiniLMEmbedder) -> FastAPI:
-    app = create_app(settings)
+def make_app(settings: Settings, minilm: LocalMiniLMEmbedder, warm_up: bool = True) -> FastAPI:
+    """The real app, using the session's already-loaded model, not a second copy."""
+    app = create_app(settings, warm_up=warm_up)
     provider: EngineProvider = app.state.engines
     provider._embedder = minilm
     return app

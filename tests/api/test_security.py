@@ -13,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import EngineProvider
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.errors import ConfigurationError
 from citeqa.settings import Settings
@@ -25,10 +24,7 @@ READ, ADMIN = "read-key-0123", "admin-key-4567"
 
 
 def client_with(settings: Settings, minilm: LocalMiniLMEmbedder) -> TestClient:
-    app = create_app(settings, warm_up=False)
-    provider: EngineProvider = app.state.engines
-    provider._embedder = minilm
-    return TestClient(app)
+    return TestClient(make_app(settings, minilm, warm_up=False))
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import EngineProvider
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.engine import Engine
 from citeqa.errors import IngestInProgress
 from citeqa.settings import Settings
 from ingest.pipeline import Source
+from tests.api.conftest import make_app
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -53,10 +52,7 @@ def test_second_writer_fails_fast_with_a_clear_error(
     assert time.monotonic() - started < 5  # no waiting on the other writer
     assert engine.store.get_document("note.md") is None  # nothing half-written
 
-    app = create_app(settings, warm_up=False)
-    provider: EngineProvider = app.state.engines
-    provider._embedder = minilm
-    with TestClient(app) as client:
+    with TestClient(make_app(settings, minilm, warm_up=False)) as client:
         response = client.post("/v1/documents", json={"doc_id": "x.md", "text": "Some text."})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ingest_in_progress"
