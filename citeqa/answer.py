@@ -4,7 +4,10 @@ Each candidate sentence gets a support score in [0, 1]:
 
     support = w * dense + (1 - w) * coverage
 
-- dense: cosine similarity of the question and sentence embeddings (MiniLM);
+- dense: cosine similarity of the question's MiniLM vector and the sentence's, which was
+  pooled from the chunk's token states at ingest and stored with it (citeqa.sentences),
+  so answering runs no model; chunks stored without sentence vectors have their
+  sentences embedded here instead (cached);
 - coverage: the share of the question's terms, weighted by their BM25 idf over the whole
   store, that occur in the sentence. A question whose specific terms ("mayor") appear
   nowhere in the documents gets low coverage even when the sentence is on topic, which
@@ -75,18 +78,24 @@ class ExtractiveAnswerer:
         """Every sentence of the retrieved passages, scored; best first."""
         seen: set[tuple[str, int, int]] = set()
         found: list[tuple[Passage, int, int, str]] = []
+        stored: list[np.ndarray | None] = []
         for passage in retrieval.passages:
             chunk = passage.chunk
-            for span in sentence_spans(chunk.text):
-                start, end = chunk.start + span.start, chunk.start + span.end
+            if chunk.sentences is not None:
+                spans = chunk.sentences.spans
+            else:
+                spans = [(s.start, s.end) for s in sentence_spans(chunk.text)]
+            for j, (span_start, span_end) in enumerate(spans):
+                start, end = chunk.start + span_start, chunk.start + span_end
                 key = (chunk.doc_id, start, end)
                 if key in seen:
                     continue
                 seen.add(key)
-                found.append((passage, start, end, chunk.text[span.start : span.end]))
+                found.append((passage, start, end, chunk.text[span_start:span_end]))
+                stored.append(chunk.sentences.vectors[j] if chunk.sentences is not None else None)
         if not found:
             return []
-        dense = self._dense_scores(retrieval.query_vector, [f[3] for f in found])
+        dense = self._dense_scores(retrieval.query_vector, [f[3] for f in found], stored)
         weights = {t: retrieval.lexical.idf(t) for t in set(retrieval.question_terms)}
         total = sum(weights.values())
         result = []
@@ -120,16 +129,29 @@ class ExtractiveAnswerer:
         doc_order = {c.passage.chunk.doc_id: i for i, c in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda c: (doc_order[c.passage.chunk.doc_id], c.start))
 
-    def _dense_scores(self, query_vector: Sequence[float], texts: list[str]) -> np.ndarray:
-        cached = self._vectors.lookup(texts)
-        missing = [t for t, v in zip(texts, cached, strict=True) if v is None]
-        if missing:
-            unique = list(dict.fromkeys(missing))
-            vectors = [
-                np.asarray(v, dtype=np.float32) for v in self._embedder.embed_documents(unique)
-            ]
-            self._vectors.store(unique, vectors)
-            fresh = dict(zip(unique, vectors, strict=True))
-            cached = [v if v is not None else fresh[t] for t, v in zip(texts, cached, strict=True)]
-        matrix = np.vstack([v for v in cached if v is not None])
+    def _dense_scores(
+        self,
+        query_vector: Sequence[float],
+        texts: list[str],
+        stored: list[np.ndarray | None],
+    ) -> np.ndarray:
+        """Cosine of the question with each sentence: from the vectors stored at ingest,
+        or, for chunks without them, by embedding the sentences now (cached)."""
+        vectors = list(stored)
+        todo = [i for i, v in enumerate(vectors) if v is None]
+        if todo:
+            cached = self._vectors.lookup([texts[i] for i in todo])
+            missing = list(
+                dict.fromkeys(texts[i] for i, v in zip(todo, cached, strict=True) if v is None)
+            )
+            fresh: dict[str, np.ndarray] = {}
+            if missing:
+                embedded = [
+                    np.asarray(v, dtype=np.float32) for v in self._embedder.embed_documents(missing)
+                ]
+                self._vectors.store(missing, embedded)
+                fresh = dict(zip(missing, embedded, strict=True))
+            for i, v in zip(todo, cached, strict=True):
+                vectors[i] = v if v is not None else fresh[texts[i]]
+        matrix = np.vstack([v for v in vectors if v is not None])
         return matrix @ np.asarray(query_vector, dtype=np.float32)

@@ -6,7 +6,7 @@ MiniLM misses. Neither is reliable alone, so both rank candidates and RRF merges
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import ChromaStore, Chunk
@@ -59,4 +59,11 @@ class Retriever:
                 passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
         ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
+        # The BM25 index keeps no sentence vectors (memory): read those of its passages.
+        lacking = [p.chunk.id for p in ranked if p.chunk.sentences is None]
+        if lacking:
+            found = self._store.sentence_vectors(lacking)
+            for passage in ranked:
+                if passage.chunk.id in found:
+                    passage.chunk = replace(passage.chunk, sentences=found[passage.chunk.id])
         return Retrieval(wanted, vector, ranked, snapshot)

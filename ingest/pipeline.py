@@ -24,7 +24,9 @@ from citeqa.errors import (
     InvalidInput,
     UnsupportedDocumentType,
 )
+from citeqa.sentences import SentenceVectors
 from citeqa.settings import Settings
+from citeqa.text import sentence_spans
 from ingest.chunking import Span, chunk_spans
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.lock import store_write_lock
@@ -232,7 +234,11 @@ class IngestPipeline:
         self._store.delete_stale_chunks(doc_id, [c.id for c in chunks])
         for i in range(0, len(chunks), self._write_batch):
             batch = chunks[i : i + self._write_batch]
-            vectors = self._embedder.embed_documents([c.text for c in batch])
+            sentences_of = [[(s.start, s.end) for s in sentence_spans(c.text)] for c in batch]
+            vectors, matrices = self._embedder.embed_chunks([c.text for c in batch], sentences_of)
+            for chunk, sentences, matrix in zip(batch, sentences_of, matrices, strict=True):
+                if matrix is not None and sentences:
+                    chunk.sentences = SentenceVectors(sentences, matrix)
             self._store.upsert_chunks(batch, vectors)
             if on_chunks:
                 on_chunks(len(batch))

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pytest
 
 import citeqa  # noqa: F401  (applies the offline environment first)
@@ -52,6 +53,13 @@ class CountingEmbedder:
         self.calls += 1
         self.texts += len(texts)
         return self._inner.embed_documents(texts)
+
+    def embed_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
+        self.calls += 1
+        self.texts += len(texts)
+        return self._inner.embed_chunks(texts, spans)
 
     def embed_query(self, text: str) -> list[float]:
         self.queries += 1

@@ -17,6 +17,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from citeqa.errors import ConfigurationError, EmbedderUnavailable
 from citeqa.settings import Settings
 
@@ -29,6 +31,13 @@ class Embedder(Protocol):
     calls: int  # embedding calls made (documents and queries), for tests and reports
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
+        """The texts' vectors, plus for each text one vector per character span (its
+        sentences), or None where the embedder cannot give them cheaply."""
+        ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
@@ -126,6 +135,33 @@ class LocalMiniLMEmbedder:
         )
         return [v.tolist() for v in vectors]
 
+    def embed_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
+        """One forward pass per text gives both its vector and its sentences' vectors
+        (mean-pooled token states, see citeqa.sentences); sentences the 256-piece window
+        cut off are embedded on their own, in one batch."""
+        if not texts:
+            return [], []
+        self.calls += 1
+        if self.runtime == "onnx":
+            onnx = _load_onnx()
+            assert onnx is not None
+            vectors, pooled = onnx.encode_with_spans(texts, spans, self._batch_size)
+        else:
+            vectors, pooled = _torch_encode_with_spans(texts, spans, self._batch_size)
+        missing = [
+            (i, j) for i, per_text in enumerate(pooled) for j, v in enumerate(per_text) if v is None
+        ]
+        if missing:
+            texts_missing = [texts[i][spans[i][j][0] : spans[i][j][1]] for i, j in missing]
+            for (i, j), vector in zip(missing, self.embed_documents(texts_missing), strict=True):
+                pooled[i][j] = np.asarray(vector, dtype=np.float32)
+        sentences: list[np.ndarray | None] = [
+            np.vstack(per_text).astype(np.float32) if per_text else None for per_text in pooled
+        ]
+        return [v.tolist() for v in vectors], sentences
+
     def embed_query(self, text: str) -> list[float]:
         cached = self._cache.get(text)
         if cached is not None:
@@ -133,6 +169,48 @@ class LocalMiniLMEmbedder:
         vector = self.embed_documents([text])[0]
         self._cache.put(text, vector)
         return vector
+
+
+def _torch_encode_with_spans(
+    texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int
+) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+    """The torch twin of OnnxMiniLM.encode_with_spans: token states from
+    sentence-transformers, pooled the same way (all pieces for the text, the span's
+    pieces for each span)."""
+    from citeqa.components.minilm_onnx import pool_spans
+
+    model = _load_minilm()
+    states = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        output_value="token_embeddings",
+        convert_to_numpy=False,
+        show_progress_bar=False,
+    )
+    marks = model.tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=model.max_seq_length,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
+    vectors = np.zeros((len(texts), 384), dtype=np.float32)
+    pooled: list[list[np.ndarray | None]] = []
+    for i, hidden in enumerate(states):
+        matrix = hidden.float().cpu().numpy()
+        mean = matrix.mean(axis=0)
+        vectors[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        pooled.append(
+            pool_spans(
+                matrix,
+                marks["offset_mapping"][i],
+                marks["special_tokens_mask"][i],
+                spans[i],
+            )
+            if spans[i]
+            else []
+        )
+    return vectors, pooled
 
 
 _OPENAI_DIMENSIONS = {
@@ -182,6 +260,13 @@ class OpenAIEmbedder:
         for i in range(0, len(texts), self._batch_size):
             vectors.extend(self._embed_batch(texts[i : i + self._batch_size]))
         return vectors
+
+    def embed_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
+        """No token states over this API: sentences are embedded at query time instead
+        (paying for every chunk's sentences at ingest would multiply the bill)."""
+        return self.embed_documents(texts), [None] * len(texts)
 
     def embed_query(self, text: str) -> list[float]:
         cached = self._cache.get(text)

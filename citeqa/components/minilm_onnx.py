@@ -115,9 +115,22 @@ class OnnxMiniLM:
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit-length mean-pooled vectors, in the order of `texts`."""
+        vectors, _ = self.encode_with_spans(texts, [[] for _ in texts], batch_size)
+        return vectors
+
+    def encode_with_spans(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        batch_size: int = 64,
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]]]:
+        """The texts' vectors, plus one vector per character span of each text, pooled
+        from the same forward pass: the mean of the span's token states. A span that
+        reaches past the 256-piece window gets None."""
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         result = np.zeros((len(texts), 384), dtype=np.float32)
+        pooled_spans: list[list[np.ndarray | None]] = [[] for _ in texts]
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]  # similar lengths: little padding
             width = max(len(encodings[i].ids) for i in batch)
@@ -133,9 +146,45 @@ class OnnxMiniLM:
             )
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            result[batch] = pooled / np.clip(norms, 1e-12, None)
-        return result
+            result[batch] = _unit(pooled)
+            for row, i in enumerate(batch):
+                if spans[i]:
+                    pooled_spans[i] = pool_spans(
+                        hidden[row],
+                        encodings[i].offsets,
+                        encodings[i].special_tokens_mask,
+                        spans[i],
+                    )
+        return result, pooled_spans
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
+    return matrix / np.clip(norms, 1e-12, None)
+
+
+def pool_spans(
+    hidden: Any,
+    offsets: Sequence[tuple[int, int]],
+    special: Sequence[int],
+    spans: Sequence[tuple[int, int]],
+) -> list[np.ndarray | None]:
+    """The unit-length mean token state of each character span of an encoded text;
+    None for a span that reaches past the last word piece the model saw (truncation).
+    `hidden` holds one row per word piece, `offsets` their character spans and `special`
+    1 for [CLS]/[SEP]."""
+    where = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    real = np.asarray(special, dtype=np.int64) == 0
+    states = np.asarray(hidden, dtype=np.float32)[: len(where)]
+    seen_until = int(where[real, 1].max()) if real.any() else 0
+    pooled: list[np.ndarray | None] = []
+    for span_start, span_end in spans:
+        inside = real & (where[:, 0] >= span_start) & (where[:, 1] <= span_end)
+        if span_end > seen_until or not inside.any():
+            pooled.append(None)
+        else:
+            pooled.append(_unit(states[inside].mean(axis=0)))
+    return pooled
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
+from citeqa.sentences import SentenceVectors, pack, unpack
 from citeqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Chunk:
     start: int
     end: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    sentences: SentenceVectors | None = None  # stored sentence vectors, when there are
 
 
 @dataclass
@@ -246,10 +248,29 @@ class ChromaStore:
             embeddings=[list(e) for e in embeddings],
             documents=[c.text for c in chunks],
             metadatas=[
-                {**c.metadata, "doc_id": c.doc_id, "index": c.index, "start": c.start, "end": c.end}
+                {
+                    **c.metadata,
+                    **(pack(c.sentences.spans, c.sentences.vectors) if c.sentences else {}),
+                    "doc_id": c.doc_id,
+                    "index": c.index,
+                    "start": c.start,
+                    "end": c.end,
+                }
                 for c in chunks
             ],
         )
+
+    @_store_call
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, SentenceVectors]:
+        """The stored sentence vectors of these chunks (those that have them)."""
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(ids=list(dict.fromkeys(chunk_ids)), include=["metadatas"])
+        found = {
+            cid: unpack(dict(meta or {}), self.dimension)
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
+        }
+        return {cid: vectors for cid, vectors in found.items() if vectors is not None}
 
     @_store_call
     def delete_stale_chunks(self, doc_id: str, keep_ids: Sequence[str]) -> int:
@@ -281,7 +302,7 @@ class ChromaStore:
                 include=["documents", "metadatas"], limit=_PAGE * 5, offset=offset
             )
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield _chunk_from(cid, text, meta)
+                yield _chunk_from(cid, text, meta, self.dimension)
             if len(got["ids"]) < _PAGE * 5:
                 return
             offset += _PAGE * 5
@@ -304,7 +325,7 @@ class ChromaStore:
             include=["documents", "metadatas", "distances"],
         )
         return [
-            (_chunk_from(cid, text, meta), 1.0 - float(dist))
+            (_chunk_from(cid, text, meta, self.dimension), 1.0 - float(dist))
             for cid, text, meta, dist in zip(
                 got["ids"][0],
                 got["documents"][0],
@@ -315,8 +336,13 @@ class ChromaStore:
         ]
 
 
-def _chunk_from(chunk_id: str, text: str | None, meta: dict[str, Any] | None) -> Chunk:
+def _chunk_from(
+    chunk_id: str, text: str | None, meta: dict[str, Any] | None, dimension: int
+) -> Chunk:
     meta = dict(meta or {})
+    sentences = unpack(meta, dimension)
+    if sentences is not None and not _fits(sentences, len(text or "")):
+        sentences = None
     return Chunk(
         id=chunk_id,
         doc_id=str(meta.pop("doc_id", "")),
@@ -325,4 +351,9 @@ def _chunk_from(chunk_id: str, text: str | None, meta: dict[str, Any] | None) ->
         start=int(meta.pop("start", 0)),
         end=int(meta.pop("end", 0)),
         metadata=meta,
+        sentences=sentences,
     )
+
+
+def _fits(sentences: SentenceVectors, length: int) -> bool:
+    return all(0 <= start < end <= length for start, end in sentences.spans)

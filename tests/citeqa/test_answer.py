@@ -40,7 +40,8 @@ def test_question_outside_the_documents_abstains(seed_engine: Engine) -> None:
 def test_factoid_answer_is_the_sentence_that_holds_it(seed_engine: Engine) -> None:
     answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
     assert not answer.abstained
-    assert "General Cavoli who conveyed the decision" in answer.citations[0].quote
+    best = max(answer.citations, key=lambda c: c.score)  # citations are in reading order
+    assert "General Cavoli who conveyed the decision" in best.quote
 
 
 def test_every_seed_answer_satisfies_the_citation_invariant(seed_engine: Engine) -> None:

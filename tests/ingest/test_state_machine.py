@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -52,12 +53,17 @@ class CrashingEmbedder:
         self.fail_at: int | None = None
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._inner.embed_documents(texts)
+
+    def embed_chunks(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
         if self.fail_at is not None:
             self.fail_at -= 1
             if self.fail_at <= 0:
                 self.fail_at = None
                 raise Crash("crashed mid-ingest")
-        return self._inner.embed_documents(texts)
+        return self._inner.embed_chunks(texts, spans)
 
     def embed_query(self, text: str) -> list[float]:
         return self._inner.embed_query(text)

@@ -1,0 +1,66 @@
+"""Sentence vectors stored with each chunk, so a query scores sentences without running
+the embedding model on them.
+
+At ingest the local embedder pools one vector per sentence of a chunk from the token
+states of the chunk's own forward pass (the mean of the sentence's word pieces), so they
+cost no extra model call; a sentence past the model's 256-piece window is embedded on
+its own. They are stored in the chunk's Chroma metadata as two strings:
+
+- `sent_spans`: the sentences' character spans relative to the chunk, "start:end,...";
+- `sent_vecs`: per sentence, a float32 scale and 384 int8 values (symmetric quantisation,
+  cosine error under 0.005), base64.
+
+A chunk without them (embedded by the OpenAI embedder, or stored before they existed)
+is scored the old way: its sentences are embedded at query time.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+SPANS_KEY = "sent_spans"
+VECTORS_KEY = "sent_vecs"
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    spans: list[tuple[int, int]]  # character offsets relative to the chunk text
+    vectors: np.ndarray  # (len(spans), dimension), float32, about unit length
+
+
+def pack(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dict[str, str]:
+    """The two metadata strings for a chunk's sentences."""
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(spans), -1)
+    scale = np.abs(vectors).max(axis=1, keepdims=True) / 127.0
+    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
+    quantised = np.rint(vectors / scale).astype(np.int8)
+    rows = [s.tobytes() + q.tobytes() for s, q in zip(scale, quantised, strict=True)]
+    return {
+        SPANS_KEY: ",".join(f"{start}:{end}" for start, end in spans),
+        VECTORS_KEY: base64.b64encode(b"".join(rows)).decode("ascii"),
+    }
+
+
+def unpack(meta: dict[str, Any], dimension: int) -> SentenceVectors | None:
+    """Pops the two strings out of a chunk's metadata; None when they are absent or do
+    not fit together or the store's dimension (then the sentences are embedded at query
+    time)."""
+    spans_text, vectors_text = meta.pop(SPANS_KEY, None), meta.pop(VECTORS_KEY, None)
+    if not isinstance(spans_text, str) or not isinstance(vectors_text, str) or not spans_text:
+        return None
+    try:
+        spans = [(int(a), int(b)) for a, b in (item.split(":") for item in spans_text.split(","))]
+        raw = np.frombuffer(base64.b64decode(vectors_text), dtype=np.int8)
+    except ValueError:
+        return None
+    if raw.size != len(spans) * (4 + dimension):
+        return None
+    rows = raw.reshape(len(spans), 4 + dimension)
+    scale = rows[:, :4].copy().view(np.float32)
+    vectors = rows[:, 4:].astype(np.float32) * scale
+    return SentenceVectors(spans, vectors)
