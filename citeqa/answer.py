@@ -20,6 +20,7 @@ are settings, calibrated on the gold eval sets (`citeqa eval --calibrate`).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -62,6 +63,12 @@ class _VectorCache:
                 self._items.popitem(last=False)
 
 
+@functools.lru_cache(maxsize=20000)
+def _term_set(sentence: str) -> frozenset[str]:
+    """A sentence's terms; passages recur across questions, so they are kept."""
+    return frozenset(terms(sentence))
+
+
 def support_of(dense: float, coverage: float, dense_weight: float) -> float:
     return dense_weight * dense + (1.0 - dense_weight) * coverage
 
@@ -81,8 +88,9 @@ class ExtractiveAnswerer:
         stored: list[np.ndarray | None] = []
         for passage in retrieval.passages:
             chunk = passage.chunk
-            if chunk.sentences is not None:
-                spans = chunk.sentences.spans
+            sentences = chunk.sentence_vectors()
+            if sentences is not None:
+                spans = sentences.spans
             else:
                 spans = [(s.start, s.end) for s in sentence_spans(chunk.text)]
             for j, (span_start, span_end) in enumerate(spans):
@@ -92,7 +100,7 @@ class ExtractiveAnswerer:
                     continue
                 seen.add(key)
                 found.append((passage, start, end, chunk.text[span_start:span_end]))
-                stored.append(chunk.sentences.vectors[j] if chunk.sentences is not None else None)
+                stored.append(sentences.vectors[j] if sentences is not None else None)
         if not found:
             return []
         dense = self._dense_scores(retrieval.query_vector, [f[3] for f in found], stored)
@@ -101,7 +109,7 @@ class ExtractiveAnswerer:
         result = []
         for (passage, start, end, text), cosine in zip(found, dense, strict=True):
             if total > 0:
-                present = set(terms(text))
+                present = _term_set(text)
                 coverage = sum(w for t, w in weights.items() if t in present) / total
             else:  # a question of stop words only: nothing to weigh, trust similarity
                 coverage = max(float(cosine), 0.0)

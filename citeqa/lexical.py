@@ -88,7 +88,7 @@ class LexicalIndex:
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         chunks = list(self._store.iter_chunks())
         for chunk in chunks:
-            chunk.sentences = None  # read per query for the few passages that need them
+            chunk.packed = None  # read per query for the few passages that need them
         tokens = [terms(c.text) for c in chunks]
         df: Counter[str] = Counter()
         for toks in tokens:

@@ -60,7 +60,7 @@ class Retriever:
                 passage.lexical_rank = rank
         ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
         # The BM25 index keeps no sentence vectors (memory): read those of its passages.
-        lacking = [p.chunk.id for p in ranked if p.chunk.sentences is None]
+        lacking = [p.chunk.id for p in ranked if p.chunk.sentence_vectors() is None]
         if lacking:
             found = self._store.sentence_vectors(lacking)
             for passage in ranked:

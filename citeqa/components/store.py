@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
-from citeqa.sentences import SentenceVectors, pack, unpack
+from citeqa.sentences import Packed, SentenceVectors, pack
 from citeqa.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,15 @@ class Chunk:
     start: int
     end: int
     metadata: dict[str, Any] = field(default_factory=dict)
-    sentences: SentenceVectors | None = None  # stored sentence vectors, when there are
+    sentences: SentenceVectors | None = None  # its sentences' vectors, when it has them
+    packed: Packed | None = None  # ... as read from the store, not yet decoded
+
+    def sentence_vectors(self) -> SentenceVectors | None:
+        """The stored sentence vectors (decoded on first use), or None: then the answerer
+        embeds the sentences itself."""
+        if self.packed is not None:
+            self.sentences, self.packed = self.packed.decode(), None
+        return self.sentences
 
 
 @dataclass
@@ -266,11 +274,15 @@ class ChromaStore:
         if not chunk_ids:
             return {}
         got = self._chunks.get(ids=list(dict.fromkeys(chunk_ids)), include=["metadatas"])
-        found = {
-            cid: unpack(dict(meta or {}), self.dimension)
-            for cid, meta in zip(got["ids"], got["metadatas"], strict=True)
-        }
-        return {cid: vectors for cid, vectors in found.items() if vectors is not None}
+        found: dict[str, SentenceVectors] = {}
+        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            meta = dict(meta or {})
+            length = int(meta.get("end", 0)) - int(meta.get("start", 0))
+            packed = Packed.pop_from(meta, self.dimension, length)
+            vectors = packed.decode() if packed is not None else None
+            if vectors is not None:
+                found[cid] = vectors
+        return found
 
     @_store_call
     def delete_stale_chunks(self, doc_id: str, keep_ids: Sequence[str]) -> int:
@@ -315,12 +327,10 @@ class ChromaStore:
     def query_dense(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
     ) -> list[tuple[Chunk, float]]:
-        total = self._chunks.count()
-        if total == 0:
-            return []
+        # Chroma 1.x returns fewer than n_results when the collection holds fewer
         got = self._chunks.query(
             query_embeddings=[list(embedding)],
-            n_results=min(k, total),
+            n_results=k,
             where=where,
             include=["documents", "metadatas", "distances"],
         )
@@ -340,9 +350,7 @@ def _chunk_from(
     chunk_id: str, text: str | None, meta: dict[str, Any] | None, dimension: int
 ) -> Chunk:
     meta = dict(meta or {})
-    sentences = unpack(meta, dimension)
-    if sentences is not None and not _fits(sentences, len(text or "")):
-        sentences = None
+    packed = Packed.pop_from(meta, dimension, len(text or ""))
     return Chunk(
         id=chunk_id,
         doc_id=str(meta.pop("doc_id", "")),
@@ -351,9 +359,5 @@ def _chunk_from(
         start=int(meta.pop("start", 0)),
         end=int(meta.pop("end", 0)),
         metadata=meta,
-        sentences=sentences,
+        packed=packed,
     )
-
-
-def _fits(sentences: SentenceVectors, length: int) -> bool:
-    return all(0 <= start < end <= length for start, end in sentences.spans)

@@ -49,9 +49,10 @@ def test_damaged_sentence_metadata_is_ignored_not_trusted() -> None:
     assert unpack({}, 384) is None
     # spans outside the chunk text: the chunk is scored as if it had no stored vectors
     chunk = _chunk_from("c1", "short", {"doc_id": "d", "start": 0, "end": 5, **good}, 384)
-    assert chunk.sentences is None and chunk.metadata == {}
+    assert chunk.sentence_vectors() is None and chunk.metadata == {}
     fits = _chunk_from("c2", "short text!!", {"doc_id": "d", "start": 0, "end": 12, **good}, 384)
-    assert fits.sentences is not None and fits.sentences.spans == [(0, 5), (6, 12)]
+    got = fits.sentence_vectors()
+    assert got is not None and got.spans == [(0, 5), (6, 12)]
 
 
 def test_sentence_vectors_agree_across_runtimes_and_past_the_window() -> None:
@@ -110,7 +111,7 @@ def test_chunks_without_stored_vectors_are_scored_at_query_time(
     embedder = _NoSentenceVectors(minilm)
     engine = Engine(Settings(data_dir=data_dir), embedder=embedder)
     engine.ingest(sources_from_paths([SEED_DIR]))
-    assert all(c.sentences is None for c in engine.store.iter_chunks())
+    assert all(c.sentence_vectors() is None for c in engine.store.iter_chunks())
     calls = embedder.calls
     answer = engine.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained
