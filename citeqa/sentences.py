@@ -64,29 +64,22 @@ class Packed:
         return cls(spans_text, vectors_text, dimension, text_length)
 
     def decode(self) -> SentenceVectors | None:
-        found = unpack({SPANS_KEY: self.spans_text, VECTORS_KEY: self.vectors_text}, self.dimension)
-        if found is None:
+        """The vectors; None when the strings do not fit together, the store's dimension
+        or the chunk's text (then the sentences are embedded at query time)."""
+        if not self.spans_text:
             return None
-        if not all(0 <= start < end <= self.text_length for start, end in found.spans):
+        try:
+            spans = [
+                (int(a), int(b))
+                for a, b in (item.split(":") for item in self.spans_text.split(","))
+            ]
+            raw = np.frombuffer(base64.b64decode(self.vectors_text), dtype=np.int8)
+        except ValueError:
             return None
-        return found
-
-
-def unpack(meta: dict[str, Any], dimension: int) -> SentenceVectors | None:
-    """Pops the two strings out of a chunk's metadata; None when they are absent or do
-    not fit together or the store's dimension (then the sentences are embedded at query
-    time)."""
-    spans_text, vectors_text = meta.pop(SPANS_KEY, None), meta.pop(VECTORS_KEY, None)
-    if not isinstance(spans_text, str) or not isinstance(vectors_text, str) or not spans_text:
-        return None
-    try:
-        spans = [(int(a), int(b)) for a, b in (item.split(":") for item in spans_text.split(","))]
-        raw = np.frombuffer(base64.b64decode(vectors_text), dtype=np.int8)
-    except ValueError:
-        return None
-    if raw.size != len(spans) * (4 + dimension):
-        return None
-    rows = raw.reshape(len(spans), 4 + dimension)
-    scale = rows[:, :4].copy().view(np.float32)
-    vectors = rows[:, 4:].astype(np.float32) * scale
-    return SentenceVectors(spans, vectors)
+        if raw.size != len(spans) * (4 + self.dimension):
+            return None
+        if not all(0 <= start < end <= self.text_length for start, end in spans):
+            return None
+        rows = raw.reshape(len(spans), 4 + self.dimension)
+        scale = rows[:, :4].copy().view(np.float32)
+        return SentenceVectors(spans, rows[:, 4:].astype(np.float32) * scale)

@@ -10,7 +10,7 @@ import numpy as np
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.components.store import _chunk_from
 from citeqa.engine import Engine
-from citeqa.sentences import SPANS_KEY, VECTORS_KEY, pack, unpack
+from citeqa.sentences import SPANS_KEY, VECTORS_KEY, Packed, SentenceVectors, pack
 from citeqa.settings import Settings
 from citeqa.text import sentence_spans
 from ingest.pipeline import sources_from_paths
@@ -20,6 +20,11 @@ FERRY = (
     "The harbour ferry leaves at seven. It stops at the island pier. "
     "Winter timetables start in November."
 )
+
+
+def unpack(meta: dict[str, str], dimension: int) -> SentenceVectors | None:
+    packed = Packed.pop_from(meta, dimension, text_length=10_000)
+    return packed.decode() if packed is not None else None
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
