@@ -59,8 +59,10 @@ class Retriever:
                 passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
         ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
-        # The BM25 index keeps no sentence vectors (memory): read those of its passages.
-        lacking = [p.chunk.id for p in ranked if p.chunk.sentence_vectors() is None]
+        # The BM25 index keeps no sentence vectors (memory): read those of the passages
+        # only it found. A dense hit came with its metadata, so what it lacks the store
+        # lacks too (a store without sentence vectors pays no extra read).
+        lacking = [p.chunk.id for p in ranked if p.dense_rank is None]
         if lacking:
             found = self._store.sentence_vectors(lacking)
             for passage in ranked:
