@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,10 +35,18 @@ class LexicalSnapshot:
     doc_ids: np.ndarray
     sources: np.ndarray
     dates: np.ndarray  # yyyymmdd, 0 when undated
+    positions: dict[str, int] = field(default_factory=dict)  # chunk id -> index in chunks
+    with_vectors: frozenset[str] = frozenset()  # ids of chunks that have sentence vectors
 
     @property
     def size(self) -> int:
         return len(self.chunks)
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        """The chunk with this id as of this generation. Chunk ids carry their
+        document's content hash, so an id found here has the store's current text."""
+        at = self.positions.get(chunk_id)
+        return None if at is None else self.chunks[at]
 
     def search(
         self, question_terms: list[str], k: int, filters: Filters | None
@@ -87,6 +95,7 @@ class LexicalIndex:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
         chunks = list(self._store.iter_chunks())
+        with_vectors = frozenset(c.id for c in chunks if c.packed is not None)
         for chunk in chunks:
             chunk.packed = None  # read per query for the few passages that need them
         tokens = [terms(c.text) for c in chunks]
@@ -108,6 +117,8 @@ class LexicalIndex:
             doc_ids=np.array([c.doc_id for c in chunks], dtype=object),
             sources=np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
             dates=np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
+            positions={c.id: i for i, c in enumerate(chunks)},
+            with_vectors=with_vectors,
         )
 
 

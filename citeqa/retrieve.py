@@ -7,6 +7,7 @@ MiniLM misses. Neither is reliable alone, so both rank candidates and RRF merges
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import ChromaStore, Chunk
@@ -42,10 +43,10 @@ class Retriever:
     def retrieve(self, question: str, top_k: int, filters: Filters | None = None) -> Retrieval:
         depth = max(top_k * 4, 20)
         wanted = question_terms(question)
+        snapshot = self._lexical.snapshot()
         vector = self._embedder.embed_query(question)
         where = filters.chroma_where() if filters else None
-        dense = self._store.query_dense(vector, depth, where)
-        snapshot = self._lexical.snapshot()
+        dense = self._dense(snapshot, vector, depth, where)
         lexical = snapshot.search(wanted, depth, filters)
 
         fused: dict[str, Passage] = {}
@@ -59,13 +60,38 @@ class Retriever:
                 passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
         ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))[:top_k]
-        # The BM25 index keeps no sentence vectors (memory): read those of the passages
-        # only it found. A dense hit came with its metadata, so what it lacks the store
-        # lacks too (a store without sentence vectors pays no extra read).
-        lacking = [p.chunk.id for p in ranked if p.dense_rank is None]
+        # The snapshot keeps no sentence vectors (memory): read those of the passages
+        # answered from, in one read, when the store has them.
+        lacking = [
+            p.chunk.id
+            for p in ranked
+            if p.chunk.packed is None
+            and p.chunk.sentences is None
+            and p.chunk.id in snapshot.with_vectors
+        ]
         if lacking:
             found = self._store.sentence_vectors(lacking)
             for passage in ranked:
                 if passage.chunk.id in found:
                     passage.chunk = replace(passage.chunk, sentences=found[passage.chunk.id])
         return Retrieval(wanted, vector, ranked, snapshot)
+
+    def _dense(
+        self,
+        snapshot: LexicalSnapshot,
+        vector: list[float],
+        depth: int,
+        where: dict[str, Any] | None,
+    ) -> list[tuple[Chunk, float]]:
+        """The nearest chunks: ids and scores from Chroma, texts from the snapshot. A chunk
+        written after the snapshot was taken is read from the store; one deleted since
+        the search is left out."""
+        nearest = self._store.nearest_ids(vector, depth, where)
+        newer = [cid for cid, _ in nearest if snapshot.chunk(cid) is None]
+        fetched = self._store.get_chunks(newer) if newer else {}
+        dense = []
+        for cid, similarity in nearest:
+            chunk = snapshot.chunk(cid) or fetched.get(cid)
+            if chunk is not None:
+                dense.append((chunk, similarity))
+        return dense

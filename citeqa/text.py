@@ -37,11 +37,30 @@ _HOW_WORDS = frozenset(
 
 
 def _words(text: str) -> list[str]:
-    return [w.replace("’", "'").split("'")[0] for w in _WORD.findall(text.lower())]
+    return [
+        w.replace("’", "'").split("'")[0] if ("'" in w or "’" in w) else w
+        for w in _WORD.findall(text.lower())
+    ]
+
+
+# Stems of words seen before: stemming dominated scoring the retrieved sentences, and
+# the vocabulary is Zipfian. Bounded: emptied when it reaches _STEM_CACHE_MAX words.
+_STEMS: dict[str, str] = {}
+_STEM_CACHE_MAX = 200_000
 
 
 def _stem(words: list[str]) -> list[str]:
-    return list(_stemmer().stemWords(words)) if words else []
+    if not words:
+        return []
+    known = _STEMS
+    missing = list({w for w in words if w not in known})
+    fresh = dict(zip(missing, _stemmer().stemWords(missing), strict=True)) if missing else {}
+    if fresh:
+        if len(known) + len(fresh) > _STEM_CACHE_MAX:
+            known.clear()
+        known.update(fresh)
+    # another thread may empty the cache meanwhile: fall back to stemming again
+    return [fresh.get(w) or known.get(w) or _stemmer().stemWord(w) for w in words]
 
 
 def terms(text: str) -> list[str]:

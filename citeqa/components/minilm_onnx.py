@@ -1,10 +1,13 @@
 """all-MiniLM-L6-v2 through onnxruntime: the same weights and the same vectors (cosine
 with the torch path > 0.99999, tested), computed faster on CPU.
 
-The ONNX graph is exported once from the packaged safetensors with torch (about 2 s)
-and cached under CITEQA_MODEL_CACHE (default ~/.cache/citeqa), named by the weights'
-hash; the export is written to a temporary file and renamed, so concurrent processes
-never read half a file. Tokenisation uses the model's own tokenizer.json through
+The ONNX graph is exported once from the packaged safetensors with torch, with plain
+("eager") attention so that onnxruntime's transformer optimizer recognises and fuses
+each layer's attention, GELU and layer norms (about 10 s once; 1.25-1.35x faster on
+CPU, same vectors: token states within 1e-5 of the unfused graph). It is cached under
+CITEQA_MODEL_CACHE (default ~/.cache/citeqa), named by the weights' hash; the export
+is written to a temporary file and renamed, so concurrent processes never read half a
+file. Tokenisation uses the model's own tokenizer.json through
 `tokenizers`, truncating at 256 word pieces like sentence-transformers does.
 """
 
@@ -25,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MAX_PIECES = 256
 OPSET = 17
+HEADS = 12
+HIDDEN = 384
 
 
 def _model_dir() -> Path:
@@ -47,7 +52,7 @@ def _weights_hash(model_dir: Path) -> str:
 
 def onnx_path(model_dir: Path | None = None) -> Path:
     model_dir = model_dir or _model_dir()
-    return cache_dir() / f"all-MiniLM-L6-v2-{_weights_hash(model_dir)}-opset{OPSET}.onnx"
+    return cache_dir() / f"all-MiniLM-L6-v2-{_weights_hash(model_dir)}-opset{OPSET}-fused.onnx"
 
 
 def export(model_dir: Path, target: Path) -> None:
@@ -65,7 +70,8 @@ def export(model_dir: Path, target: Path) -> None:
             )
             return out.last_hidden_state
 
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
+    # eager attention exports the matmul-softmax-matmul pattern the fusion recognises
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
     ids = torch.ones((2, 8), dtype=torch.long)
     dynamic = {0: "batch", 1: "pieces"}
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -88,10 +94,28 @@ def export(model_dir: Path, target: Path) -> None:
                 opset_version=OPSET,
                 dynamo=False,
             )
+        _fuse(tmp)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _fuse(path: str) -> None:
+    """Rewrite the exported graph in place with fused attention, GELU and layer-norm
+    operators. Fusion is an optimisation only: if the optimizer fails, the plain graph
+    is kept (same vectors, slower) and the reason logged."""
+    try:
+        from onnxruntime.transformers import optimizer
+
+        fused = optimizer.optimize_model(
+            path, model_type="bert", num_heads=HEADS, hidden_size=HIDDEN, opt_level=1
+        )
+        counts = fused.get_fused_operator_statistics()
+        fused.save_model_to_file(path)
+        log.info("fused ONNX operators: %s", {k: v for k, v in counts.items() if v})
+    except Exception as exc:  # noqa: BLE001 - fall back to the unfused, equivalent graph
+        log.warning("ONNX fusion failed, keeping the plain graph: %s", exc)
 
 
 class OnnxMiniLM:
@@ -129,7 +153,7 @@ class OnnxMiniLM:
         reaches past the 256-piece window gets None."""
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        result = np.zeros((len(texts), 384), dtype=np.float32)
+        result = np.zeros((len(texts), HIDDEN), dtype=np.float32)
         pooled_spans: list[list[np.ndarray | None]] = [[] for _ in texts]
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]  # similar lengths: little padding

@@ -324,6 +324,35 @@ class ChromaStore:
         return int(self._chunks.count())
 
     @_store_call
+    def nearest_ids(
+        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
+        """The k nearest chunks as (id, cosine similarity), best first, without their
+        texts: reading the texts costs Chroma about three times the search itself, and
+        the caller has them in memory (the BM25 snapshot)."""
+        got = self._chunks.query(
+            query_embeddings=[list(embedding)], n_results=k, where=where, include=["distances"]
+        )
+        return [
+            (cid, 1.0 - float(dist))
+            for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
+    @_store_call
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """These chunks, read whole (with their stored sentence vectors); absent ids are
+        left out."""
+        if not chunk_ids:
+            return {}
+        got = self._chunks.get(
+            ids=list(dict.fromkeys(chunk_ids)), include=["documents", "metadatas"]
+        )
+        return {
+            cid: _chunk_from(cid, text, meta, self.dimension)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+
+    @_store_call
     def query_dense(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
     ) -> list[tuple[Chunk, float]]:

@@ -123,5 +123,10 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
     assert a.shape == b.shape == (5, 384)
     assert float((a * b).sum(axis=1).min()) > 0.99999
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
-    # the export is cached by the weights' hash
-    assert minilm_onnx.onnx_path().exists()
+    # the export is cached by the weights' hash, with each layer's attention fused
+    import onnx
+
+    graph = onnx.load(str(minilm_onnx.onnx_path()), load_external_data=False).graph
+    ops = [node.op_type for node in graph.node]
+    assert ops.count("Attention") == 6, sorted(set(ops))
+    assert "Softmax" not in ops

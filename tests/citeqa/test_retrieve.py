@@ -47,3 +47,31 @@ def test_bm25_follows_ingest_and_delete_without_restart(engine: Engine) -> None:
     engine.delete_document("z")
     assert engine.ask(question).abstained
     assert engine.lexical.rebuilds >= 3
+
+
+def test_dense_texts_come_from_the_snapshot_and_newer_chunks_from_the_store(
+    engine: Engine,
+) -> None:
+    def source(doc_id: str, text: str) -> Source:
+        return Source(doc_id=doc_id, source="t", name=f"{doc_id}.md", text=text)
+
+    engine.ingest([source("ferry", "The harbour ferry leaves at seven. It returns at nine.")])
+    stale = engine.lexical.snapshot()
+    assert stale.chunk(stale.chunks[0].id) is stale.chunks[0]
+    # written after the snapshot was taken: Chroma finds it, the snapshot does not know it
+    engine.ingest([source("tram", "The tram depot closes at midnight. Trams start at five.")])
+    vector = engine.embedder.embed_query("When does the tram depot close?")
+    dense = engine.retriever._dense(stale, vector, 10, None)
+    by_doc = {chunk.doc_id: chunk for chunk, _ in dense}
+    assert set(by_doc) == {"ferry", "tram"}
+    assert by_doc["ferry"] is stale.chunks[0]  # in memory, not read again
+    tram = by_doc["tram"]
+    assert tram.text.startswith("The tram depot closes at midnight.")
+    assert tram.sentence_vectors() is not None  # read whole, sentence vectors included
+    assert dense[0][0].doc_id == "tram"
+    # deleted after the snapshot: the store no longer returns it, so neither does _dense
+    engine.delete_document("ferry")
+    assert [c.doc_id for c, _ in engine.retriever._dense(stale, vector, 10, None)] == ["tram"]
+    # a full retrieval reads the sentence vectors of the passages it returns
+    passages = engine.retriever.retrieve("When does the tram depot close?", 3).passages
+    assert passages[0].chunk.sentence_vectors() is not None

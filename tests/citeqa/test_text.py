@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from citeqa.text import sentence_spans, terms
 
 
@@ -43,3 +45,25 @@ def test_question_terms_drop_the_degree_word_of_how_questions() -> None:
     assert question_terms("How often is the filter replaced?") == ["filter", "replac"]
     assert question_terms("How far can the missile reach?") == ["missil", "reach"]
     assert question_terms("Which long-range missiles?") == ["long", "rang", "missil"]
+
+
+def test_cached_stems_equal_fresh_stemming_also_when_the_cache_is_emptied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import Stemmer
+
+    from citeqa import text as text_module
+
+    stemmer = Stemmer.Stemmer("english")
+    sample = (
+        "The ferries didn't run; ferrying resumed when the harbour's cranes were repaired. "
+        "Running, runs, ran: relational relations relate. Ukraine’s officials weren't told."
+    )
+    words = [w for w in text_module._words(sample) if w and w not in text_module.STOP_WORDS]
+    expected = list(stemmer.stemWords(words))
+    monkeypatch.setattr(text_module, "_STEMS", {})
+    monkeypatch.setattr(text_module, "_STEM_CACHE_MAX", 5)  # forces clears mid-way
+    for _ in range(3):  # cold, then from the cache
+        assert terms(sample) == expected
+    assert 0 < len(text_module._STEMS) <= len(set(words))
+    assert "ferri" in expected and "ukrain" in expected and "didn" not in expected
