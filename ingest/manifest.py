@@ -61,7 +61,7 @@ class Manifest:
     def complete(self, record: DocumentRecord) -> None:
         record.status = "complete"
         record.ingested_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self._store.put_document(record)
+        self._store.update_document_metadata(record)  # the text was written by begin()
         self._entries()[record.doc_id] = (record.content_hash, "complete")
 
     def forget(self, doc_id: str) -> None:

@@ -18,3 +18,30 @@ def test_opening_a_store_with_another_embedder_is_a_clear_error(
 def test_collection_prefix_separates_stores(engine: Engine, settings: Settings) -> None:
     other = ChromaStore(settings.model_copy(update={"collection_prefix": "other"}), "x", 3)
     assert other.count_chunks() == 0
+
+
+def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: Engine) -> None:
+    from citeqa.components.store import DocumentRecord
+
+    record = DocumentRecord(
+        doc_id="memo",
+        title="Memo",
+        source="memo.txt",
+        content_hash="h1",
+        status="pending",
+        n_chunks=2,
+        text="The memo text, stored once.",
+        extra={"team": "ops"},
+    )
+    engine.store.put_document(record)
+    done = DocumentRecord(**{**record.__dict__, "status": "complete", "text": None})
+    done.ingested_at = "2026-11-25T12:00:00+00:00"
+    engine.store.update_document_metadata(done)
+    stored = engine.store.get_document("memo")
+    assert stored is not None
+    assert stored.text == "The memo text, stored once."
+    assert (stored.status, stored.ingested_at, stored.extra) == (
+        "complete",
+        "2026-11-25T12:00:00+00:00",
+        {"team": "ops"},
+    )
