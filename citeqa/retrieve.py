@@ -87,11 +87,12 @@ class Retriever:
         written after the snapshot was taken is read from the store; one deleted since
         the search is left out."""
         nearest = self._store.nearest_ids(vector, depth, where)
-        newer = [cid for cid, _ in nearest if snapshot.chunk(cid) is None]
+        known = {cid: snapshot.chunk(cid) for cid, _ in nearest}
+        newer = [cid for cid, chunk in known.items() if chunk is None]
         fetched = self._store.get_chunks(newer) if newer else {}
         dense = []
         for cid, similarity in nearest:
-            chunk = snapshot.chunk(cid) or fetched.get(cid)
+            chunk = known[cid] or fetched.get(cid)
             if chunk is not None:
                 dense.append((chunk, similarity))
         return dense
