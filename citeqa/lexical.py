@@ -35,7 +35,7 @@ class LexicalSnapshot:
     doc_ids: np.ndarray
     sources: np.ndarray
     dates: np.ndarray  # yyyymmdd, 0 when undated
-    positions: dict[str, int] = field(default_factory=dict)  # chunk id -> index in chunks
+    by_id: dict[str, Chunk] = field(default_factory=dict)  # the same chunks, by id
     with_vectors: frozenset[str] = frozenset()  # ids of chunks that have sentence vectors
 
     @property
@@ -45,8 +45,7 @@ class LexicalSnapshot:
     def chunk(self, chunk_id: str) -> Chunk | None:
         """The chunk with this id as of this generation. Chunk ids carry their
         document's content hash, so an id found here has the store's current text."""
-        at = self.positions.get(chunk_id)
-        return None if at is None else self.chunks[at]
+        return self.by_id.get(chunk_id)
 
     def search(
         self, question_terms: list[str], k: int, filters: Filters | None
@@ -117,7 +116,7 @@ class LexicalIndex:
             doc_ids=np.array([c.doc_id for c in chunks], dtype=object),
             sources=np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
             dates=np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
-            positions={c.id: i for i, c in enumerate(chunks)},
+            by_id={c.id: c for c in chunks},
             with_vectors=with_vectors,
         )
 
