@@ -1,0 +1,226 @@
+"""Real-formatted corpora for the gold sets, built from files a Debian machine already has.
+
+The documents are other people's texts (licences, READMEs, changelogs, manual pages), so
+they are never copied into this repository: each corpus is a manifest
+(`evals/corpora/NAME.toml`) naming the source file, its SHA-256 and how to make the
+document from it, and `python -m evals.corpora build NAME DEST` makes them:
+
+- `copy`: the file as it is (hard-wrapped plain text, Markdown);
+- `gunzip`: a gzip-compressed file, decompressed;
+- `man-pdf`: a manual page typeset to PDF by groff (`groff -man -Tpdf`, Debian's groff);
+- `reportlab-pdf`: plain text typeset to PDF by reportlab, paragraphs reflowed and
+  justified, with a running header and a page-numbered footer on every page;
+- `libreoffice-pdf`: a text file converted to PDF by LibreOffice (`soffice --headless`).
+
+A source whose hash differs (another package version) stops the build with a clear
+message rather than silently changing what the gold answers refer to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+CORPORA = Path(__file__).with_name("corpora")
+MAKERS = ("copy", "gunzip", "man-pdf", "reportlab-pdf", "libreoffice-pdf")
+
+
+class CorpusError(Exception):
+    """A corpus cannot be built here (a source is missing or changed, a tool is absent)."""
+
+
+@dataclass(frozen=True)
+class CorpusDocument:
+    id: str  # the file name in the built corpus, which is the document's doc_id
+    source: Path
+    sha256: str  # of the source's bytes after decompression (gzip sources)
+    make: str
+    title: str | None = None  # running header of typeset PDFs
+
+
+def manifest_path(name: str) -> Path:
+    return CORPORA / f"{name}.toml"
+
+
+def load_manifest(name: str) -> list[CorpusDocument]:
+    path = manifest_path(name)
+    if not path.is_file():
+        raise CorpusError(f"no corpus manifest {path}")
+    with path.open("rb") as handle:
+        table = tomllib.load(handle)
+    documents = []
+    for entry in table.get("document", []):
+        doc = CorpusDocument(
+            id=entry["id"],
+            source=Path(entry["source"]),
+            sha256=entry["sha256"],
+            make=entry["make"],
+            title=entry.get("title"),
+        )
+        if doc.make not in MAKERS:
+            raise CorpusError(f"{name}: {doc.id}: unknown make {doc.make!r}")
+        documents.append(doc)
+    if not documents:
+        raise CorpusError(f"{name}: the manifest lists no documents")
+    return documents
+
+
+def source_bytes(path: Path) -> bytes:
+    """The source's content, decompressed when it is gzip."""
+    data = path.read_bytes()
+    return gzip.decompress(data) if path.suffix == ".gz" else data
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(source_bytes(path)).hexdigest()
+
+
+def build(name: str, dest: Path) -> Path:
+    """Make every document of the corpus in dest (created; existing files replaced)."""
+    documents = load_manifest(name)
+    dest.mkdir(parents=True, exist_ok=True)
+    for doc in documents:
+        if not doc.source.is_file():
+            raise CorpusError(f"{name}: {doc.id}: source {doc.source} is not on this machine")
+        data = source_bytes(doc.source)
+        if hashlib.sha256(data).hexdigest() != doc.sha256:
+            raise CorpusError(f"{name}: {doc.id}: {doc.source} differs from the manifest's version")
+        target = dest / doc.id
+        if doc.make in ("copy", "gunzip"):
+            target.write_bytes(data)
+        elif doc.make == "man-pdf":
+            target.write_bytes(_run(["groff", "-man", "-Tpdf"], data))
+        elif doc.make == "reportlab-pdf":
+            _typeset(data.decode("utf-8", errors="replace"), doc.title or doc.id, target)
+        else:
+            _libreoffice(data, doc.id, target)
+    return dest
+
+
+def _run(command: list[str], data: bytes) -> bytes:
+    if shutil.which(command[0]) is None:
+        raise CorpusError(f"{command[0]} is not installed (apt-get install {command[0]})")
+    done = subprocess.run(command, input=data, capture_output=True, check=False, timeout=300)
+    if done.returncode != 0:
+        raise CorpusError(f"{' '.join(command)} failed: {done.stderr.decode()[:300]}")
+    return done.stdout
+
+
+def _typeset(text: str, title: str, target: Path) -> None:
+    """Paragraphs (blank-line separated) reflowed and justified on A4, one running header
+    and a 'Page N' footer per page: what a PDF made by a word processor looks like."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib.enums import TA_JUSTIFY
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import cm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    styles = getSampleStyleSheet()
+    body = styles["BodyText"].clone("body", alignment=TA_JUSTIFY, fontSize=10, leading=13)
+    heading = styles["Heading3"]
+
+    def furniture(canvas, document) -> None:  # type: ignore[no-untyped-def]
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(2 * cm, A4[1] - 1.2 * cm, title)
+        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"Page {document.page}")
+        canvas.restoreState()
+
+    flow = []
+    for lines, is_heading in _paragraphs(text):
+        flow.append(Paragraph(escape(" ".join(lines)), heading if is_heading else body))
+    pdf = SimpleDocTemplate(
+        str(target), pagesize=A4, title=title, topMargin=2 * cm, bottomMargin=2 * cm
+    )
+    pdf.build(flow, onFirstPage=furniture, onLaterPages=furniture)
+
+
+_UNDERLINE = re.compile(r"^\s*([=\-~*#])\1{2,}\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*+\u2022o]|\d+[.)]|\(?[a-z]\))\s+")
+
+
+def _paragraphs(text: str) -> list[tuple[list[str], bool]]:
+    """Blank-line blocks, split further where a list item starts; an underlined line
+    ("Title" over "=====") or a short unpunctuated one-line block is a heading."""
+    found: list[tuple[list[str], bool]] = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if len(lines) >= 2 and _UNDERLINE.match(lines[1]):
+            found.append(([lines[0]], True))
+            lines = lines[2:]
+        current: list[str] = []
+        for line in lines:
+            if _ITEM.match(line) and current:
+                found.append((current, False))
+                current = []
+            current.append(line)
+        if current:
+            joined = " ".join(current)
+            short = len(current) == 1 and len(joined) < 60
+            found.append((current, short and not joined.endswith((".", ":", ";", ","))))
+    return found
+
+
+def _libreoffice(data: bytes, doc_id: str, target: Path) -> None:
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise CorpusError("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+    with tempfile.TemporaryDirectory(prefix="citeqa-lo-") as tmp:
+        source = Path(tmp) / (Path(doc_id).stem + ".txt")
+        source.write_bytes(data)
+        done = subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{tmp}/profile",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                tmp,
+                str(source),
+            ],
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+        made = source.with_suffix(".pdf")
+        if done.returncode != 0 or not made.is_file():
+            raise CorpusError(f"LibreOffice failed: {done.stderr.decode()[:300]}")
+        shutil.move(made, target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.corpora", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    make = sub.add_parser("build", help="make a corpus's documents in DEST")
+    make.add_argument("name")
+    make.add_argument("dest", type=Path)
+    hashing = sub.add_parser("sha256", help="the hash a manifest records for a source")
+    hashing.add_argument("sources", nargs="+", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            build(args.name, args.dest)
+            print(f"built {args.name} in {args.dest}")
+        else:
+            for source in args.sources:
+                print(f"{digest(source)}  {source}")
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
