@@ -30,8 +30,9 @@ import numpy as np
 
 from citeqa.components.embedder import Embedder
 from citeqa.retrieve import Passage, Retrieval
+from citeqa.segment import unit_spans
 from citeqa.settings import AnswerSettings
-from citeqa.text import sentence_spans, terms
+from citeqa.text import terms
 
 
 @dataclass
@@ -92,7 +93,7 @@ class ExtractiveAnswerer:
             if sentences is not None:
                 spans = sentences.spans
             else:
-                spans = [(s.start, s.end) for s in sentence_spans(chunk.text)]
+                spans = unit_spans(chunk.text)
             for j, (span_start, span_end) in enumerate(spans):
                 start, end = chunk.start + span_start, chunk.start + span_end
                 key = (chunk.doc_id, start, end)

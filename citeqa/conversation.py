@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import prompts
 from citeqa.contract import Turn
 from citeqa.text import key_words
-from ingest.chunking import count_tokens
+from citeqa.tokens import count_tokens
 
 if TYPE_CHECKING:
     from citeqa.components.llm import ChatLLM

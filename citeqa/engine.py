@@ -36,7 +36,7 @@ from citeqa.generate import (
 from citeqa.lexical import LexicalIndex
 from citeqa.retrieve import Passage, Retrieval, Retriever
 from citeqa.settings import Settings
-from ingest.chunking import count_tokens
+from citeqa.tokens import count_tokens
 from ingest.pipeline import DocumentOutcome, IngestPipeline, IngestResult, Source
 
 log = logging.getLogger(__name__)

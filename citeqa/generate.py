@@ -23,7 +23,7 @@ import prompts
 from citeqa.contract import AnswerSentence
 from citeqa.quotes import find_quote
 from citeqa.retrieve import Passage
-from ingest.chunking import count_tokens
+from citeqa.tokens import count_tokens
 
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from citeqa.segment import SENTENCE, UNIT_CODES, UNIT_KINDS
+
 SPANS_KEY = "sent_spans"
 VECTORS_KEY = "sent_vecs"
 
@@ -31,17 +33,27 @@ VECTORS_KEY = "sent_vecs"
 class SentenceVectors:
     spans: list[tuple[int, int]]  # character offsets relative to the chunk text
     vectors: np.ndarray  # (len(spans), dimension), float32, about unit length
+    kinds: list[str] | None = None  # unit kinds (citeqa.segment); None: all sentences
+
+    def kind(self, index: int) -> str:
+        return self.kinds[index] if self.kinds is not None else SENTENCE
 
 
-def pack(spans: Sequence[tuple[int, int]], vectors: np.ndarray) -> dict[str, str]:
-    """The two metadata strings for a chunk's sentences."""
+def pack(
+    spans: Sequence[tuple[int, int]], vectors: np.ndarray, kinds: Sequence[str] | None = None
+) -> dict[str, str]:
+    """The two metadata strings for a chunk's units ("start:end:k", k the unit kind's
+    letter; stores before part 5 have "start:end", all sentences)."""
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(spans), -1)
     scale = np.abs(vectors).max(axis=1, keepdims=True) / 127.0
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
     quantised = np.rint(vectors / scale).astype(np.int8)
     rows = [s.tobytes() + q.tobytes() for s, q in zip(scale, quantised, strict=True)]
     return {
-        SPANS_KEY: ",".join(f"{start}:{end}" for start, end in spans),
+        SPANS_KEY: ",".join(
+            f"{start}:{end}" + (f":{UNIT_CODES[kind]}" if kinds else "")
+            for (start, end), kind in zip(spans, kinds or [SENTENCE] * len(spans), strict=True)
+        ),
         VECTORS_KEY: base64.b64encode(b"".join(rows)).decode("ascii"),
     }
 
@@ -69,12 +81,11 @@ class Packed:
         if not self.spans_text:
             return None
         try:
-            spans = [
-                (int(a), int(b))
-                for a, b in (item.split(":") for item in self.spans_text.split(","))
-            ]
+            fields = [item.split(":") for item in self.spans_text.split(",")]
+            spans = [(int(f[0]), int(f[1])) for f in fields]
+            kinds = [UNIT_KINDS[f[2]] for f in fields] if len(fields[0]) == 3 else None
             raw = np.frombuffer(base64.b64decode(self.vectors_text), dtype=np.int8)
-        except ValueError:
+        except (ValueError, IndexError, KeyError):
             return None
         if raw.size != len(spans) * (4 + self.dimension):
             return None
@@ -82,4 +93,4 @@ class Packed:
             return None
         rows = raw.reshape(len(spans), 4 + self.dimension)
         scale = rows[:, :4].copy().view(np.float32)
-        return SentenceVectors(spans, rows[:, 4:].astype(np.float32) * scale)
+        return SentenceVectors(spans, rows[:, 4:].astype(np.float32) * scale, kinds)

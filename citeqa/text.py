@@ -1,10 +1,11 @@
-"""Text analysis shared by retrieval and answering: terms for BM25 and sentence spans."""
+"""Text analysis shared by retrieval and answering: the terms of BM25 and term coverage.
+
+Sentences and other units come from citeqa.segment."""
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
@@ -89,48 +90,3 @@ def key_words(text: str) -> list[str]:
     follow-up question inherits from the question before it."""
     words = _words(text)
     return list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS and len(w) > 1))
-
-
-# Abbreviations after which a period does not end a sentence.
-_ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof gen sen rep gov lt col sgt capt cmdr adm maj st jr sr vs etc inc co
-    corp ltd no nos fig figs vol approx dept est jan feb mar apr jun jul aug sep sept oct nov
-    dec mt ft pp ed eds rev hon pres supt u.s u.k u.n e.g i.e a.m p.m""".split()
-)
-_SENTENCE_END = re.compile(r"[.!?]+[\"”’')\]]*(?=\s)|\n+")
-
-
-@dataclass(frozen=True)
-class SentenceSpan:
-    start: int
-    end: int
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[SentenceSpan]:
-    """Sentence boundaries inside text[start:end], as absolute offsets into text.
-
-    Splits after ., ! or ? (with closing quotes) followed by white space, and at line
-    breaks; not after initials ("J.") or common abbreviations ("Mr.", "U.S.").
-    """
-    end = len(text) if end is None else end
-    spans: list[SentenceSpan] = []
-    sent_start = start
-    for match in _SENTENCE_END.finditer(text, start, end):
-        if match.group().startswith("."):
-            before = text[sent_start : match.start()].rsplit(None, 1)
-            word = before[-1].lower().lstrip("(\"“'‘") if before else ""
-            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                continue
-        _append(text, spans, sent_start, match.end())
-        sent_start = match.end()
-    _append(text, spans, sent_start, end)
-    return spans
-
-
-def _append(text: str, spans: list[SentenceSpan], start: int, end: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start and _WORD.search(text, start, end):
-        spans.append(SentenceSpan(start, end))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from citeqa.errors import DocumentUnreadable, UnsupportedDocumentType
+from citeqa.segment import furniture
 
 log = logging.getLogger(__name__)
 
@@ -135,30 +136,76 @@ def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
     return text, title, warnings
 
 
-def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+# PDFium is not thread-safe; API uploads may read PDFs from several threads.
+_PDFIUM = threading.Lock()
+# PDFium marks a word it found hyphenated at a line end with U+FFFE (and joins the lines),
+# or with \x02 at the end of the line: the page shows "manip-" over "ulate".
+_PDF_HYPHEN = re.compile("\ufffe|\x02(?=\r?\n)|\x02")
 
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentUnreadable("the PDF is encrypted")
-        parts: list[str] = []
-        pages: list[tuple[int, int, int]] = []
-        offset = 0
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = (page.extract_text() or "").strip()
-            if parts:
-                offset += 2  # the "\n\n" joining pages
-            pages.append((number, offset, offset + len(page_text)))
-            parts.append(page_text)
-            offset += len(page_text)
-    except DocumentUnreadable:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise DocumentUnreadable("the PDF could not be read") from exc
-    warnings = [] if any(parts) else ["the PDF has no extractable text (scanned?)"]
-    return "\n\n".join(parts), pages, warnings
+
+def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
+    """Text per page through PDFium (pypdfium2): words kept whole where other extractors
+    split them at kerning, one printed line per line, hyphenated line ends as printed."""
+    import pypdfium2 as pdfium
+
+    raw_pages: list[str] = []
+    with _PDFIUM:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise DocumentUnreadable("the PDF is encrypted") from exc
+            raise DocumentUnreadable("the PDF could not be read") from exc
+        try:
+            for index in range(len(pdf)):
+                page = pdf[index]
+                textpage = page.get_textpage()
+                raw_pages.append(_pdf_page_text(textpage.get_text_range()))
+                textpage.close()
+                page.close()
+        except pdfium.PdfiumError as exc:
+            raise DocumentUnreadable("the PDF could not be read") from exc
+        finally:
+            pdf.close()
+    text, pages = _join_pages(raw_pages)
+    warnings = [] if text.strip() else ["the PDF has no extractable text (scanned?)"]
+    return text, pages, warnings
+
+
+def _pdf_page_text(raw: str) -> str:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = _PDF_HYPHEN.sub(lambda m: "-\n" if m.group() == "\ufffe" else "-", text)
+    return _CONTROL.sub("", text.replace("\x00", ""))
+
+
+_SENTENCE_END = re.compile(r"[.!?:][\"'”’)\]]*$")
+
+
+def _join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
+    """The document text without page furniture (running headers and footers, page
+    numbers), and each page's span in it. Pages are joined by a blank line, or by a plain
+    line break where a sentence runs on from one page to the next, so that it stays one
+    sentence."""
+    lines = [page.split("\n") for page in raw_pages]
+    drop = furniture(lines)
+    bodies = [
+        "\n".join(line for i, line in enumerate(page) if i not in marks).strip()
+        for page, marks in zip(lines, drop, strict=True)
+    ]
+    parts: list[str] = []
+    pages: list[tuple[int, int, int]] = []
+    offset = 0
+    for number, body in enumerate(bodies, start=1):
+        if parts:
+            previous = parts[-1] or "."
+            runs_on = bool(body) and not _SENTENCE_END.search(previous) and body[0].islower()
+            joint = "\n" if runs_on else "\n\n"
+            parts.append(joint)
+            offset += len(joint)
+        pages.append((number, offset, offset + len(body)))
+        parts.append(body)
+        offset += len(body)
+    return "".join(parts), pages
 
 
 def load_bytes(data: bytes, name: str) -> LoadedDocument:

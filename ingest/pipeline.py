@@ -24,10 +24,10 @@ from citeqa.errors import (
     InvalidInput,
     UnsupportedDocumentType,
 )
+from citeqa.segment import embedding_input, map_span, segment
 from citeqa.sentences import SentenceVectors
 from citeqa.settings import Settings
-from citeqa.text import sentence_spans
-from ingest.chunking import Span, chunk_spans
+from ingest.chunking import chunk_passages
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.lock import store_write_lock
 from ingest.manifest import Manifest, Plan, chunk_id, content_hash
@@ -198,7 +198,15 @@ class IngestPipeline:
         if plan is Plan.SKIP:
             return DocumentOutcome(doc_id, "skipped", message="unchanged")
 
-        spans = self._spans(text, loaded)
+        kind = loaded.kind if loaded is not None else _kind_of(source.name)
+        pages = loaded.pages if loaded is not None else []
+        structure = segment(text, kind)
+        passages = chunk_passages(
+            structure,
+            self._settings.chunk_size,
+            self._settings.chunk_overlap,
+            [start for _number, start, _end in pages],
+        )
         base_meta: dict[str, Any] = {
             "title": title,
             "source": source.source,
@@ -212,13 +220,24 @@ class IngestPipeline:
                 id=chunk_id(doc_id, digest, i),
                 doc_id=doc_id,
                 index=i,
-                text=text[span.start : span.end],
-                start=span.start,
-                end=span.end,
-                metadata={**base_meta, **_page_of(span.start, loaded)},
+                text=text[passage.start : passage.end],
+                start=passage.start,
+                end=passage.end,
+                metadata={
+                    **base_meta,
+                    **_page_of(passage.start, loaded),
+                    **({"headings": " > ".join(passage.headings)} if passage.headings else {}),
+                },
             )
-            for i, span in enumerate(spans)
+            for i, passage in enumerate(passages)
         ]
+        units_of = {
+            c.id: [
+                (u.start - c.start, u.end - c.start, u.kind)
+                for u in structure.units_between(c.start, c.end)
+            ]
+            for c in chunks
+        }
         record = DocumentRecord(
             doc_id=doc_id,
             title=title,
@@ -234,11 +253,20 @@ class IngestPipeline:
         self._store.delete_stale_chunks(doc_id, [c.id for c in chunks])
         for i in range(0, len(chunks), self._write_batch):
             batch = chunks[i : i + self._write_batch]
-            sentences_of = [[(s.start, s.end) for s in sentence_spans(c.text)] for c in batch]
-            vectors, matrices = self._embedder.embed_chunks([c.text for c in batch], sentences_of)
-            for chunk, sentences, matrix in zip(batch, sentences_of, matrices, strict=True):
-                if matrix is not None and sentences:
-                    chunk.sentences = SentenceVectors(sentences, matrix)
+            inputs = [embedding_input(c.text, title, c.metadata.get("headings")) for c in batch]
+            vectors, matrices = self._embedder.embed_chunks(
+                [model_text for model_text, _where in inputs],
+                [
+                    [map_span(where, a, b) for a, b, _kind in units_of[c.id]]
+                    for c, (_model_text, where) in zip(batch, inputs, strict=True)
+                ],
+            )
+            for chunk, matrix in zip(batch, matrices, strict=True):
+                units = units_of[chunk.id]
+                if matrix is not None and units:
+                    chunk.sentences = SentenceVectors(
+                        [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
+                    )
             self._store.upsert_chunks(batch, vectors)
             if on_chunks:
                 on_chunks(len(batch))
@@ -247,20 +275,6 @@ class IngestPipeline:
         message = "; ".join(warnings) if warnings else None
         return DocumentOutcome(doc_id, plan.value, chunks=len(chunks), message=message)
 
-    def _spans(self, text: str, loaded: LoadedDocument | None) -> list[Span]:
-        """Chunk spans; a PDF is chunked page by page, so that every chunk, and every
-        quote cited from it, lies on one page."""
-        size, overlap = self._settings.chunk_size, self._settings.chunk_overlap
-        if loaded is None or not loaded.pages:
-            return chunk_spans(text, size, overlap)
-        spans: list[Span] = []
-        for _number, start, end in loaded.pages:
-            spans += [
-                Span(start + s.start, start + s.end)
-                for s in chunk_spans(text[start:end], size, overlap)
-            ]
-        return spans
-
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):
             if self._store.get_document(doc_id, with_text=False) is None:
@@ -268,6 +282,11 @@ class IngestPipeline:
             self._store.delete_document(doc_id)
             self._store.bump_generation()
             return True
+
+
+def _kind_of(name: str) -> str:
+    """How to read a text that came without a loader (JSON uploads)."""
+    return "markdown" if name.lower().endswith((".md", ".markdown")) else "text"
 
 
 def _page_of(offset: int, loaded: LoadedDocument | None) -> dict[str, int]:

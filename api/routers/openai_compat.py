@@ -28,7 +28,7 @@ from citeqa.contract import Answer, Citation, Turn
 from citeqa.engine import CitationsReady, Delta, Done, Event
 from citeqa.errors import InvalidInput
 from citeqa.filters import Filters
-from ingest.chunking import count_tokens
+from citeqa.tokens import count_tokens
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 

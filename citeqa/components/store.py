@@ -265,7 +265,11 @@ class ChromaStore:
             metadatas=[
                 {
                     **c.metadata,
-                    **(pack(c.sentences.spans, c.sentences.vectors) if c.sentences else {}),
+                    **(
+                        pack(c.sentences.spans, c.sentences.vectors, c.sentences.kinds)
+                        if c.sentences
+                        else {}
+                    ),
                     "doc_id": c.doc_id,
                     "index": c.index,
                     "start": c.start,

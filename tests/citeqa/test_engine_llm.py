@@ -199,7 +199,7 @@ def test_follow_up_is_condensed_before_retrieval(engine_llm: Engine, llm_server:
 def test_the_prompt_fits_the_configured_window(
     llm_server: LLMServer, data_dir: Path, embedder: Embedder
 ) -> None:
-    from ingest.chunking import count_tokens
+    from citeqa.tokens import count_tokens
 
     engine = llm_engine(
         llm_server, data_dir, embedder, llm_context_window=1500, llm_max_output_tokens=300

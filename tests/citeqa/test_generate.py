@@ -5,7 +5,7 @@ import json
 from citeqa.components.store import Chunk
 from citeqa.generate import Composer, SentenceScanner, build_prompt, parse_reply, render_text
 from citeqa.retrieve import Passage
-from ingest.chunking import count_tokens
+from citeqa.tokens import count_tokens
 
 DOC = "Intro line.\nThe ferry leaves at noon. Tickets cost four euros.\nDogs ride free."
 

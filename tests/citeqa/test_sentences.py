@@ -10,9 +10,9 @@ import numpy as np
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.components.store import _chunk_from
 from citeqa.engine import Engine
+from citeqa.segment import unit_spans
 from citeqa.sentences import SPANS_KEY, VECTORS_KEY, Packed, SentenceVectors, pack
 from citeqa.settings import Settings
-from citeqa.text import sentence_spans
 from ingest.pipeline import sources_from_paths
 from tests.conftest import SEED_DIR, CountingEmbedder, assert_citations_verify, require_shared
 
@@ -28,7 +28,7 @@ def unpack(meta: dict[str, str], dimension: int) -> SentenceVectors | None:
 
 
 def _spans(text: str) -> list[tuple[int, int]]:
-    return [(s.start, s.end) for s in sentence_spans(text)]
+    return unit_spans(text)
 
 
 def test_packed_vectors_keep_their_spans_and_direction() -> None:

@@ -2,35 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from citeqa.text import sentence_spans, terms
-
-
-def _sentences(text: str) -> list[str]:
-    return [text[s.start : s.end] for s in sentence_spans(text)]
-
-
-def test_initials_and_abbreviations_do_not_end_sentences() -> None:
-    text = (
-        "It was conveyed by Secretary of Defense Lloyd J. Austin III to General Christopher "
-        "J. Cavoli, the commander of U.S. European Command. Mr. Biden agreed. Then it ended!"
-    )
-    assert _sentences(text) == [
-        "It was conveyed by Secretary of Defense Lloyd J. Austin III to General Christopher "
-        "J. Cavoli, the commander of U.S. European Command.",
-        "Mr. Biden agreed.",
-        "Then it ended!",
-    ]
-
-
-def test_closing_quotes_stay_with_their_sentence_and_lines_split() -> None:
-    text = "He said: “It has not changed.” She left.\nA new line"
-    assert _sentences(text) == ["He said: “It has not changed.”", "She left.", "A new line"]
-
-
-def test_spans_are_absolute_offsets() -> None:
-    text = "xx First one. Second one."
-    spans = sentence_spans(text, 3, len(text))
-    assert [text[s.start : s.end] for s in spans] == ["First one.", "Second one."]
+from citeqa.text import terms
 
 
 def test_terms_are_stemmed_and_free_of_question_words() -> None:

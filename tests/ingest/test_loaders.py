@@ -64,3 +64,46 @@ def test_pdf_text_is_extracted_per_page_with_page_spans() -> None:
 def test_broken_pdf_is_a_clear_error() -> None:
     with pytest.raises(DocumentUnreadable):
         load_bytes(b"%PDF-1.4 this is not really a pdf", "broken.pdf")
+
+
+def _paged_pdf(paragraphs: list[str], title: str) -> bytes:
+    """A justified multi-page PDF with a running header and a page-numbered footer, as a
+    word processor makes it."""
+    from reportlab.lib.pagesizes import A5
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    def furniture(canvas, document) -> None:  # type: ignore[no-untyped-def]
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(40, A5[1] - 30, title)
+        canvas.drawRightString(A5[0] - 40, 25, f"Page {document.page}")
+
+    buffer = io.BytesIO()
+    style = getSampleStyleSheet()["BodyText"]
+    SimpleDocTemplate(buffer, pagesize=A5).build(
+        [Paragraph(p, style) for p in paragraphs], onFirstPage=furniture, onLaterPages=furniture
+    )
+    return buffer.getvalue()
+
+
+def test_pdf_running_headers_and_footers_leave_the_text_and_sentences_run_across_pages() -> None:
+    ships = ["Aurora", "Borealis", "Calypso", "Dauntless", "Endeavour", "Fortuna"]
+    clerks = ["the day clerk", "the night clerk", "the harbour master", "a deputy"]
+    paragraphs = [
+        f"When the {ships[i % 6]} arrived on day {i}, {clerks[i % 4]} entered it in the "
+        f"ledger{', with its cargo and crew' * (i % 3)}, and the entry was checked again at "
+        "the end of the week."
+        for i in range(120)
+    ]
+    doc = load_bytes(_paged_pdf(paragraphs, "Harbour Office Handbook"), "handbook.pdf")
+    assert len(doc.pages) >= 3
+    assert "Harbour Office Handbook" not in doc.text
+    assert "Page 2" not in doc.text
+    for number, start, end in doc.pages:
+        assert 0 <= start <= end <= len(doc.text), number
+    from citeqa.segment import display_text, unit_spans
+
+    found = [display_text(doc.text[a:b]) for a, b in unit_spans(doc.text, "pdf")]
+    # every paragraph comes back as one whole sentence, those broken by a page included
+    assert len(found) == 120
+    assert all(s.startswith("When the") and s.endswith("end of the week.") for s in found)
