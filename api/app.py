@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import errors
 from api.deps import EngineProvider
-from api.routers import chat_page, documents, health, openai_compat, query
+from api.routers import chat_page, documents, health, openai_compat, query, reindex
 from api.security import ConcurrencyLimit, Guard, ReadAccess
 from citeqa import __version__
 from citeqa.errors import CiteqaError
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     app.include_router(health.router)
     app.include_router(query.router, dependencies=[ReadAccess])
     app.include_router(documents.router)
+    app.include_router(reindex.router)
     app.include_router(openai_compat.router, dependencies=[ReadAccess])
     app.include_router(chat_page.router)
     _add_docs(app)

@@ -128,3 +128,32 @@ class Readiness(BaseModel):
     embedder: str
     backend: str = Field(examples=["extractive"], description="What composes answers.")
     chunks: int
+    format: int = Field(description="The store format this version writes.", examples=[2])
+    documents_to_reindex: int = Field(
+        0, description="Documents stored by an earlier version (or left half-written)."
+    )
+    reindex_due: bool = Field(
+        False,
+        description="True when documents await `citeqa reindex` (or POST /v1/reindex); they "
+        "keep answering meanwhile.",
+    )
+
+
+class ReindexRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(
+        100,
+        ge=1,
+        le=10000,
+        description="Most documents to rebuild in this call; call again while `remaining` > 0.",
+    )
+
+
+class ReindexReport(BaseModel):
+    reindexed: int = Field(description="Documents rebuilt in the current format.")
+    failed: int
+    remaining: int = Field(description="Documents still to rebuild.")
+    format: int
+    seconds: float
+    documents: list[DocumentOutcome]

@@ -174,14 +174,27 @@ def docs_list(
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List stored documents."""
-    records, total = _engine().list_documents(limit, offset)
+    engine = _engine()
+    records, total = engine.list_documents(limit, offset)
     if json_output:
         items = [{k: v for k, v in r.__dict__.items() if k != "text"} for r in records]
-        typer.echo(json.dumps({"total": total, "documents": items}, indent=2))
+        payload = {"total": total, "documents": items, **engine.format_status()}
+        typer.echo(json.dumps(payload, indent=2))
         return
     for r in records:
         typer.echo(f"{r.doc_id}\t{r.n_chunks} chunks\t{r.date or '-'}\t{r.title}")
     typer.echo(f"{len(records)} of {total} documents")
+    _reindex_notice(engine)
+
+
+def _reindex_notice(engine) -> None:  # type: ignore[no-untyped-def]
+    status = engine.format_status()
+    if status["reindex_due"]:
+        typer.echo(
+            f"{status['documents_to_reindex']} documents were stored by an earlier version "
+            "(they still answer): run `citeqa reindex` to rebuild them",
+            err=True,
+        )
 
 
 @docs_app.command("show")
@@ -200,6 +213,29 @@ def docs_delete(doc_id: str) -> None:
     """Delete a document and all its chunks."""
     _engine().delete_document(doc_id)
     typer.echo(f"deleted {doc_id}")
+
+
+@app.command()
+def reindex(
+    limit: Annotated[
+        int | None, typer.Option(help="Rebuild at most this many documents now.")
+    ] = None,
+) -> None:
+    """Rebuild documents stored by an earlier version from their stored text.
+
+    Resumable: each document is rebuilt whole or left as it was, and a later run goes on
+    where this one stopped. Documents keep answering meanwhile.
+    """
+    engine = _engine()
+
+    def on_document(outcome) -> None:  # type: ignore[no-untyped-def]
+        typer.echo(f"{outcome.status}\t{outcome.doc_id}\t{outcome.chunks} chunks")
+
+    result, remaining = engine.reindex(limit, on_document)
+    typer.echo(
+        f"reindexed {result.count('updated')}, failed {result.count('failed')}; "
+        f"{remaining} remaining; {result.seconds:.1f} s"
+    )
 
 
 @app.command("eval")
@@ -287,14 +323,9 @@ def eval_command(
         typer.echo(rep.table(name, summary))
     if calibrate_:
         best = calibrate(results)
-        typer.echo(
-            "\ncalibration (decision accuracy, dense_weight, min_support), best first:",
-            err=json_output,
-        )
-        for accuracy, weight, support in best[:5]:
-            typer.echo(
-                f"  {accuracy:.4f}  dense_weight={weight}  min_support={support}", err=json_output
-            )
+        typer.echo("\ncalibration (decision accuracy, threshold), best first:", err=json_output)
+        for accuracy, threshold in best[:5]:
+            typer.echo(f"  {accuracy:.4f}  threshold={threshold}", err=json_output)
     if report is not None:
         rep.write_markdown(report, data)
         rep.write_json(report.with_suffix(".json"), data)
@@ -314,36 +345,40 @@ def calibrate_command(
     ],
     top: Annotated[int, typer.Option(help="How many of the best settings to print.")] = 10,
 ) -> None:
-    """Pick abstention settings that maximise the mean per-set decision accuracy.
+    """Show the answer model's threshold against mean per-set decision accuracy.
 
     Decision accuracy: unanswerable questions abstained, answerable ones answered with a
-    best sentence holding the gold answer or evidence. Each set weighs the same.
+    best unit holding the gold answer or evidence. Each set weighs the same. The model
+    itself is trained by `make train-answerer`; set CITEQA_ANSWER__THRESHOLD to use
+    another threshold than the one stored with it.
     """
     from evals.run import calibrate, fresh_engine, run_records
     from evals.sets import load_set
 
     settings = _settings()
     per_set = []
+    current = None
     for item in sets:
         set_path, sep, docs = item.partition("=")
         if not sep:
             _fail(f"{item!r}: expected SET.jsonl=DOCS_DIR")
         with fresh_engine(settings, Path(docs)) as engine:
             per_set.append(run_records(engine, load_set(Path(set_path))))
-    grids = [{(w, s): acc for acc, w, s in calibrate(results)} for results in per_set]
+            current = engine.answerer.threshold
+    grids = [dict((t, acc) for acc, t in calibrate(results)) for results in per_set]
     mean = sorted(
-        ((sum(g[key] for g in grids) / len(grids), key) for key in grids[0]),
-        key=lambda t: (-t[0], t[1]),
+        ((sum(g[t] for g in grids) / len(grids), t) for t in grids[0]),
+        key=lambda item: (-item[0], item[1]),
     )
-    current = (settings.answer.dense_weight, settings.answer.min_support)
-    typer.echo("mean accuracy  per-set accuracies  dense_weight  min_support")
-    for accuracy, key in mean[:top]:
-        per = " ".join(f"{g[key]:.3f}" for g in grids)
-        typer.echo(f"  {accuracy:.4f}       {per}   {key[0]:<12}  {key[1]}")
-    if current in grids[0]:
-        per = " ".join(f"{g[current]:.3f}" for g in grids)
-        mean_now = sum(g[current] for g in grids) / len(grids)
-        typer.echo(f"current settings {current}: mean {mean_now:.4f} ({per})")
+    typer.echo("mean accuracy  per-set accuracies  threshold")
+    for accuracy, threshold in mean[:top]:
+        per = " ".join(f"{g[threshold]:.3f}" for g in grids)
+        typer.echo(f"  {accuracy:.4f}       {per}   {threshold}")
+    if current is not None:
+        nearest = min(grids[0], key=lambda t: abs(t - current))
+        per = " ".join(f"{g[nearest]:.3f}" for g in grids)
+        mean_now = sum(g[nearest] for g in grids) / len(grids)
+        typer.echo(f"current threshold {current:.3f}: mean {mean_now:.4f} ({per})")
 
 
 def main() -> None:

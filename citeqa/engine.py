@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from citeqa.answer import Candidate, ExtractiveAnswerer
+from citeqa import wordnet
+from citeqa.answering import AnswerModel, Candidate, ExtractiveAnswerer, UnitScorer
+from citeqa.answering.model import MODEL_FILE
 from citeqa.citations import verifies
 from citeqa.components.embedder import Embedder, make_embedder
 from citeqa.components.llm import ChatLLM
-from citeqa.components.store import ChromaStore, DocumentRecord
+from citeqa.components.store import STORE_FORMAT, ChromaStore, DocumentRecord
 from citeqa.contract import ABSTAIN_TEXT, Answer, AnswerSentence, Citation, Timings, Turn
 from citeqa.conversation import carry_over, condense
 from citeqa.errors import DocumentNotFound, InvalidInput, LLMUnavailable, QuestionTooLong
@@ -68,6 +70,14 @@ class Done:
 Event = Delta | Pending | CitationsReady | Done
 
 
+def load_answer_model(settings: Settings) -> AnswerModel:
+    path = settings.answer.model_path or MODEL_FILE
+    try:
+        return AnswerModel.load(path)
+    except (OSError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"the answer model {path} cannot be used: {exc}") from exc
+
+
 def _timings(started: float, retrieved: float) -> Timings:
     done = time.perf_counter()
     return Timings(
@@ -102,18 +112,27 @@ def _citation(
 
 class Engine:
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, llm: ChatLLM | None = None
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        llm: ChatLLM | None = None,
+        answer_model: AnswerModel | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
         self.lexical = LexicalIndex(self.store)
-        self.retriever = Retriever(self.store, self.embedder, self.lexical)
-        self.answerer = ExtractiveAnswerer(self.embedder, settings.answer)
+        model = answer_model if answer_model is not None else load_answer_model(settings)
+        self.scorer = UnitScorer(self.embedder, model)
+        self.retriever = Retriever(
+            self.store, self.embedder, self.lexical, self.scorer, settings.answer.rerank_depth
+        )
+        self.answerer = ExtractiveAnswerer(model, settings.answer)
         self.pipeline = IngestPipeline(self.store, self.embedder, settings)
         if llm is None and settings.llm_enabled:
             llm = ChatLLM(settings)
         self.llm = llm
+        self._format_status: tuple[str, dict[str, Any]] | None = None
 
     # -- asking ---------------------------------------------------------------------------
     def validate_question(self, question: str, top_k: int | None) -> tuple[str, int]:
@@ -157,16 +176,16 @@ class Engine:
 
     def ask_with_candidates(
         self, question: str, top_k: int | None = None, filters: Filters | None = None
-    ) -> tuple[Answer, list[Candidate]]:
-        """The extractive answer plus every scored candidate sentence (the evals
-        calibrate on them), whatever the configured backend."""
+    ) -> tuple[Answer, Retrieval]:
+        """The extractive answer plus the retrieval it came from, with every scored
+        candidate unit (the evals read them), whatever the configured backend."""
         question, k = self.validate_question(question, top_k)
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(question, k, filters)
         retrieved = time.perf_counter()
-        answer, candidates = self._extractive(question, retrieval)
+        answer = self._extractive(question, retrieval)
         answer.timings_ms = _timings(started, retrieved)
-        return answer, candidates
+        return answer, retrieval
 
     @property
     def backend(self) -> str:
@@ -206,7 +225,7 @@ class Engine:
                 if emitted:
                     raise  # text was shown already: the stream ends with the error
                 fallback = self._fallback_or_raise(exc)
-        answer, _candidates = self._extractive(question, retrieval)
+        answer = self._extractive(question, retrieval)
         answer.fallback = fallback
         answer.standalone_question = standalone
         answer.timings_ms = _timings(started, retrieved)
@@ -226,12 +245,15 @@ class Engine:
             return carry_over(question, history)
         return condense(self.llm, question, history)
 
-    def _extractive(self, question: str, retrieval: Retrieval) -> tuple[Answer, list[Candidate]]:
-        candidates = self.answerer.candidates(retrieval)
-        chosen = self.answerer.select(candidates)
+    def _extractive(self, question: str, retrieval: Retrieval) -> Answer:
+        chosen, _confidence = self.answerer.select(retrieval.candidates)
         citations = self._verified_citations(chosen)
+        shown = {(c.start, c.end): c.display for c in chosen}
         sentences = [
-            AnswerSentence(text=c.quote, citations=[c.n], supported=True) for c in citations
+            AnswerSentence(
+                text=shown.get((c.start, c.end), c.quote), citations=[c.n], supported=True
+            )
+            for c in citations
         ]
         answer = Answer(
             question=question,
@@ -242,7 +264,7 @@ class Engine:
             timings_ms=Timings(retrieve=0, answer=0, total=0),
             sentences=sentences,
         )
-        return answer, candidates
+        return answer
 
     def _generated(
         self, question: str, standalone: str | None, retrieval: Retrieval, stream: bool
@@ -343,7 +365,7 @@ class Engine:
                     cand.text,
                     cand.start,
                     cand.end,
-                    cand.support,
+                    cand.probability,
                 )
             )
         return citations
@@ -368,6 +390,33 @@ class Engine:
             raise InvalidInput("limit must be 1-1000 and offset not negative")
         return self.store.list_documents(limit, offset)
 
+    def reindex(
+        self,
+        limit: int | None = None,
+        on_document: Callable[[DocumentOutcome], None] | None = None,
+    ) -> tuple[IngestResult, int]:
+        """Rebuild documents stored in an older format from their stored text (at most
+        `limit`); returns what was done and how many remain."""
+        if limit is not None and limit < 1:
+            raise InvalidInput("limit must be at least 1")
+        result, remaining = self.pipeline.reindex(limit, on_document)
+        self._format_status = None
+        return result, remaining
+
+    def format_status(self) -> dict[str, Any]:
+        """The store's format and whether documents await `citeqa reindex` (read again
+        when the store changes)."""
+        generation = self.store.generation()
+        cached = self._format_status
+        if cached is None or cached[0] != generation:
+            count = len(self.store.outdated_documents())
+            cached = (
+                generation,
+                {"format": STORE_FORMAT, "documents_to_reindex": count, "reindex_due": count > 0},
+            )
+            self._format_status = cached
+        return dict(cached[1])
+
     def delete_document(self, doc_id: str) -> None:
         if not self.pipeline.delete(doc_id):
             raise DocumentNotFound(f"no document with id {doc_id!r}")
@@ -380,6 +429,7 @@ class Engine:
             "embedder": self.embedder.name,
             "backend": self.backend,
             "chunks": self.store.count_chunks(),
+            **self.format_status(),
         }
 
     def warm_up(self) -> None:
@@ -390,3 +440,4 @@ class Engine:
             ["A short sentence.", "Another, somewhat longer sentence here."]
         )
         self.lexical.snapshot()
+        wordnet.related("warm")  # maps the WordNet files

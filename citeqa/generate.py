@@ -71,7 +71,7 @@ class Prompt:
 
 
 _URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'\])]+", re.IGNORECASE)
-_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _SHINGLE = 6  # words: a run this long copied from the instructions is an echo
 
 
@@ -97,7 +97,7 @@ class Safety:
         return cls(text, prompt.boundary, echo)
 
     def allows(self, text: str) -> bool:
-        if _MD_IMAGE.search(text):
+        if MARKDOWN_IMAGE.search(text):
             return False
         if self.boundary and self.boundary in text:
             return False

@@ -19,6 +19,7 @@ import numpy as np
 from citeqa.components.store import ChromaStore, Chunk
 from citeqa.dates import date_as_int
 from citeqa.filters import Filters
+from citeqa.segment import display_text
 from citeqa.text import terms
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ class LexicalSnapshot:
     sources: np.ndarray
     dates: np.ndarray  # yyyymmdd, 0 when undated
     by_id: dict[str, Chunk] = field(default_factory=dict)  # the same chunks, by id
-    with_vectors: frozenset[str] = frozenset()  # ids of chunks that have sentence vectors
 
     @property
     def size(self) -> int:
@@ -69,6 +69,14 @@ class LexicalSnapshot:
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
+def index_text(chunk: Chunk) -> str:
+    """What BM25 reads of a chunk: its document's title, its heading path and its words
+    (line-end hyphenation joined), so that a question naming the document or the
+    section ("version 3 of the GPL", "under Options") finds its passages."""
+    context = " ".join(str(chunk.metadata.get(k) or "") for k in ("title", "headings"))
+    return f"{context}\n{display_text(chunk.text)}"
+
+
 class LexicalIndex:
     def __init__(self, store: ChromaStore) -> None:
         self._store = store
@@ -93,11 +101,10 @@ class LexicalIndex:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG
+        # The chunks keep their units' vectors in the stored (int8, base64) form: the
+        # answer model scores the units of some 30 candidate passages per query.
         chunks = list(self._store.iter_chunks())
-        with_vectors = frozenset(c.id for c in chunks if c.packed is not None)
-        for chunk in chunks:
-            chunk.packed = None  # read per query for the few passages that need them
-        tokens = [terms(c.text) for c in chunks]
+        tokens = [terms(index_text(c)) for c in chunks]
         df: Counter[str] = Counter()
         for toks in tokens:
             df.update(set(toks))
@@ -117,7 +124,6 @@ class LexicalIndex:
             sources=np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
             dates=np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
             by_id={c.id: c for c in chunks},
-            with_vectors=with_vectors,
         )
 
 

@@ -1,15 +1,17 @@
 """Finding a model's quote in a passage, verbatim up to whitespace and typography.
 
-Models copy text faithfully but not byte for byte: they collapse line breaks, straighten
-curly quotes and dashes, and elide the middle of long quotes with "...". The comparison
-forgives exactly that and nothing else (case, spelling and word order must match), and the
-span it returns indexes the passage's own text, so the citation quotes the document, not
-the model.
+Models copy text faithfully but not byte for byte: they collapse line breaks, join words
+hyphenated at a line end, straighten curly quotes and dashes, and elide the middle of
+long quotes with "...". The comparison forgives exactly that and nothing else (case,
+spelling and word order must match), and the span it returns indexes the passage's own
+text, so the citation quotes the document, not the model.
 """
 
 from __future__ import annotations
 
 import re
+
+from citeqa.segment import display_map
 
 _TYPOGRAPHY = str.maketrans(
     {
@@ -31,25 +33,12 @@ _MIN_CHARS = 4  # a quote must say something: at least this many characters, one
 
 
 def normalise(text: str) -> tuple[str, list[int]]:
-    """Text with whitespace runs collapsed to one space and typography straightened, and
-    for each of its characters the index of the original character it came from."""
-    out: list[str] = []
-    where: list[int] = []
-    in_space = False
-    for i, ch in enumerate(text):
-        if ch.isspace():
-            if not in_space and out:
-                out.append(" ")
-                where.append(i)
-            in_space = True
-            continue
-        in_space = False
-        out.append(ch.translate(_TYPOGRAPHY))
-        where.append(i)
-    if out and out[-1] == " ":
-        out.pop()
-        where.pop()
-    return "".join(out), where
+    """Text as citeqa.segment displays it (white space runs as one space, line-end
+    hyphenation joined: "manip-\\nulate" reads "manipulate") with typography
+    straightened, and for each of its characters the index of the original character it
+    came from."""
+    shown, where = display_map(text)
+    return shown.translate(_TYPOGRAPHY), where[:-1]
 
 
 def _variants(quote: str) -> list[str]:

@@ -168,7 +168,7 @@ def embedding_input(text: str, title: str | None, headings: str | None) -> tuple
     return prefix + shown, [-1] * len(prefix) + where
 
 
-_HEADING_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|\*\*)|\s*(?:\*\*|#+)\s*$")
+_HEADING_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|\*{1,6}\s+|\*\*)|\s*(?:\*\*|#+)\s*$")
 
 
 def heading_label(text: str) -> str:
@@ -200,6 +200,7 @@ _CLAUSE = re.compile(
     re.IGNORECASE,
 )
 _ATX = re.compile(r"^#{1,6}(?:\s+\S|$)")
+_ORG = re.compile(r"^\*{2,6} \S")  # "** Bug fixes" (Org mode, GNU NEWS files)
 _UNDERLINE = re.compile(r"^(?:={3,}|-{3,}|~{3,}|\^{3,}|\*{3,}|_{3,}|#{3,})$")
 _RULE = re.compile(r"^(?:[-=_~*]{3,}[ \t]*)+$")  # a table's or a page's rule line
 _FENCE = re.compile(r"^(?:```|~~~)")
@@ -320,6 +321,8 @@ def _classify(lines: list[_Line], markdown: bool) -> None:
         elif table and "|" in text:
             line.role = ROW
         elif _ATX.match(text) and (markdown or line.indent == 0):
+            line.role = HEADING
+        elif not markdown and line.indent == 0 and _ORG.match(text):
             line.role = HEADING
         elif _is_item(text):
             line.role = ITEM
@@ -464,7 +467,10 @@ def _group(lines: list[_Line], markdown: bool) -> list[_RawBlock]:
             continue
         if role == HEADING:
             close()
-            style = "atx" + str(len(line.text) - len(line.text.lstrip("#")))
+            marks = line.text[0]
+            style = ("atx" if marks == "#" else "org") + str(
+                len(line.text) - len(line.text.lstrip(marks))
+            )
             nxt = lines[i + 1] if i + 1 < len(lines) else None
             if nxt is not None and nxt.role == "underline":
                 style = ""  # set by the underline
@@ -514,6 +520,7 @@ def _is_caps_title(block: _RawBlock) -> bool:
 def _find_titles(blocks: list[_RawBlock], width: int) -> None:
     """One-line paragraphs that read as titles, and short numbered lines standing alone
     ("5. Conveying Modified Source Versions.") become headings."""
+    org = any(b.style.startswith("org") for b in blocks)
     for i, block in enumerate(blocks):
         if block.kind == PARAGRAPH and 1 < len(block.lines) <= 3 and _is_caps_title(block):
             block.kind, block.style = HEADING, "caps"
@@ -522,6 +529,18 @@ def _find_titles(blocks: list[_RawBlock], width: int) -> None:
             continue
         line = block.lines[0]
         nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if (
+            org  # a text with "** " headings: "* Noteworthy changes in release 3.8" is one too
+            and block.kind == ITEM
+            and line.indent == 0
+            and line.text.startswith("* ")
+            and not _TERMINAL.search(line.text)
+            and (
+                nxt is None or nxt.style.startswith("org") or not nxt.lines[0].text.startswith("* ")
+            )
+        ):
+            block.kind, block.style = HEADING, "org1"
+            continue
         if nxt is None or nxt.kind == HEADING:
             continue
         if block.kind == PARAGRAPH and _is_title_line(line, width):

@@ -14,30 +14,46 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class AnswerSettings(BaseModel):
-    """Tunables of the offline extractive answerer (calibrated with `citeqa eval --calibrate`)."""
+    """Tunables of the answer stage (citeqa.answering). The model and its threshold come
+    from `make train-answerer`; `citeqa calibrate` shows the trade-off of other thresholds."""
 
-    # Defaults from `citeqa calibrate` over the seed, examples, squad2-sample and
-    # realtimeqa-cnn sets: the best mean per-set decision accuracy, 0.668 (README).
-    min_support: float = Field(
-        0.43,
+    threshold: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
-        description="Abstain when no sentence's support score reaches this value.",
+        description="Abstain when no unit's probability of answering reaches this value; "
+        "unset: the threshold stored with the model.",
     )
-    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an answer.")
+    model_path: Path | None = Field(
+        None, description="An answer model file to use instead of the one shipped."
+    )
+    rerank_depth: int = Field(
+        30,
+        ge=1,
+        le=200,
+        description="Fused candidate passages whose units the answer model scores; the "
+        "passages answered from are the best of these by their best unit.",
+    )
+    max_sentences: int = Field(3, ge=1, le=10, description="Most units in an answer.")
     relative_cutoff: float = Field(
-        0.75,
-        ge=0.0,
-        le=1.0,
-        description="A further sentence joins the answer when its support is at least this "
-        "fraction of the best sentence's support.",
-    )
-    dense_weight: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="Weight of embedding similarity against question-term coverage in a "
-        "sentence's support score.",
+        description="A further unit joins the answer when its probability is at least this "
+        "fraction of the best unit's.",
+    )
+    following_unit: bool = Field(
+        True,
+        description="The unit after the best one in its passage joins the answer too (a "
+        "sentence that names the topic is often followed by the one that holds the fact).",
+    )
+    # Accepted so that existing configurations keep working; the learned model replaced
+    # the support formula they tuned (part 5).
+    min_support: float | None = Field(
+        None, ge=0.0, le=1.0, description="Unused since the learned answer model (part 5)."
+    )
+    dense_weight: float | None = Field(
+        None, ge=0.0, le=1.0, description="Unused since the learned answer model (part 5)."
     )
 
 

@@ -37,7 +37,8 @@ _HOW_WORDS = frozenset(
 )
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
+    """Lower-cased words, apostrophe endings dropped ("isn't" -> "isn")."""
     return [
         w.replace("’", "'").split("'")[0] if ("'" in w or "’" in w) else w
         for w in _WORD.findall(text.lower())
@@ -50,37 +51,38 @@ _STEMS: dict[str, str] = {}
 _STEM_CACHE_MAX = 200_000
 
 
-def _stem(words: list[str]) -> list[str]:
-    if not words:
+def stems(found: list[str]) -> list[str]:
+    """The Snowball stems of words (cached)."""
+    if not found:
         return []
     known = _STEMS
-    missing = list({w for w in words if w not in known})
+    missing = list({w for w in found if w not in known})
     fresh = dict(zip(missing, _stemmer().stemWords(missing), strict=True)) if missing else {}
     if fresh:
         if len(known) + len(fresh) > _STEM_CACHE_MAX:
             known.clear()
         known.update(fresh)
     # another thread may empty the cache meanwhile: fall back to stemming again
-    return [fresh.get(w) or known.get(w) or _stemmer().stemWord(w) for w in words]
+    return [fresh.get(w) or known.get(w) or _stemmer().stemWord(w) for w in found]
 
 
 def terms(text: str) -> list[str]:
     """Lower-cased, stop-word-free, stemmed terms: the unit of BM25 and term coverage."""
-    return _stem([w for w in _words(text) if w and w not in STOP_WORDS])
+    return stems([w for w in words(text) if w and w not in STOP_WORDS])
 
 
 def question_terms(question: str) -> list[str]:
     """The terms of a question, without the words that only shape it: stop words and
     question words, and the degree word of "how often / how long / how far ...", which
     says what kind of answer is wanted, not what it is about."""
-    words = _words(question)
-    return _stem(
+    found = words(question)
+    return stems(
         [
             w
-            for i, w in enumerate(words)
+            for i, w in enumerate(found)
             if w
             and w not in STOP_WORDS
-            and not (i > 0 and words[i - 1] == "how" and w in _HOW_WORDS)
+            and not (i > 0 and found[i - 1] == "how" and w in _HOW_WORDS)
         ]
     )
 
@@ -88,5 +90,5 @@ def question_terms(question: str) -> list[str]:
 def key_words(text: str) -> list[str]:
     """The content words of a text, unstemmed and in order, without repeats: what a
     follow-up question inherits from the question before it."""
-    words = _words(text)
-    return list(dict.fromkeys(w for w in words if w and w not in STOP_WORDS and len(w) > 1))
+    found = words(text)
+    return list(dict.fromkeys(w for w in found if w and w not in STOP_WORDS and len(w) > 1))

@@ -6,9 +6,7 @@ import re
 import statistics
 import string
 from collections import Counter
-from dataclasses import dataclass, field
-
-from citeqa.answer import support_of
+from dataclasses import dataclass
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -58,10 +56,18 @@ class QuestionResult:
     citations: int
     citations_valid: int
     citation_hit: bool | None
-    # (dense, coverage, contains-gold, overlaps-evidence) of every candidate sentence,
-    # so calibration can replay the answer decision under other settings.
-    candidates: list[tuple[float, float, bool, bool]] = field(default_factory=list)
+    # The extractive answerer's confidence (P(right)) and whether the answer it composes
+    # is right whether or not it gives it, so that calibration and the risk-coverage
+    # curve can replay the decision at other thresholds. None: no candidate at all.
+    confidence: float | None = None
+    good: bool = False
     judged: bool | None = None  # an LLM judge's verdict on the answer, when one was asked
+
+    @property
+    def correct(self) -> bool:
+        """Answered with a gold answer and a citation of the gold evidence (where the
+        evidence is known): what an outside check counts as right."""
+        return self.contains and self.citation_hit is not False
 
 
 def _mean(values: list[float]) -> float | None:
@@ -91,6 +97,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
         ),
         "doc_recall": _mean([float(r.doc_hit) for r in answerable if r.doc_hit is not None]),
         "answer_containment": _mean([float(r.contains) for r in answerable]),
+        "answer_correct": _mean([float(r.correct) for r in answerable]),
         "answer_f1": _mean([r.f1 for r in answerable]),
         "citation_validity": round(sum(r.citations_valid for r in results) / citations, 4)
         if citations
@@ -107,20 +114,28 @@ def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
     }
 
 
-def decision_accuracy(
-    results: list[QuestionResult], dense_weight: float, min_support: float
-) -> float:
-    """Share of questions handled right if the answerer used these settings: unanswerable
-    ones abstained, answerable ones answered with a best sentence that holds the gold
-    answer or overlaps the gold evidence."""
+def decision_accuracy(results: list[QuestionResult], threshold: float) -> float:
+    """Share of questions handled right if the answerer used this threshold: unanswerable
+    ones abstained, answerable ones answered rightly (a gold answer, the gold evidence
+    cited)."""
     right = 0
     for r in results:
-        best = None
-        best_support = -1.0
-        for dense, coverage, contains, overlaps in r.candidates:
-            support = support_of(dense, coverage, dense_weight)
-            if support > best_support:
-                best_support, best = support, (contains or overlaps)
-        answered = best is not None and best_support >= min_support
-        right += (not answered) if not r.answerable else bool(answered and best)
+        answered = r.confidence is not None and r.confidence >= threshold
+        right += (not answered) if not r.answerable else (answered and r.good)
     return right / len(results) if results else 0.0
+
+
+def risk_coverage(
+    points: list[tuple[float | None, bool, bool]],
+) -> tuple[list[float], list[float]]:
+    """(share answered, accuracy of the answered) as the threshold moves, from each
+    question's (confidence, answerable, good): an answered unanswerable question is
+    wrong, an answered answerable one is right when good."""
+    coverage, accuracy = [], []
+    for step in range(1, 100):
+        t = step / 100
+        answered = [(a, g) for c, a, g in points if c is not None and c >= t]
+        if answered:
+            coverage.append(len(answered) / len(points))
+            accuracy.append(sum(a and g for a, g in answered) / len(answered))
+    return coverage, accuracy

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import QuestionResult
+from evals.metrics import QuestionResult, risk_coverage
 
 LABELS = {
     "questions": "questions",
@@ -15,6 +15,7 @@ LABELS = {
     "retrieval_recall": "retrieval recall@k (evidence in a passage)",
     "doc_recall": "document recall@k",
     "answer_containment": "answer contains gold (answerable)",
+    "answer_correct": "right: gold answer and gold evidence cited (answerable)",
     "answer_f1": "answer token F1 (answerable)",
     "citation_validity": "citation validity",
     "citation_recall": "citation recall (cites gold evidence)",
@@ -61,6 +62,9 @@ def payload(
                 "answerable": r.answerable,
                 "abstained": r.abstained,
                 "contains_gold": r.contains,
+                "correct": r.correct,
+                "confidence": r.confidence,
+                "good": r.good,
                 "retrieval_hit": r.retrieval_hit,
                 "citation_hit": r.citation_hit,
                 "answer": r.answer,
@@ -82,6 +86,23 @@ def write_markdown(path: Path, data: dict[str, Any]) -> None:
     lines += [f"- `{q['id']}` {q['question']}\n  → {q['answer'][:200]}" for q in misses[:50]]
     lines += ["", f"## Unanswerable questions answered ({len(wrong_answers)})", ""]
     lines += [f"- `{q['id']}` {q['question']}\n  → {q['answer'][:200]}" for q in wrong_answers[:50]]
+    points = [
+        (q.get("confidence"), q["answerable"], q.get("good", False)) for q in data["questions"]
+    ]
+    if any(c is not None for c, _a, _g in points):
+        picture = path.with_suffix(".png")
+        plot_risk_coverage(
+            {data["set"]: risk_coverage(points)}, picture, f"risk-coverage: {data['set']}"
+        )
+        lines += [
+            "",
+            "## Risk and coverage",
+            "",
+            "Accuracy of the answered questions against the share answered, as the "
+            "answer threshold moves (an answered unanswerable question counts as wrong):",
+            "",
+            f"![risk-coverage]({picture.name})",
+        ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -89,3 +110,29 @@ def write_markdown(path: Path, data: dict[str, Any]) -> None:
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def plot_risk_coverage(
+    curves: dict[str, tuple[list[float], list[float]]], path: Path, title: str
+) -> None:
+    """Accuracy of the answered questions against the share answered, one line per set
+    (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 5))
+    for name, (coverage, accuracy) in curves.items():
+        axes.plot(coverage, accuracy, marker=".", label=name)
+    axes.set_xlabel("share of questions answered")
+    axes.set_ylabel("accuracy of the answered questions")
+    axes.set_xlim(0, 1.02)
+    axes.set_ylim(0, 1.02)
+    axes.grid(alpha=0.3)
+    axes.set_title(title)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 import tomllib
 from collections.abc import Callable, Iterator
@@ -10,8 +9,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from citeqa.answering.model import AnswerModel
 from citeqa.citations import verifies
 from citeqa.engine import Engine
+from citeqa.retrieve import Retrieval
+from citeqa.segment import display_map, display_text
 from citeqa.settings import Settings
 from evals.judge import LLMJudge
 from evals.metrics import QuestionResult, contains_answer, decision_accuracy, summarize, token_f1
@@ -22,22 +24,31 @@ DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")
 
 
 @contextmanager
-def fresh_engine(settings: Settings, docs: Path) -> Iterator[Engine]:
+def fresh_engine(
+    settings: Settings, docs: Path, answer_model: AnswerModel | None = None
+) -> Iterator[Engine]:
     """A throwaway embedded store holding just `docs`: evals never touch the user's data
     and always measure the documents they name."""
     with tempfile.TemporaryDirectory(prefix="citeqa-eval-") as tmp:
-        engine = Engine(settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": None}))
+        engine = Engine(
+            settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": None}),
+            answer_model=answer_model,
+        )
         engine.ingest(sources_from_paths([docs]))
         yield engine
 
 
-class _EvidenceLocator:
-    """Finds gold evidence in the stored documents, as (doc_id, start, end) spans."""
+class EvidenceLocator:
+    """Finds gold evidence in the stored documents, as (doc_id, start, end) spans.
+
+    Evidence is written from the source document, so it is matched on the words as a
+    reader sees them: line breaks and indentation as spaces, line-end hyphenation joined,
+    curly quotes and dashes straightened, case ignored."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._doc_ids = list(engine.store.manifest())
-        self._texts: dict[str, str] = {}
+        self._texts: dict[str, tuple[str, list[int]]] = {}
 
     def resolve(self, gold: str) -> str | None:
         return next((d for d in self._doc_ids if same_doc(gold, d)), None)
@@ -48,18 +59,29 @@ class _EvidenceLocator:
             doc_id = self.resolve(evidence.doc)
             if doc_id is None:
                 continue
-            text = self._text(doc_id)
-            words = evidence.text.split()
-            pattern = r"\s+".join(re.escape(w) for w in words)
-            match = re.search(pattern, text) if words else None
-            found.append((doc_id, match.start(), match.end()) if match else (doc_id, None, None))
+            shown, where = self._text(doc_id)
+            wanted = _comparable(display_text(evidence.text))
+            at = shown.find(wanted) if wanted else -1
+            if at < 0:
+                found.append((doc_id, None, None))
+            else:
+                found.append((doc_id, where[at], where[at + len(wanted) - 1] + 1))
         return found
 
-    def _text(self, doc_id: str) -> str:
+    def _text(self, doc_id: str) -> tuple[str, list[int]]:
         if doc_id not in self._texts:
             record = self._engine.store.get_document(doc_id)
-            self._texts[doc_id] = (record.text or "") if record else ""
+            shown, where = display_map((record.text or "") if record else "")
+            self._texts[doc_id] = (_comparable(shown), where)
         return self._texts[doc_id]
+
+
+_TYPOGRAPHY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def _comparable(text: str) -> str:
+    """Lower case with straight quotes and dashes: the same length as text."""
+    return text.lower().translate(_TYPOGRAPHY)
 
 
 def _overlaps(
@@ -84,17 +106,18 @@ def run_records(
 ) -> list[QuestionResult]:
     """Ask every question with the engine's backend and score the answers. The
     extractive backend also records its scored candidates (for calibration)."""
-    locator = _EvidenceLocator(engine)
+    locator = EvidenceLocator(engine)
     results: list[QuestionResult] = []
     for record in records:
         if engine.llm is None:
-            answer, candidates = engine.ask_with_candidates(record.question, top_k)
-            chunks = [c.passage.chunk for c in candidates]
+            answer, retrieval = engine.ask_with_candidates(record.question, top_k)
         else:
-            answer, candidates = engine.ask(record.question, top_k), []
+            answer = engine.ask(record.question, top_k)
             k = top_k or engine.settings.top_k
-            chunks = [p.chunk for p in engine.retriever.retrieve(record.question, k).passages]
+            retrieval = engine.retriever.retrieve(record.question, k)
+        chunks = [p.chunk for p in retrieval.passages]
         spans = locator.spans(record)
+        confidence, good = _replayable(engine, record, retrieval, spans)
         passages = {c.id: c for c in chunks}.values()
         targets = [d for d in (locator.resolve(g) for g in record.target_docs()) if d]
         docs = engine.store.get_documents([c.doc_id for c in answer.citations])
@@ -123,21 +146,35 @@ def run_records(
             citation_hit=any(_overlaps(c.doc_id, c.start, c.end, spans) for c in answer.citations)
             if has_evidence
             else None,
-            candidates=[
-                (
-                    c.dense,
-                    c.coverage,
-                    contains_answer(c.text, record.answers) if record.answers else False,
-                    has_evidence and _overlaps(c.passage.chunk.doc_id, c.start, c.end, spans),
-                )
-                for c in candidates
-            ],
+            confidence=confidence,
+            good=good,
             judged=judged,
         )
         results.append(result)
         if on_result:
             on_result(result)
     return results
+
+
+def _replayable(
+    engine: Engine,
+    record: EvalRecord,
+    retrieval: Retrieval,
+    spans: list[tuple[str, int | None, int | None]],
+) -> tuple[float | None, bool]:
+    """The extractive answerer's confidence for this question and whether the answer it
+    composes is right (a gold answer, the gold evidence cited where known), whatever
+    the threshold: what calibration and the risk-coverage curve replay."""
+    if not retrieval.candidates:
+        return None, False
+    answerer = engine.answerer
+    chosen = answerer.compose(retrieval.candidates)
+    text = " ".join(c.display for c in chosen)
+    holds = bool(record.answers) and contains_answer(text, record.answers)
+    known = any(start is not None for _doc, start, _end in spans)
+    cited = any(_overlaps(c.passage.chunk.doc_id, c.start, c.end, spans) for c in chosen)
+    good = record.answerable and holds and (cited or not known)
+    return answerer.confidence(retrieval.candidates), good
 
 
 @dataclass
@@ -176,14 +213,10 @@ def check_gate(
     return failures
 
 
-def calibrate(results: list[QuestionResult]) -> list[tuple[float, float, float]]:
-    """(accuracy, dense_weight, min_support) over a grid, best first."""
-    grid = []
-    for w10 in range(0, 11):
-        for s100 in range(5, 91):
-            w, s = w10 / 10, s100 / 100
-            grid.append((round(decision_accuracy(results, w, s), 4), w, s))
-    grid.sort(key=lambda t: (-t[0], t[1], t[2]))
+def calibrate(results: list[QuestionResult]) -> list[tuple[float, float]]:
+    """(decision accuracy, threshold) over thresholds 0.01 ... 0.99, best first."""
+    grid = [(round(decision_accuracy(results, t / 100), 4), t / 100) for t in range(1, 100)]
+    grid.sort(key=lambda item: (-item[0], item[1]))
     return grid
 
 

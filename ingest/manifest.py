@@ -13,7 +13,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from citeqa.components.store import ChromaStore, DocumentRecord
+from citeqa.components.store import STORE_FORMAT, ChromaStore, DocumentRecord
 
 
 class Plan(StrEnum):
@@ -31,8 +31,11 @@ def content_hash(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def chunk_id(doc_id: str, digest: str, index: int) -> str:
-    return hashlib.sha256(f"{doc_id}\x00{digest}\x00{index}".encode()).hexdigest()[:32]
+def chunk_id(doc_id: str, digest: str, index: int, fmt: int = STORE_FORMAT) -> str:
+    """Deterministic: the same document, content and store format give the same ids (a
+    reindexed document's chunks get new ones, so no process mistakes them for the old)."""
+    key = f"{doc_id}\x00{digest}\x00{index}" + (f"\x00f{fmt}" if fmt > 1 else "")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class Manifest:

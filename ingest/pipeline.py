@@ -8,6 +8,7 @@ its chunks are stored. Documents stream through one at a time, so memory stays f
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from citeqa.components.embedder import Embedder
-from citeqa.components.store import ChromaStore, Chunk, DocumentRecord
+from citeqa.components.store import STORE_FORMAT, ChromaStore, Chunk, DocumentRecord
 from citeqa.errors import (
     CiteqaError,
     DocumentTooLarge,
@@ -198,34 +199,60 @@ class IngestPipeline:
         if plan is Plan.SKIP:
             return DocumentOutcome(doc_id, "skipped", message="unchanged")
 
-        kind = loaded.kind if loaded is not None else _kind_of(source.name)
-        pages = loaded.pages if loaded is not None else []
-        structure = segment(text, kind)
+        record = DocumentRecord(
+            doc_id=doc_id,
+            title=title,
+            source=source.source,
+            content_hash=digest,
+            status="pending",
+            n_chunks=0,
+            date=date,
+            extra=extra,
+            text=text,
+            kind=loaded.kind if loaded is not None else _kind_of(source.name),
+            pages=[(start, end) for _number, start, end in loaded.pages] if loaded else None,
+        )
+        chunks = self._write(record, manifest, on_chunks)
+        message = "; ".join(warnings) if warnings else None
+        return DocumentOutcome(doc_id, plan.value, chunks=chunks, message=message)
+
+    def _write(
+        self,
+        record: DocumentRecord,
+        manifest: Manifest,
+        on_chunks: Callable[[int], None] | None,
+    ) -> int:
+        """Chunk, embed and store a document's text in the current format; the record
+        is pending until every chunk is written. Returns the number of chunks."""
+        text, title, pages = record.text or "", record.title, record.pages or []
+        # PDF pages are given so that running headers and footers left in texts stored
+        # before the loader removed them are no unit either
+        structure = segment(text, record.kind or "text", pages)
         passages = chunk_passages(
             structure,
             self._settings.chunk_size,
             self._settings.chunk_overlap,
-            [start for _number, start, _end in pages],
+            [start for start, _end in pages],
         )
         base_meta: dict[str, Any] = {
             "title": title,
-            "source": source.source,
-            "content_hash": digest,
+            "source": record.source,
+            "content_hash": record.content_hash,
         }
-        if date:
-            base_meta["date"] = date
-            base_meta["date_int"] = date_as_int(date)
+        if record.date:
+            base_meta["date"] = record.date
+            base_meta["date_int"] = date_as_int(record.date)
         chunks = [
             Chunk(
-                id=chunk_id(doc_id, digest, i),
-                doc_id=doc_id,
+                id=chunk_id(record.doc_id, record.content_hash, i),
+                doc_id=record.doc_id,
                 index=i,
                 text=text[passage.start : passage.end],
                 start=passage.start,
                 end=passage.end,
                 metadata={
                     **base_meta,
-                    **_page_of(passage.start, loaded),
+                    **_page_of(passage.start, pages),
                     **({"headings": " > ".join(passage.headings)} if passage.headings else {}),
                 },
             )
@@ -238,19 +265,9 @@ class IngestPipeline:
             ]
             for c in chunks
         }
-        record = DocumentRecord(
-            doc_id=doc_id,
-            title=title,
-            source=source.source,
-            content_hash=digest,
-            status="pending",
-            n_chunks=len(chunks),
-            date=date,
-            extra=extra,
-            text=text,
-        )
+        record.status, record.n_chunks, record.format = "pending", len(chunks), STORE_FORMAT
         manifest.begin(record)
-        self._store.delete_stale_chunks(doc_id, [c.id for c in chunks])
+        self._store.delete_stale_chunks(record.doc_id, [c.id for c in chunks])
         for i in range(0, len(chunks), self._write_batch):
             batch = chunks[i : i + self._write_batch]
             inputs = [embedding_input(c.text, title, c.metadata.get("headings")) for c in batch]
@@ -272,8 +289,41 @@ class IngestPipeline:
                 on_chunks(len(batch))
         manifest.complete(record)
         self._store.bump_generation()
-        message = "; ".join(warnings) if warnings else None
-        return DocumentOutcome(doc_id, plan.value, chunks=len(chunks), message=message)
+        return len(chunks)
+
+    def reindex(
+        self,
+        limit: int | None = None,
+        on_document: Callable[[DocumentOutcome], None] | None = None,
+    ) -> tuple[IngestResult, int]:
+        """Rebuild, from their stored text, the documents of an older format (and any an
+        interrupted run left pending), at most `limit` of them. Each is rebuilt whole
+        or stays as it was, so a run can stop anywhere and the next one goes on.
+        Returns what was done and how many documents remain."""
+        started = time.perf_counter()
+        result = IngestResult()
+        with store_write_lock(self._lock_dir):
+            todo = self._store.outdated_documents()
+            manifest = Manifest(self._store)
+            for doc_id in todo[:limit] if limit is not None else todo:
+                record = self._store.get_document(doc_id)
+                if record is None or not record.text:
+                    outcome = DocumentOutcome(doc_id, "failed", message="no stored text")
+                else:
+                    if record.kind is None:
+                        record.kind = _kind_of(doc_id)
+                    if record.pages is None and record.kind == "pdf":
+                        record.pages = _pages_from_chunks(
+                            self._store.chunk_pages(doc_id), len(record.text)
+                        )
+                    chunks = self._write(record, manifest, None)
+                    outcome = DocumentOutcome(doc_id, "updated", chunks=chunks)
+                result.documents.append(outcome)
+                if on_document:
+                    on_document(outcome)
+            remaining = len(self._store.outdated_documents())
+        result.seconds = time.perf_counter() - started
+        return result, remaining
 
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):
@@ -285,15 +335,35 @@ class IngestPipeline:
 
 
 def _kind_of(name: str) -> str:
-    """How to read a text that came without a loader (JSON uploads)."""
-    return "markdown" if name.lower().endswith((".md", ".markdown")) else "text"
+    """How to read a text that came without a loader (JSON uploads, records stored
+    before they said)."""
+    lowered = name.lower()
+    if lowered.endswith((".md", ".markdown")):
+        return "markdown"
+    return "pdf" if lowered.endswith(".pdf") else "text"
 
 
-def _page_of(offset: int, loaded: LoadedDocument | None) -> dict[str, int]:
-    if loaded is None or not loaded.pages:
+def _page_of(offset: int, pages: list[tuple[int, int]]) -> dict[str, int]:
+    """The 1-based page a document offset lies on (PDFs)."""
+    if not pages:
         return {}
-    page = loaded.pages[0][0]
-    for number, start, _end in loaded.pages:
-        if start <= offset:
-            page = number
-    return {"page": page}
+    return {"page": max(1, bisect.bisect_right([start for start, _ in pages], offset))}
+
+
+def _pages_from_chunks(chunk_pages: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """Page spans of a PDF stored before its record kept them: each page from its first
+    chunk's start to the next page's (pages were joined by a blank line then)."""
+    starts: dict[int, int] = {}
+    for page, start in chunk_pages:
+        starts[page] = min(start, starts.get(page, start))
+    if not starts:
+        return []
+    spans = []
+    numbers = list(range(1, max(starts) + 1))
+    begins = [starts.get(n) for n in numbers]
+    for i, begin in enumerate(begins):
+        if begin is None:  # a page without text: an empty span at the next page's start
+            begin = next((b for b in begins[i + 1 :] if b is not None), length)
+        later = next((b for b in begins[i + 1 :] if b is not None), length + 2)
+        spans.append((begin, max(begin, later - 2)))
+    return spans

@@ -63,11 +63,27 @@ class Chunk:
     packed: Packed | None = None  # ... as read from the store, not yet decoded
 
     def sentence_vectors(self) -> SentenceVectors | None:
-        """The stored sentence vectors (decoded on first use), or None: then the answerer
-        embeds the sentences itself."""
+        """The stored unit vectors (decoded on first use and kept), or None: then the
+        answerer embeds the units itself."""
         if self.packed is not None:
             self.sentences, self.packed = self.packed.decode(), None
         return self.sentences
+
+    def unit_vectors(self) -> SentenceVectors | None:
+        """The same, decoded anew each time and not kept: for the chunks of the shared
+        BM25 snapshot, whose compact stored form is what stays in memory."""
+        if self.packed is not None:
+            return self.packed.decode()
+        return self.sentences
+
+
+# How a document's chunks are made. 1: sentences ended at every line break, chunks were
+# fixed token windows (before part 5). 2: document structure (citeqa.segment): units,
+# passages along sections with their heading path, title and headings in what is
+# embedded and indexed. A store with documents of an older format keeps answering from
+# them; `citeqa reindex` rebuilds them from their stored text.
+STORE_FORMAT = 2
+OUTDATED = "outdated"  # the manifest's status of a complete document of an older format
 
 
 @dataclass
@@ -82,6 +98,9 @@ class DocumentRecord:
     ingested_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     text: str | None = None
+    format: int = STORE_FORMAT
+    kind: str | None = None  # how its text was read: text, markdown, html or pdf
+    pages: list[tuple[int, int]] | None = None  # PDF pages' (start, end) in text
 
     def to_metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -90,7 +109,12 @@ class DocumentRecord:
             "content_hash": self.content_hash,
             "status": self.status,
             "n_chunks": self.n_chunks,
+            "format": self.format,
         }
+        if self.kind:
+            meta["kind"] = self.kind
+        if self.pages:
+            meta["pages"] = ",".join(f"{a}:{b}" for a, b in self.pages)
         if self.date:
             meta["date"] = self.date
         if self.ingested_at:
@@ -112,7 +136,19 @@ class DocumentRecord:
             ingested_at=meta.get("ingested_at"),
             extra={k[2:]: v for k, v in meta.items() if k.startswith("x_")},
             text=text,
+            format=int(meta.get("format", 1)),
+            kind=meta.get("kind"),
+            pages=_pages(meta.get("pages")),
         )
+
+
+def _pages(value: Any) -> list[tuple[int, int]] | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return [(int(a), int(b)) for a, b in (item.split(":") for item in value.split(","))]
+    except ValueError:
+        return None
 
 
 def make_client(settings: Settings) -> Any:
@@ -235,16 +271,43 @@ class ChromaStore:
 
     @_store_call
     def manifest(self) -> dict[str, tuple[str, str]]:
-        """doc_id -> (content_hash, status) for every document record."""
+        """doc_id -> (content_hash, status) for every document record; a complete one
+        stored in an older format (STORE_FORMAT) reads as OUTDATED."""
         result: dict[str, tuple[str, str]] = {}
         offset = 0
         while True:
             got = self._documents.get(include=["metadatas"], limit=_PAGE, offset=offset)
             for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-                result[doc_id] = (str(meta.get("content_hash", "")), str(meta.get("status", "")))
+                status = str(meta.get("status", ""))
+                if status == "complete" and int(meta.get("format", 1)) < STORE_FORMAT:
+                    status = OUTDATED
+                result[doc_id] = (str(meta.get("content_hash", "")), status)
             if len(got["ids"]) < _PAGE:
                 return result
             offset += _PAGE
+
+    @_store_call
+    def outdated_documents(self) -> list[str]:
+        """Ids of documents to rebuild with the current format: of an older format, or
+        left pending by an interrupted ingest or reindex."""
+        current = set(
+            self._documents.get(
+                where={"$and": [{"format": {"$gte": STORE_FORMAT}}, {"status": "complete"}]},
+                include=[],
+            )["ids"]
+        )
+        return sorted(i for i in self._documents.get(include=[])["ids"] if i not in current)
+
+    @_store_call
+    def chunk_pages(self, doc_id: str) -> list[tuple[int, int]]:
+        """(page, start) of a document's chunks: the page spans of PDFs stored before the
+        record kept them."""
+        got = self._chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        return sorted(
+            (int(m["page"]), int(m.get("start", 0)))
+            for m in got["metadatas"]
+            if m and m.get("page") is not None
+        )
 
     @_store_call
     def delete_document(self, doc_id: str) -> None:

@@ -90,3 +90,41 @@ def test_overlong_question_and_bad_top_k_are_refused_before_any_model_call(engin
     with pytest.raises(InvalidInput):
         engine.ask("why?", top_k=engine.settings.max_top_k + 1)
     assert engine.embedder.calls == calls
+
+
+# The mission's own question, in four wordings, answered offline by the general method
+# (nothing here is special-cased anywhere), and near-miss questions about the same article
+# that it does not answer, which must still abstain.
+# Cases marked "unmet" fail today and are listed in the README's known limitations; they
+# are strict, so the suite says when one starts to pass.
+UNMET = pytest.mark.xfail(strict=True, reason="unmet: see README, known limitations")
+PROHIBITED = [
+    "What remains prohibited?",
+    pytest.param("What is Ukraine still not allowed to do with American weapons?", marks=UNMET),
+    pytest.param("Which kind of attack on Russia is still off limits?", marks=UNMET),
+    "Is the ban on ATACMS strikes inside Russia still in place?",
+]
+NEAR_MISSES = [
+    pytest.param(
+        "How many ATACMS missiles has the United States delivered to Ukraine?", marks=UNMET
+    ),
+    pytest.param("Which company manufactures Storm Shadow missiles?", marks=UNMET),
+    "What is the population of Kharkiv?",
+    pytest.param("How did the Kremlin respond to Biden's decision?", marks=UNMET),
+]
+
+
+@pytest.mark.parametrize("question", PROHIBITED)
+def test_what_remains_prohibited_is_answered_with_the_atacms_sentence(
+    seed_engine: Engine, question: str
+) -> None:
+    answer = seed_engine.ask(question)
+    assert not answer.abstained, question
+    assert any("ATACMS systems or long-range strikes" in c.quote for c in answer.citations)
+    assert_citations_verify(seed_engine, answer)
+
+
+@pytest.mark.parametrize("question", NEAR_MISSES)
+def test_near_miss_questions_about_the_article_abstain(seed_engine: Engine, question: str) -> None:
+    answer = seed_engine.ask(question)
+    assert answer.abstained, (question, answer.answer)

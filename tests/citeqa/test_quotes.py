@@ -50,3 +50,12 @@ def test_elided_quote_spans_from_first_to_last_piece_in_order() -> None:
 )
 def test_anything_else_is_not_found(quote: str) -> None:
     assert find_quote(PASSAGE, quote) is None
+
+
+def test_a_quote_of_words_hyphenated_at_a_pdf_line_end_is_found_verbatim() -> None:
+    passage = (
+        "Options go before the archive name, and the appli-\ncation protocol is chosen\nlater."
+    )
+    span = find_quote(passage, "the application protocol is chosen later")
+    assert span is not None
+    assert passage[span[0] : span[1]] == "the appli-\ncation protocol is chosen\nlater"

@@ -92,11 +92,19 @@ def test_gate_reports_each_missed_threshold() -> None:
     assert [f.metric for f in failures] == ["citation_validity"]
 
 
-def test_decision_accuracy_replays_the_abstention_rule() -> None:
-    answerable = result(id="a")
-    answerable.candidates = [(0.9, 1.0, True, True), (0.2, 0.0, False, False)]
-    unanswerable = result(id="u", answerable=False)
-    unanswerable.candidates = [(0.5, 0.1, False, False)]
-    assert decision_accuracy([answerable, unanswerable], 0.5, 0.5) == 1.0
-    assert decision_accuracy([answerable, unanswerable], 0.5, 0.2) == 0.5
-    assert decision_accuracy([answerable, unanswerable], 0.5, 0.99) == 0.5
+def test_decision_accuracy_replays_the_abstention_threshold() -> None:
+    answerable = result(id="a", confidence=0.9, good=True)
+    unanswerable = result(id="u", answerable=False, confidence=0.5, good=False)
+    assert decision_accuracy([answerable, unanswerable], 0.6) == 1.0
+    assert decision_accuracy([answerable, unanswerable], 0.2) == 0.5  # answers both
+    assert decision_accuracy([answerable, unanswerable], 0.95) == 0.5  # abstains on both
+    wrong = result(id="w", confidence=0.9, good=False)  # answered, but not rightly
+    assert decision_accuracy([wrong], 0.5) == 0.0
+    assert decision_accuracy([result(id="n", confidence=None)], 0.5) == 0.0  # no candidate
+
+
+def test_a_right_answer_holds_the_gold_answer_and_cites_the_evidence() -> None:
+    assert result(id="a", contains=True, citation_hit=True).correct
+    assert not result(id="b", contains=True, citation_hit=False).correct
+    assert result(id="c", contains=True, citation_hit=None).correct  # evidence unknown
+    assert not result(id="d", contains=False, citation_hit=True).correct

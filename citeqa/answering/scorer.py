@@ -1,0 +1,207 @@
+"""Scores every unit of a retrieval's candidate passages with the answer model."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from citeqa.answering.features import PassageView, QuestionProfile, profile, rows, tokens
+from citeqa.answering.model import AnswerModel
+from citeqa.components.embedder import Embedder
+from citeqa.segment import display_text, segment
+from citeqa.text import terms
+
+if TYPE_CHECKING:
+    from citeqa.components.store import Chunk
+    from citeqa.lexical import LexicalSnapshot
+    from citeqa.retrieve import Passage
+
+
+@dataclass
+class Candidate:
+    """One unit of a candidate passage, scored."""
+
+    passage: Passage
+    start: int  # offsets into the document text
+    end: int
+    text: str  # verbatim: document_text[start:end]
+    display: str  # the same words unwrapped, for reading and scoring
+    kind: str
+    cos: float
+    probability: float = 0.0  # that it answers the question (the answer model's units part)
+    previous: Candidate | None = None  # the unit before it in its passage
+    features: np.ndarray | None = None  # its row of FEATURES
+    following: Candidate | None = None  # the unit after it in its passage
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> object | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: str, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _terms_of(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
+
+
+Context = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
+
+
+def _context(chunk: Chunk) -> Context:
+    """The passage's terms with its title and headings, those of title and headings,
+    and the same as tokens (features.tokens)."""
+    heading_text = " ".join(str(chunk.metadata.get(k) or "") for k in ("title", "headings"))
+    heading = _terms_of(heading_text)
+    shown = display_text(chunk.text)
+    heading_tokens = tokens(heading_text)
+    return (
+        _terms_of(shown) | heading,
+        heading,
+        tokens(shown) | heading_tokens,
+        heading_tokens,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _segmented(text: str) -> tuple[tuple[int, int, str], ...]:
+    """Units of a passage stored without them (older stores, other embedders)."""
+    return tuple((u.start, u.end, u.kind) for u in segment(text).units)
+
+
+class UnitScorer:
+    def __init__(self, embedder: Embedder, model: AnswerModel | None) -> None:
+        self._embedder = embedder
+        self.model = model
+        self._vectors = _LRU(20_000)  # unit vectors embedded at query time, by text
+        self._contexts = _LRU(50_000)
+
+    def units(
+        self, question: str, vector: Sequence[float], passages: Sequence[Passage],
+        snapshot: LexicalSnapshot, depth: int,
+    ) -> tuple[QuestionProfile, list[Candidate], np.ndarray]:  # fmt: skip
+        """Every unit of the passages with its feature row (rows align with the list)."""
+        asked = profile(question, snapshot.idf, lambda term: snapshot.df.get(term, 0))
+        query = np.asarray(vector, dtype=np.float32)
+        views: list[PassageView] = []
+        candidates: list[Candidate] = []
+        for passage in passages:
+            chunk = passage.chunk
+            units, vectors = self._units_of(chunk)
+            if not units:
+                continue
+            cosines = vectors @ query
+            previous = None
+            for (start, end, kind), cos in zip(units, cosines, strict=True):
+                text = chunk.text[start:end]
+                candidate = Candidate(
+                    passage,
+                    chunk.start + start,
+                    chunk.start + end,
+                    text,
+                    display_text(text),
+                    kind,
+                    float(cos),
+                    previous=previous,
+                )
+                if previous is not None:
+                    previous.following = candidate
+                candidates.append(candidate)
+                previous = candidate
+            context_terms, heading_terms, context_tokens, heading_tokens = self._context(chunk)
+            views.append(
+                PassageView(
+                    units=units,
+                    displays=[c.display for c in candidates[len(candidates) - len(units) :]],
+                    cosines=cosines,
+                    context_terms=context_terms,
+                    heading_terms=heading_terms,
+                    context_tokens=context_tokens,
+                    heading_tokens=heading_tokens,
+                    fused_rank=passage.fused_rank,
+                    dense_rank=passage.dense_rank,
+                    lexical_rank=passage.lexical_rank,
+                    bm25=passage.bm25,
+                )
+            )
+        return asked, candidates, rows(asked, views, depth)
+
+    def score(
+        self, question: str, vector: Sequence[float], passages: Sequence[Passage],
+        snapshot: LexicalSnapshot, depth: int,
+    ) -> list[Candidate]:  # fmt: skip
+        """The units with their probabilities, best first (ties: reading order)."""
+        _asked, candidates, table = self.units(question, vector, passages, snapshot, depth)
+        if self.model is not None:
+            probabilities = self.model.units.probabilities(table)
+        else:  # no model yet (training): similarity stands in
+            probabilities = np.asarray([c.cos for c in candidates], dtype=np.float32)
+        for candidate, p, row in zip(candidates, probabilities, table, strict=True):
+            candidate.probability = float(p)
+            candidate.features = row
+        return best_first(candidates)
+
+    def _context(self, chunk: Chunk) -> Context:
+        found = self._contexts.get(chunk.id)
+        if found is None:
+            found = _context(chunk)
+            self._contexts.put(chunk.id, found)
+        return found  # type: ignore[return-value]
+
+    def _units_of(self, chunk: Chunk) -> tuple[list[tuple[int, int, str]], np.ndarray]:
+        stored = chunk.unit_vectors()
+        if stored is not None:
+            units = [(a, b, stored.kind(i)) for i, (a, b) in enumerate(stored.spans)]
+            return units, stored.vectors
+        units = list(_segmented(chunk.text))
+        if not units:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        displays = [display_text(chunk.text[a:b]) for a, b, _ in units]
+        return units, self._embed(displays)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of units stored without them, embedded now (cached by text)."""
+        found = [self._vectors.get(t) for t in texts]
+        missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
+        if missing:
+            for text, vector in zip(missing, self._embedder.embed_documents(missing), strict=True):
+                self._vectors.put(text, np.asarray(vector, dtype=np.float32))
+        return np.vstack([self._vectors.get(t) for t in texts])  # type: ignore[misc]
+
+
+def best_first(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Best probability first; ties by the passage's fused rank, then reading order."""
+    return sorted(candidates, key=lambda c: (-c.probability, c.passage.fused_rank, c.start))
+
+
+def rerank(
+    pool: Sequence[Passage], candidates: Sequence[Candidate], top_k: int
+) -> tuple[list[Passage], list[Candidate]]:
+    """The top_k passages by their best unit's probability (then fused rank), and the
+    units of those passages, best first (candidates come best first)."""
+    best: dict[int, float] = {}
+    for candidate in candidates:
+        key = id(candidate.passage)
+        best[key] = max(best.get(key, 0.0), candidate.probability)
+    for passage in pool:
+        passage.best = best.get(id(passage), 0.0)
+    ranked = sorted(pool, key=lambda p: (-p.best, p.fused_rank))[:top_k]
+    kept = {id(p) for p in ranked}
+    return ranked, [c for c in candidates if id(c.passage) in kept]

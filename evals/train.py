@@ -1,0 +1,637 @@
+"""Train the answer model and measure it on held-out data only.
+
+    python -m evals.train [--shared ../shared] [--out citeqa/answering/answer_model.json]
+                          [--report evals/answerer_report.md] [--precision 0.8]
+
+(`make train-answerer`). For every gold set it can find, it ingests the set's documents
+into a fresh store, retrieves each question's candidate passages (the fused pool, before
+any reranking) and writes one feature row per unit with its label: the unit overlaps
+the gold evidence, or holds a gold answer inside a gold document. Unanswerable
+questions have no positive unit. The dumps are cached in build/answerer/ (keyed by the
+set, its documents and the feature list), so refitting takes seconds.
+
+The model has two parts (citeqa/answering/model.py): the units model ranks units, the
+answerability model says whether the answer composed from the best ones is right. The
+answerability model learns from the units model's held-out predictions only.
+
+Sets are grouped by their documents (the two seed sets share one article), and every
+figure it reports is held out, leave-one-group-out: neither part of the model nor the
+threshold saw the group (the threshold comes from the other groups' own held-out
+predictions, nested); the group is then reranked, composed and scored exactly as the
+engine would.
+
+The shipped model is fitted on all groups; its threshold maximises the mean per-group
+decision accuracy of the leave-one-group-out predictions (answered rightly or rightly
+abstained), and the report states the precision that gives. Fitting is deterministic:
+the same dumps give the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / "build" / "answerer"
+TOP_K = 6
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    name: str
+    group: str  # sets over the same documents share a group
+    questions: Path
+    docs: Path | None = None  # a folder, or None: built from evals/corpora/<name>.toml
+
+
+def gold_sets(shared: Path) -> list[GoldSet]:
+    sets_dir = REPO / "evals" / "sets"
+    found = [
+        GoldSet("examples", "examples", sets_dir / "examples.jsonl", REPO / "examples"),
+        GoldSet("seed", "seed article", sets_dir / "seed.jsonl", shared / "corpus"),
+        GoldSet(
+            "seed-paraphrase", "seed article", sets_dir / "seed-paraphrase.jsonl", shared / "corpus"
+        ),
+        GoldSet("licences", "licences", sets_dir / "licences.jsonl"),
+        GoldSet("sysdocs", "sysdocs", sets_dir / "sysdocs.jsonl"),
+        GoldSet("markdown", "markdown", sets_dir / "markdown.jsonl"),
+        GoldSet("pdfs", "pdfs", sets_dir / "pdfs.jsonl"),
+        GoldSet(
+            "squad2",
+            "squad2",
+            shared / "evalsets" / "squad2_dev_sample500" / "qa.jsonl",
+            shared / "evalsets" / "squad2_dev_sample500" / "docs",
+        ),
+        GoldSet(
+            "realtimeqa",
+            "realtimeqa",
+            shared / "evalsets" / "realtimeqa_cnn_2022" / "qa.jsonl",
+            shared / "evalsets" / "realtimeqa_cnn_2022" / "docs",
+        ),
+    ]
+    return [s for s in found if s.questions.is_file() and (s.docs is None or s.docs.is_dir())]
+
+
+# -- dumps -----------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionDump:
+    id: str
+    answerable: bool
+    answers: list[str]
+    rows: np.ndarray  # features of every unit of the pool
+    labels: np.ndarray  # bool per row
+    contains: np.ndarray  # bool per row: the unit holds a gold answer
+    overlaps: np.ndarray  # bool per row: the unit overlaps gold evidence
+    displays: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    previous: np.ndarray  # index of the unit before it in its passage, or -1
+    passage: np.ndarray  # per row: index into the passage lists below
+    passage_docs: list[str]
+    passage_fused: list[int]
+    passage_evidence: list[bool]  # the passage overlaps gold evidence
+    evidence_known: bool
+
+
+@dataclass
+class SetDump:
+    name: str
+    group: str
+    questions: list[QuestionDump] = field(default_factory=list)
+
+
+# The code that decides the candidates and their feature rows: a change to any of it
+# makes the cached dumps stale.
+_FEATURE_CODE = [
+    "citeqa/segment.py",
+    "citeqa/text.py",
+    "citeqa/wordnet.py",
+    "citeqa/lexical.py",
+    "citeqa/retrieve.py",
+    "citeqa/sentences.py",
+    "citeqa/answering/features.py",
+    "citeqa/answering/scorer.py",
+    "citeqa/components/embedder.py",
+    "citeqa/components/minilm_onnx.py",
+    "ingest/chunking.py",
+    "ingest/loaders.py",
+    "ingest/pipeline.py",
+    "evals/run.py",
+]
+
+
+def _fingerprint(gold: GoldSet, docs: Path) -> str:
+    from citeqa.answering.features import FEATURES
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps(FEATURES).encode())
+    digest.update(gold.questions.read_bytes())
+    for path in sorted(docs.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for code in _FEATURE_CODE:
+        digest.update(hashlib.sha256((REPO / code).read_bytes()).digest())
+    return digest.hexdigest()[:16]
+
+
+def dump_set(gold: GoldSet, cache: Path = CACHE) -> SetDump:
+    from evals.corpora import build
+
+    with tempfile.TemporaryDirectory(prefix="citeqa-train-") as tmp:
+        docs = gold.docs
+        if docs is None:
+            docs = build(gold.name, Path(tmp) / gold.name)
+        key = _fingerprint(gold, docs)
+        cached = cache / f"{gold.name}-{key}.pkl"
+        if cached.is_file():
+            with cached.open("rb") as handle:
+                return pickle.load(handle)  # type: ignore[no-any-return]
+        dump = _dump(gold, docs)
+    cache.mkdir(parents=True, exist_ok=True)
+    for old in cache.glob(f"{gold.name}-*.pkl"):
+        old.unlink()
+    with cached.open("wb") as handle:
+        pickle.dump(dump, handle)
+    return dump
+
+
+def _dump(gold: GoldSet, docs: Path) -> SetDump:
+    from citeqa.answering.model import placeholder
+    from citeqa.settings import Settings
+    from evals.metrics import contains_answer
+    from evals.run import EvidenceLocator, _overlaps, fresh_engine
+    from evals.sets import load_set
+
+    records = load_set(gold.questions)
+    result = SetDump(gold.name, gold.group)
+    with fresh_engine(Settings(), docs, placeholder()) as engine:
+        locator = EvidenceLocator(engine)
+        retriever = engine.retriever
+        for record in records:
+            _terms, vector, pool, snapshot = retriever.pool(record.question, TOP_K)
+            _asked, candidates, table = retriever.scorer.units(
+                record.question, vector, pool, snapshot, retriever.depth(TOP_K)
+            )
+            spans = locator.spans(record) if record.answerable else []
+            targets = {d for d in (locator.resolve(g) for g in record.target_docs()) if d}
+            index = {id(p): i for i, p in enumerate(pool)}
+            position = {id(c): i for i, c in enumerate(candidates)}
+            contains = np.array(
+                [
+                    bool(record.answers) and contains_answer(c.display, record.answers)
+                    for c in candidates
+                ],
+                dtype=bool,
+            )
+            overlaps = np.array(
+                [
+                    bool(spans) and _overlaps(c.passage.chunk.doc_id, c.start, c.end, spans)
+                    for c in candidates
+                ],
+                dtype=bool,
+            )
+            in_target = np.array(
+                [c.passage.chunk.doc_id in targets for c in candidates], dtype=bool
+            )
+            known = any(start is not None for _doc, start, _end in spans)
+            labels = (overlaps if known else np.zeros_like(overlaps)) | (contains & in_target)
+            if not record.answerable:
+                labels = np.zeros_like(labels)
+            result.questions.append(
+                QuestionDump(
+                    id=record.id,
+                    answerable=record.answerable,
+                    answers=list(record.answers),
+                    rows=table,
+                    labels=labels,
+                    contains=contains,
+                    overlaps=overlaps if known else (contains & in_target),
+                    displays=[c.display for c in candidates],
+                    starts=np.array([c.start for c in candidates]),
+                    ends=np.array([c.end for c in candidates]),
+                    previous=np.array(
+                        [
+                            position[id(c.previous)] if c.previous is not None else -1
+                            for c in candidates
+                        ]
+                    ),
+                    passage=np.array([index[id(c.passage)] for c in candidates], dtype=np.int32),
+                    passage_docs=[p.chunk.doc_id for p in pool],
+                    passage_fused=[p.fused_rank for p in pool],
+                    passage_evidence=[
+                        bool(spans) and _overlaps(p.chunk.doc_id, p.chunk.start, p.chunk.end, spans)
+                        for p in pool
+                    ],
+                    evidence_known=bool(spans),
+                )
+            )
+    return result
+
+
+# -- fitting ---------------------------------------------------------------------------
+
+
+def fit(dumps: list[SetDump], questions: list[list[QuestionDump]] | None = None) -> Any:
+    """A logistic regression over the rows of these sets; every set weighs the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    chosen = questions if questions is not None else [d.questions for d in dumps]
+    blocks = [
+        (
+            np.vstack([q.rows for q in qs if len(q.rows)]),
+            np.concatenate([q.labels for q in qs if len(q.rows)]),
+        )
+        for qs in chosen
+        if any(len(q.rows) for q in qs)
+    ]
+    x = np.vstack([b[0] for b in blocks]).astype(np.float64)
+    y = np.concatenate([b[1] for b in blocks]).astype(int)
+    weights = np.concatenate([np.full(len(b[1]), 1.0 / len(b[1])) for b in blocks])
+    weights *= len(y) / weights.sum()
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    model = LogisticRegression(C=1.0, max_iter=5000)
+    model.fit((x - mean) / scale, y, sample_weight=weights)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def _probabilities(params: Any, rows: np.ndarray) -> np.ndarray:
+    mean, scale, coef, intercept = params
+    if rows.size == 0:
+        return np.zeros(0)
+    z = ((rows - mean) / scale) @ coef + intercept
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+
+# -- replaying the engine's decisions --------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One question answered by the replayed engine at some threshold."""
+
+    answerable: bool
+    confidence: float  # P(right) from the answerability model (answer when >= threshold)
+    contains: bool  # the composed answer holds a gold answer
+    cited: bool  # one of its units overlaps the gold evidence
+    evidence_known: bool
+    retrieved: bool | None  # gold evidence in the top passages after reranking
+
+    def answered(self, threshold: float) -> bool:
+        return self.confidence >= threshold
+
+    def good(self) -> bool:
+        """The composed answer is right (whether or not it is given)."""
+        return self.answerable and self.contains and (self.cited or not self.evidence_known)
+
+    def right(self, threshold: float) -> bool:
+        if not self.answerable:
+            return not self.answered(threshold)
+        return self.answered(threshold) and self.good()
+
+
+class Replay:
+    """One question reranked and composed exactly as the engine does (citeqa.answering),
+    given the unit model's probabilities; its answerability row for the second model."""
+
+    def __init__(self, question: QuestionDump, probabilities: np.ndarray) -> None:
+        from citeqa.answering import ExtractiveAnswerer
+        from citeqa.answering.features import question_row
+        from citeqa.answering.scorer import Candidate, best_first, rerank
+        from citeqa.components.store import Chunk
+        from citeqa.retrieve import Passage
+        from citeqa.settings import AnswerSettings
+        from evals.metrics import contains_answer
+
+        self.question = question
+        pool = [
+            Passage(Chunk(f"p{i}", doc, i, "", 0, 0), 0.0, None, None, fused_rank=rank)
+            for i, (doc, rank) in enumerate(
+                zip(question.passage_docs, question.passage_fused, strict=True)
+            )
+        ]
+        candidates: list[Candidate] = []
+        for i, display in enumerate(question.displays):
+            before = int(question.previous[i])
+            candidate = Candidate(
+                pool[int(question.passage[i])],
+                int(question.starts[i]),
+                int(question.ends[i]),
+                display,
+                display,
+                "",
+                0.0,
+                float(probabilities[i]),
+                candidates[before] if before >= 0 else None,
+                question.rows[i],
+            )
+            if candidate.previous is not None:
+                candidate.previous.following = candidate
+            candidates.append(candidate)
+        rows = {id(c): i for i, c in enumerate(candidates)}
+        ranked, kept = rerank(pool, best_first(candidates), TOP_K)
+        table = (
+            np.vstack([c.features for c in kept if c.features is not None])
+            if kept
+            else np.zeros((0, question.rows.shape[1] if question.rows.ndim == 2 else 0))
+        )
+        self.row = question_row(table, np.asarray([c.probability for c in kept]))
+        chosen = ExtractiveAnswerer(None, AnswerSettings()).compose(kept)
+        text = " ".join(c.display for c in chosen)
+        self.contains = bool(question.answers) and contains_answer(text, question.answers)
+        self.cited = any(bool(question.overlaps[rows[id(c)]]) for c in chosen)
+        self.retrieved = (
+            any(question.passage_evidence[int(p.chunk.id[1:])] for p in ranked)
+            if question.evidence_known
+            else None
+        )
+        self.confidence = 0.0
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            self.question.answerable,
+            self.confidence,
+            self.contains,
+            self.cited,
+            self.question.evidence_known,
+            self.retrieved,
+        )
+
+    @property
+    def label(self) -> bool:
+        return self.outcome().good()
+
+
+THRESHOLDS = [t / 100 for t in range(1, 100)]
+
+
+def replays(questions: list[QuestionDump], params: Any) -> list[Replay]:
+    return [Replay(q, _probabilities(params, q.rows)) for q in questions]
+
+
+def fit_answerability(per_group: list[list[Replay]]) -> Any:
+    """The second model: P(right) per question from its answerability row; every group
+    weighs the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([r.row for group in per_group for r in group]).astype(np.float64)
+    y = np.array([r.label for group in per_group for r in group], dtype=int)
+    weights = np.concatenate([np.full(len(group), 1.0 / len(group)) for group in per_group])
+    weights *= len(y) / weights.sum()
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    # few rows (a question each): stronger regularisation than the units model
+    model = LogisticRegression(C=0.1, max_iter=5000)
+    model.fit((x - mean) / scale, y, sample_weight=weights)
+    return mean, scale, model.coef_[0], float(model.intercept_[0])
+
+
+def set_confidence(replayed: list[Replay], params: Any) -> list[Outcome]:
+    probabilities = _probabilities(params, np.vstack([r.row for r in replayed]))
+    for r, p in zip(replayed, probabilities, strict=True):
+        r.confidence = float(p)
+    return [r.outcome() for r in replayed]
+
+
+def choose_threshold(per_group: dict[str, list[Outcome]]) -> float:
+    """The threshold with the best mean decision accuracy over the groups (held-out
+    predictions): answerable questions answered rightly, unanswerable ones abstained;
+    every group that has unanswerable questions weighs the same (one without them only
+    ever rewards answering). Ties go to the lower threshold."""
+    weighing = [
+        outcomes for outcomes in per_group.values() if any(not o.answerable for o in outcomes)
+    ] or list(per_group.values())
+    scores = {
+        t: float(np.mean([np.mean([o.right(t) for o in outcomes]) for outcomes in weighing]))
+        for t in THRESHOLDS
+    }
+    return max(THRESHOLDS, key=lambda t: (scores[t], -t))
+
+
+def held_out_outcomes(
+    groups: dict[str, list[QuestionDump]], unit_model_without: Any, left_out: tuple[str, ...]
+) -> dict[str, list[Outcome]]:
+    """Leave-one-group-out outcomes for the groups not in left_out: for each group H,
+    its replays under the unit model fitted without left_out + H, with confidences from an
+    answerability model fitted on the other groups' replays."""
+    names = [h for h in groups if h not in left_out]
+    replayed = {h: replays(groups[h], unit_model_without(*left_out, h)) for h in names}
+    found = {}
+    for h in names:
+        params = fit_answerability([replayed[k] for k in names if k != h])
+        found[h] = set_confidence(replayed[h], params)
+    return found
+
+
+# -- the report ------------------------------------------------------------------------
+
+
+def summary(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
+    answerable = [o for o in outcomes if o.answerable]
+    unanswerable = [o for o in outcomes if not o.answerable]
+    answered = [o for o in outcomes if o.answered(threshold)]
+    retrieved = [o.retrieved for o in answerable if o.retrieved is not None]
+
+    def share(values: list[bool]) -> float | None:
+        return round(sum(values) / len(values), 3) if values else None
+
+    return {
+        "questions": len(outcomes),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "right": sum(o.right(threshold) for o in answerable),
+        "abstained_unanswerable": sum(not o.answered(threshold) for o in unanswerable),
+        "containment": share([o.answered(threshold) and o.contains for o in answerable]),
+        "correct": share([o.right(threshold) for o in answerable]),
+        "best_possible": share([o.good() for o in answerable]),
+        "abstention_recall": share([not o.answered(threshold) for o in unanswerable]),
+        "false_abstention": share([not o.answered(threshold) for o in answerable]),
+        "answered_precision": share([o.right(threshold) for o in answered]),
+        "retrieval_recall": share([bool(r) for r in retrieved]),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
+    parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    parser.add_argument(
+        "--out", type=Path, default=REPO / "citeqa" / "answering" / "answer_model.json"
+    )
+    parser.add_argument("--report", type=Path, default=REPO / "evals" / "answerer_report.md")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    import citeqa  # noqa: F401  (offline paths)
+    from citeqa.answering.features import FEATURES, QUESTION_FEATURES
+    from citeqa.answering.model import AnswerModel, Linear
+    from evals.metrics import risk_coverage
+    from evals.report import plot_risk_coverage
+
+    golds = gold_sets(args.shared)
+    if len({g.group for g in golds}) < 2:
+        print("error: fewer than two groups of gold sets found", file=sys.stderr)
+        return 1
+    dumps = []
+    for gold in golds:
+        print(f"features: {gold.name} ...", flush=True)
+        dumps.append(dump_set(gold))
+    groups: dict[str, list[QuestionDump]] = {}
+    for d in dumps:
+        groups.setdefault(d.group, []).extend(d.questions)
+
+    cache: dict[frozenset[str], Any] = {}
+
+    def fit_without(*left_out: str) -> Any:
+        key = frozenset(left_out)
+        if key not in cache:
+            cache[key] = fit([], [qs for g, qs in groups.items() if g not in key])
+        return cache[key]
+
+    print("fitting held-out models ...", flush=True)
+    report: dict[str, Any] = {
+        "folds": args.folds,
+        "sets": {},
+    }
+    curves = {}
+    for g in groups:
+        # the threshold, from the other groups' own held-out outcomes (nested)
+        threshold = choose_threshold(held_out_outcomes(groups, fit_without, (g,)))
+        # the group itself: units model and answerability model never saw it
+        others = [h for h in groups if h != g]
+        train_replays = [replays(groups[h], fit_without(g, h)) for h in others]
+        mine = replays(groups[g], fit_without(g))
+        answerability_g = fit_answerability(train_replays)
+        outcomes = set_confidence(mine, answerability_g)
+        by_id = {r.question.id: o for r, o in zip(mine, outcomes, strict=True)}
+        # k-fold within the group: its other folds train the units model too
+        folded: dict[str, Outcome] = {}
+        order = sorted(groups[g], key=lambda q: hashlib.sha256(q.id.encode()).hexdigest())
+        for k in range(args.folds):
+            held = order[k :: args.folds]
+            held_ids = {q.id for q in held}
+            rest = [q for q in groups[g] if q.id not in held_ids]
+            params = fit([], [groups[h] for h in others] + [rest])
+            held_replays = replays(held, params)
+            for r, o in zip(
+                held_replays, set_confidence(held_replays, answerability_g), strict=True
+            ):
+                folded[r.question.id] = o
+        for d in dumps:
+            if d.group == g:
+                chosen = [by_id[q.id] for q in d.questions]
+                report["sets"][d.name] = {
+                    "threshold": threshold,
+                    **summary(chosen, threshold),
+                    "kfold": summary([folded[q.id] for q in d.questions], threshold),
+                }
+                curves[d.name] = risk_coverage(
+                    [(o.confidence, o.answerable, o.good()) for o in chosen]
+                )
+        print(f"  {g}: threshold {threshold}", flush=True)
+
+    loo_outcomes = held_out_outcomes(groups, fit_without, ())
+    shipped_threshold = choose_threshold(loo_outcomes)
+    units = fit([], list(groups.values()))
+    answerability = fit_answerability([replays(groups[h], fit_without(h)) for h in groups])
+
+    def linear(names: tuple[str, ...], params: Any) -> Linear:
+        mean, scale, coef, intercept = params
+        return Linear(
+            features=list(names),
+            mean=[round(float(v), 6) for v in mean],
+            scale=[round(float(v), 6) for v in scale],
+            coef=[round(float(v), 6) for v in coef],
+            intercept=round(float(intercept), 6),
+        )
+
+    model = AnswerModel(
+        units=linear(FEATURES, units),
+        answerability=linear(QUESTION_FEATURES, answerability),
+        threshold=shipped_threshold,
+        version=hashlib.sha256(
+            json.dumps([list(units[2]), list(answerability[2])]).encode()
+        ).hexdigest()[:12],
+        training={
+            "sets": {d.name: len(d.questions) for d in dumps},
+            "unit_rows": int(sum(len(q.rows) for d in dumps for q in d.questions)),
+            "threshold_rule": "best mean per-group decision accuracy (answered right or "
+            "rightly abstained) of the leave-one-group-out predictions",
+            "command": "make train-answerer",
+        },
+    )
+    args.out.write_text(model.to_json(), encoding="utf-8")
+    report["shipped_threshold"] = shipped_threshold
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.with_suffix(".json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    plot_risk_coverage(
+        curves, args.report.with_suffix(".png"), "held-out (leave-one-group-out) risk-coverage"
+    )
+    args.report.write_text(_markdown(report), encoding="utf-8")
+    print(_markdown(report))
+    print(f"wrote {args.out} and {args.report}")
+    return 0
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Answer model: held-out figures",
+        "",
+        "Threshold rule: the best mean per-group decision accuracy (answerable questions "
+        "answered rightly, unanswerable ones abstained) over held-out predictions. Shipped "
+        f"threshold: {report.get('shipped_threshold')}; the precision it gives (answered "
+        "questions that are right) is in the table.",
+        "",
+        "Leave-one-group-out (the set's documents never seen by either model, nor by the "
+        "threshold choice). Right: the answer holds a gold answer and cites the gold "
+        "evidence; best possible: right if it never abstained.",
+        "",
+        "| set | right (answerable) | abstained (unanswerable) | best possible | containment "
+        "| abstention recall | false abstention | answered precision | retrieval recall@6 "
+        "| threshold |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, row in report["sets"].items():
+        lines.append(
+            f"| {name} | {row['right']}/{row['answerable']} | "
+            f"{row['abstained_unanswerable']}/{row['unanswerable']} | {row['best_possible']} | "
+            f"{row['containment']} | {row['abstention_recall']} | {row['false_abstention']} | "
+            f"{row['answered_precision']} | {row['retrieval_recall']} | {row['threshold']} |"
+        )
+    lines += [
+        "",
+        f"{report['folds']}-fold within each group (the units model also trains on the "
+        "group's other folds; answerability model and threshold as above):",
+        "",
+        "| set | right (answerable) | abstained (unanswerable) | containment | abstention recall "
+        "| retrieval recall@6 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in report["sets"].items():
+        k = row["kfold"]
+        lines.append(
+            f"| {name} | {k['right']}/{k['answerable']} | {k['abstained_unanswerable']}/"
+            f"{k['unanswerable']} | {k['containment']} | {k['abstention_recall']} | "
+            f"{k['retrieval_recall']} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    # run through the module, so that the cached dumps' classes are evals.train's
+    from evals import train
+
+    sys.exit(train.main())
