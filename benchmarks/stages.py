@@ -54,7 +54,9 @@ def main() -> None:
 
     import citeqa  # noqa: F401  (offline environment)
     from benchmarks.bench import make_corpus, questions
-    from citeqa.answer import ExtractiveAnswerer
+    from citeqa import segment
+    from citeqa.answering import ExtractiveAnswerer, UnitScorer
+    from citeqa.answering import features as answer_features
     from citeqa.components.store import ChromaStore
     from citeqa.engine import Engine
     from citeqa.lexical import LexicalSnapshot
@@ -70,7 +72,8 @@ def main() -> None:
         engine = Engine(Settings(data_dir=work / "store"))
         engine.warm_up()
         sample = next((work / "docs").iterdir()).read_text(encoding="utf-8")
-        chunk_spans(sample, 256, 32)  # imports the splitter and its sentence tokenizer
+        chunk_spans(sample, 256, 32)  # imports the splitter and the sentence model
+        segment.segment(sample)
 
         for name in (
             "upsert_chunks",
@@ -80,18 +83,22 @@ def main() -> None:
             "bump_generation",
         ):
             timed(ChromaStore, name, f"store.{name}")
-        timed(pipeline, "chunk_spans", "chunking (LlamaIndex splitter)")
+        timed(pipeline, "segment", "segmentation (units, blocks)")
+        timed(pipeline, "chunk_passages", "passages (LlamaIndex splitter over units)")
         timed(engine.embedder, "embed_chunks", "model: chunks and sentence vectors")
         started = time.perf_counter()
         result = engine.ingest(pipeline.sources_from_paths([work / "docs"]))
         ingest_seconds = time.perf_counter() - started
         report("ingest", sum(d.chunks for d in result.documents), "chunk", ingest_seconds)
 
-        for name in ("nearest_ids", "sentence_vectors", "generation", "get_documents"):
+        for name in ("nearest_ids", "get_chunks", "generation", "get_documents"):
             timed(ChromaStore, name, f"store.{name}")
         timed(engine.embedder, "embed_query", "model: question")
         timed(LexicalSnapshot, "search", "BM25 search")
-        timed(ExtractiveAnswerer, "candidates", "sentence scoring (coverage, cosine)")
+        timed(UnitScorer, "units", "unit features (30 passages)")
+        timed(answer_features, "rows", "  of which feature rows")
+        timed(UnitScorer, "score", "units model (with the features)")
+        timed(ExtractiveAnswerer, "confidence", "answerability model")
         asked = questions(args.questions + 10)
         for question in asked[:10]:
             engine.ask(question)
