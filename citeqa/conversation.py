@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import prompts
 from citeqa.contract import Turn
-from citeqa.text import key_words
+from citeqa.text import key_words, words
 from citeqa.tokens import count_tokens
 
 if TYPE_CHECKING:
@@ -18,10 +18,32 @@ HISTORY_TOKENS = 1500  # the most recent turns that fit this budget are shown to
 MAX_CONDENSED_TOKENS = 120
 
 
+# Words by which a question points back at the conversation ("what about ...", "it").
+_REFERRING = frozenset(
+    "it its they them their theirs this that these those he him his she her there then".split()
+)
+_LEANING_START = ("what about", "how about", "and ", "also ", "what else", "why not")
+
+
+def leans_on_history(question: str) -> bool:
+    """Whether a question needs the conversation: it starts like a follow-up ("What
+    about near Kyiv?"), refers back ("Why did they do it?"), or names at most one thing.
+    A question that stands on its own ("Who is the mayor of Kharkiv?") does not."""
+    lowered = " ".join(question.lower().split())
+    if lowered.startswith(_LEANING_START):
+        return True
+    if any(word in _REFERRING for word in words(lowered)):
+        return True
+    return len(key_words(question)) <= 1
+
+
 def carry_over(question: str, history: Sequence[Turn]) -> str:
-    """Offline: the question plus the key words of the previous user question that it
-    does not already have, so retrieval keeps the conversation's subject."""
+    """Offline: a question that leans on the conversation, plus the key words of the
+    previous user question that it does not already have, so retrieval keeps the
+    conversation's subject; a question that stands on its own, unchanged."""
     previous = next((t.content for t in reversed(history) if t.role == "user"), "")
+    if not leans_on_history(question):
+        return question
     have = set(key_words(question))
     carried = [w for w in key_words(previous) if w not in have]
     return f"{question} {' '.join(carried)}" if carried else question

@@ -69,11 +69,18 @@ class LexicalSnapshot:
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
+def context_line(chunk: Chunk) -> str:
+    """A chunk's document context (title, opening headings, file name) and heading path;
+    chunks stored without a context have their title."""
+    document = chunk.metadata.get("context") or chunk.metadata.get("title") or ""
+    return f"{document} {chunk.metadata.get('headings') or ''}".strip()
+
+
 def index_text(chunk: Chunk) -> str:
-    """What BM25 reads of a chunk: its document's title, its heading path and its words
+    """What BM25 reads of a chunk: its document's context, its heading path and its words
     (line-end hyphenation joined), so that a question naming the document or the
     section ("version 3 of the GPL", "under Options") finds its passages."""
-    context = " ".join(str(chunk.metadata.get(k) or "") for k in ("title", "headings"))
+    context = context_line(chunk)
     return f"{context}\n{display_text(chunk.text)}"
 
 

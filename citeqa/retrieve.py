@@ -51,7 +51,7 @@ class Retriever:
         embedder: Embedder,
         lexical: LexicalIndex,
         scorer: UnitScorer,
-        rerank_depth: int = 30,
+        rerank_depth: int = 15,
     ) -> None:
         self._store = store
         self._embedder = embedder

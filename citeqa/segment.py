@@ -155,9 +155,31 @@ def map_span(where: list[int], start: int, end: int) -> tuple[int, int]:
     return bisect.bisect_left(where, start), bisect.bisect_left(where, end)
 
 
+def document_context(structure: Structure, title: str, name: str) -> str:
+    """What names a document in every one of its passages: its title, the headings it
+    opens with ("GNU GENERAL PUBLIC LICENSE" over "Version 2, June 1991") and its file
+    name ("gpl-2"), without repeats; at most 300 characters."""
+    parts = [title.strip()]
+    for block in structure.blocks[:4]:
+        if block.kind != HEADING:
+            break
+        parts.append(heading_label(structure.text[block.start : block.end]))
+    stem = re.sub(r"[-_.]+", " ", name.rsplit("/", 1)[-1].rsplit(".", 1)[0]).strip()
+    parts.append(stem)
+    seen: set[str] = set()
+    kept = []
+    for part in parts:
+        words = frozenset(part.lower().split())
+        if part and not words <= seen:
+            kept.append(part)
+            seen |= words
+    return " ".join(" ".join(kept).split())[:300]
+
+
 def embedding_input(text: str, title: str | None, headings: str | None) -> tuple[str, list[int]]:
-    """What the embedding model reads for a passage: the document's title and the
-    passage's heading path on a line of their own (so that a clause of one licence and
+    """What the embedding model reads for a passage: the document's context (its title,
+    opening headings and file name: document_context) and the passage's heading path on a
+    line of their own (so that a clause of one licence and
     the same clause of another are told apart), then the passage's display text; with
     the map of the passage's offsets onto it (for map_span)."""
     context = " > ".join(part for part in (title, headings) if part)

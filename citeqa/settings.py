@@ -28,7 +28,7 @@ class AnswerSettings(BaseModel):
         None, description="An answer model file to use instead of the one shipped."
     )
     rerank_depth: int = Field(
-        30,
+        15,
         ge=1,
         le=200,
         description="Fused candidate passages whose units the answer model scores; the "

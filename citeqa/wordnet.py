@@ -95,6 +95,23 @@ class _Database:
                 forms.append(word[: -len(suffix)] + ending)
         return list(dict.fromkeys(forms))
 
+    def antonyms(self, word: str) -> frozenset[str]:
+        found: set[str] = set()
+        for pos in POS:
+            for form in self.base_forms(word, pos):
+                line = self._index_line(pos, form)
+                if line is None:
+                    continue
+                pointer_count = int(line[3])
+                for offset in [int(o) for o in line[6 + pointer_count :]][:_SENSES]:
+                    _words, pointers = self._synset(pos, offset)
+                    for symbol, target_pos, target, link in pointers:
+                        if symbol == "!" and link:
+                            target_words, _ = self._synset(target_pos, target)
+                            if link <= len(target_words) and "_" not in target_words[link - 1]:
+                                found.add(target_words[link - 1].split("(")[0])
+        return frozenset(found)
+
     def parts_of_speech(self, word: str) -> frozenset[str]:
         return frozenset(
             pos
@@ -165,3 +182,16 @@ def is_thing(word: str) -> bool:
         return False
     kinds = database.parts_of_speech(word.lower())
     return not kinds or kinds == {"noun"}
+
+
+@functools.lru_cache(maxsize=20_000)
+def opposite(word: str) -> frozenset[str]:
+    """What "not <word>" can be said with: the antonyms of the word's most frequent
+    senses and their relatives ("not allowed" -> "forbid", "prohibit", "prevent"...)."""
+    database = _database()
+    if database is None or not word.isalpha():
+        return frozenset()
+    found: set[str] = set()
+    for antonym in database.antonyms(word.lower()):
+        found |= related(antonym)
+    return frozenset(found)

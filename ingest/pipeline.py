@@ -25,7 +25,7 @@ from citeqa.errors import (
     InvalidInput,
     UnsupportedDocumentType,
 )
-from citeqa.segment import embedding_input, map_span, segment
+from citeqa.segment import document_context, embedding_input, map_span, segment
 from citeqa.sentences import SentenceVectors
 from citeqa.settings import Settings
 from ingest.chunking import chunk_passages
@@ -236,6 +236,7 @@ class IngestPipeline:
         )
         base_meta: dict[str, Any] = {
             "title": title,
+            "context": document_context(structure, title, record.doc_id),
             "source": record.source,
             "content_hash": record.content_hash,
         }
@@ -270,7 +271,10 @@ class IngestPipeline:
         self._store.delete_stale_chunks(record.doc_id, [c.id for c in chunks])
         for i in range(0, len(chunks), self._write_batch):
             batch = chunks[i : i + self._write_batch]
-            inputs = [embedding_input(c.text, title, c.metadata.get("headings")) for c in batch]
+            inputs = [
+                embedding_input(c.text, base_meta["context"], c.metadata.get("headings"))
+                for c in batch
+            ]
             vectors, matrices = self._embedder.embed_chunks(
                 [model_text for model_text, _where in inputs],
                 [

@@ -138,12 +138,15 @@ def profile(
     weights = {t: idf(t) for t in dict.fromkeys(wanted)}
     found = words(question)
     related: dict[str, frozenset[str]] = {}
-    for word in found:
+    for i, word in enumerate(found):
         if word in STOP_WORDS or not word:
             continue
         stem = stems([word])[0]
         if stem in weights:
             related[stem] = related.get(stem, frozenset()) | _related_stems(word)
+            if any(w in _NEGATION for w in found[max(0, i - 2) : i]):
+                # "not allowed" is met by "prohibited": the negated word's opposites
+                related[stem] |= _opposite_stems(word)
     total = sum(weights.values()) or 1.0
     # a term is unseen when neither it nor any of its WordNet relatives is in the store:
     # a paraphrase's words have relatives there, a near-miss's swapped-in detail has not
@@ -219,6 +222,11 @@ def _specifics(question: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=20_000)
+def _opposite_stems(word: str) -> frozenset[str]:
+    return frozenset(stems([w for w in wordnet.opposite(word) if w not in STOP_WORDS]))
+
+
+@functools.lru_cache(maxsize=20_000)
 def _related_stems(word: str) -> frozenset[str]:
     return frozenset(stems([w for w in wordnet.related(word) if w not in STOP_WORDS]))
 
@@ -254,10 +262,18 @@ _DURATION = re.compile(
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w&.'-]*[a-z0-9][\w&.'-]*")
 
 
+@dataclass(frozen=True)
+class _Facts:
+    terms: frozenset[str]  # stemmed
+    tokens: frozenset[str]  # features.tokens
+    kinds: frozenset[str]  # answer types it holds
+    negated: bool
+    length: int  # words
+
+
 @functools.lru_cache(maxsize=50_000)
-def _unit_facts(display: str) -> tuple[frozenset[str], frozenset[str], bool, int]:
-    """A unit's stemmed terms, the answer types it holds, whether it is negated, and its
-    word count (cached: passages recur across questions)."""
+def _unit_facts(display: str) -> _Facts:
+    """What the features read of a unit (cached: passages recur across questions)."""
     found = words(display)
     kinds = set()
     if _NUMBER.search(display):
@@ -268,10 +284,13 @@ def _unit_facts(display: str) -> tuple[frozenset[str], frozenset[str], bool, int
         kinds.add("duration")
     if _NAME.search(display):
         kinds.add("name")
-    negated = any(w.replace("'", "") in _NEGATION for w in found) or "n't" in display.replace(
-        "’", "'"
+    return _Facts(
+        frozenset(terms(display)),
+        tokens(display),
+        frozenset(kinds),
+        _negated(found, display),
+        len(found),
     )
-    return frozenset(terms(display)), frozenset(kinds), negated, len(found)
 
 
 def _type_found(display: str, answer_type: str, question: QuestionProfile) -> bool:
@@ -336,10 +355,8 @@ class PassageView:
     units: Sequence[tuple[int, int, str]]  # (start, end, kind), relative to the passage text
     displays: Sequence[str]  # each unit's display text
     cosines: np.ndarray  # each unit's cosine with the question
-    context_terms: frozenset[str]  # the passage's terms with its title and headings
-    heading_terms: frozenset[str]  # its title's and headings' terms
-    context_tokens: frozenset[str]  # the passage's tokens with its title and headings
-    heading_tokens: frozenset[str]
+    heading_terms: frozenset[str]  # its document context's and heading path's terms
+    heading_tokens: frozenset[str]  # ... and tokens
     fused_rank: int
     dense_rank: int | None
     lexical_rank: int | None
@@ -361,26 +378,26 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
     row = 0
     for passage in passages:
         facts = [_unit_facts(d) for d in passage.displays]
+        # the passage's words are its units' (page furniture and blank lines aside)
+        context_terms = frozenset().union(passage.heading_terms, *(f.terms for f in facts))
+        context_tokens = frozenset().union(passage.heading_tokens, *(f.tokens for f in facts))
         cos_passage = float(passage.cosines.max()) if len(passage.cosines) else 0.0
-        passage_cov = _soft_coverage(question, passage.context_terms)
+        passage_cov = _soft_coverage(question, context_terms)
         heading_cov = _soft_coverage(question, passage.heading_terms)
-        missing_passage = _missing(question, passage.context_terms)
-        softs = [_soft_coverage(question, f[0]) for f in facts]
-        unit_tokens = [tokens(d) for d in passage.displays]
-        specifics_passage = _absent(question.specifics, passage.context_tokens)
+        missing_passage = _missing(question, context_terms)
+        softs = [_soft_coverage(question, f.terms) for f in facts]
+        specifics_passage = _absent(question.specifics, context_tokens)
         for j, (_start, _end, kind) in enumerate(passage.units):
-            unit_terms, kinds, negated, length = facts[j]
-            neighbours = set(unit_terms)
+            unit = facts[j]
+            unit_terms, kinds, negated, length = unit.terms, unit.kinds, unit.negated, unit.length
+            neighbours = set(unit_terms) | passage.heading_terms
+            near = set(unit.tokens) | passage.heading_tokens
             if j > 0:
-                neighbours |= facts[j - 1][0]
+                neighbours |= facts[j - 1].terms
+                near |= facts[j - 1].tokens
             if j + 1 < len(facts):
-                neighbours |= facts[j + 1][0]
-            neighbours |= passage.heading_terms
-            near = set(unit_tokens[j]) | passage.heading_tokens
-            if j > 0:
-                near |= unit_tokens[j - 1]
-            if j + 1 < len(unit_tokens):
-                near |= unit_tokens[j + 1]
+                neighbours |= facts[j + 1].terms
+                near |= facts[j + 1].tokens
             cos = float(passage.cosines[j])
             coverage = _coverage(question, unit_terms)
             soft = softs[j]

@@ -14,6 +14,7 @@ import numpy as np
 from citeqa.answering.features import PassageView, QuestionProfile, profile, rows, tokens
 from citeqa.answering.model import AnswerModel
 from citeqa.components.embedder import Embedder
+from citeqa.lexical import context_line
 from citeqa.segment import display_text, segment
 from citeqa.text import terms
 
@@ -62,22 +63,13 @@ def _terms_of(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
-Context = tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]
+Context = tuple[frozenset[str], frozenset[str]]
 
 
 def _context(chunk: Chunk) -> Context:
-    """The passage's terms with its title and headings, those of title and headings,
-    and the same as tokens (features.tokens)."""
-    heading_text = " ".join(str(chunk.metadata.get(k) or "") for k in ("title", "headings"))
-    heading = _terms_of(heading_text)
-    shown = display_text(chunk.text)
-    heading_tokens = tokens(heading_text)
-    return (
-        _terms_of(shown) | heading,
-        heading,
-        tokens(shown) | heading_tokens,
-        heading_tokens,
-    )
+    """The terms and tokens of a passage's document context and heading path."""
+    line = context_line(chunk)
+    return _terms_of(line), tokens(line)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,15 +117,13 @@ class UnitScorer:
                     previous.following = candidate
                 candidates.append(candidate)
                 previous = candidate
-            context_terms, heading_terms, context_tokens, heading_tokens = self._context(chunk)
+            heading_terms, heading_tokens = self._context(chunk)
             views.append(
                 PassageView(
                     units=units,
                     displays=[c.display for c in candidates[len(candidates) - len(units) :]],
                     cosines=cosines,
-                    context_terms=context_terms,
                     heading_terms=heading_terms,
-                    context_tokens=context_tokens,
                     heading_tokens=heading_tokens,
                     fused_rank=passage.fused_rank,
                     dense_rank=passage.dense_rank,

@@ -242,3 +242,13 @@ def test_limits_are_checked_before_any_embedding_or_llm_call(
         list(engine.ask_stream("why " * 400, history=[Turn(role="user", content="x")]))
     assert counting.queries == queries  # type: ignore[attr-defined]
     assert llm_server.state.chat_requests == []
+
+
+def test_offline_a_question_that_stands_on_its_own_keeps_its_own_words() -> None:
+    from citeqa.conversation import carry_over, leans_on_history
+
+    history = [Turn(role="user", content="Who conveyed the decision to Ukraine?")]
+    assert carry_over("Who is the mayor of Kharkiv?", history) == "Who is the mayor of Kharkiv?"
+    assert leans_on_history("Why did they wait so long?")
+    assert leans_on_history("And the Germans?")
+    assert carry_over("When?", history) == "When? conveyed decision ukraine"

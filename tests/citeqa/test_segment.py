@@ -16,6 +16,7 @@ from citeqa.segment import (
     ROW,
     display_map,
     display_text,
+    document_context,
     embedding_input,
     furniture,
     map_span,
@@ -241,3 +242,14 @@ def test_hand_written_cases_are_segmented_as_their_authors_expect(name: str) -> 
         expected += len(gold)
     precision, recall = right / predicted, right / expected
     assert 2 * precision * recall / (precision + recall) >= 0.94
+
+
+def test_document_context_names_the_document_in_every_passage() -> None:
+    text = (
+        "GNU GENERAL PUBLIC LICENSE\n\n   Version 2, June 1991\n\n"
+        "Everyone is permitted to copy this license.\n\nPreamble\n\n"
+        "The licenses for most software are designed to take away your freedom.\n"
+    )
+    structure = segment(text)
+    context = document_context(structure, "GNU GENERAL PUBLIC LICENSE", "licences/gpl-2.txt")
+    assert context == "GNU GENERAL PUBLIC LICENSE Version 2, June 1991 gpl 2"
