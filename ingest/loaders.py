@@ -127,6 +127,7 @@ def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
         soup.head.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")
+    _mark_structure(soup)
     for tag in soup.find_all(_BLOCK_TAGS):
         tag.insert_before("\n\n")
         tag.insert_after("\n\n")
@@ -134,6 +135,27 @@ def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, title, warnings
+
+
+def _mark_structure(soup: Any) -> None:
+    """Headings, list items and table rows written the Markdown way ("## Fees", "- item",
+    "1. step", "| cell | cell |"), so that the stored text keeps them as units and
+    passages carry their heading path (citeqa.segment reads HTML as Markdown)."""
+    for level in range(1, 7):
+        for tag in soup.find_all(f"h{level}"):
+            tag.insert(0, "#" * level + " ")
+    for item in soup.find_all("li"):
+        parent = item.find_parent(["ol", "ul"])
+        if parent is not None and parent.name == "ol":
+            item.insert(0, f"{1 + len(item.find_previous_siblings('li'))}. ")
+        else:
+            item.insert(0, "- ")
+    for row in soup.find_all("tr"):
+        cells = row.find_all(["td", "th"], recursive=False)
+        if cells:
+            cells[0].insert_before("| ")
+            for cell in cells:
+                cell.insert_after(" | ")
 
 
 # PDFium is not thread-safe; API uploads may read PDFs from several threads.

@@ -265,82 +265,40 @@ _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-Z][\w&.'-]*[a-z0-9][\w&.'-]*")
 @dataclass(frozen=True)
 class _Facts:
     terms: frozenset[str]  # stemmed
-    tokens: frozenset[str]  # features.tokens
-    kinds: frozenset[str]  # answer types it holds
     negated: bool
     length: int  # words
 
 
 @functools.lru_cache(maxsize=50_000)
 def _unit_facts(display: str) -> _Facts:
-    """What the features read of a unit (cached: passages recur across questions)."""
+    """What every question reads of a unit (cached: passages recur across questions)."""
     found = words(display)
-    kinds = set()
-    if _NUMBER.search(display):
-        kinds.add("number")
-    if _DATE.search(display):
-        kinds.add("date")
-    if _DURATION.search(display):
-        kinds.add("duration")
-    if _NAME.search(display):
-        kinds.add("name")
-    return _Facts(
-        frozenset(terms(display)),
-        tokens(display),
-        frozenset(kinds),
-        _negated(found, display),
-        len(found),
-    )
+    return _Facts(frozenset(terms(display)), _negated(found, display), len(found))
+
+
+_TYPE_OF = {"number": _NUMBER, "date": _DATE, "duration": _DURATION, "name": _NAME}
+
+
+@functools.lru_cache(maxsize=50_000)
+def _holds(display: str, answer_type: str) -> bool:
+    """Whether a unit holds anything of an answer type (read only for a typed question)."""
+    return _TYPE_OF[answer_type].search(display) is not None
+
+
+@functools.lru_cache(maxsize=50_000)
+def _tokens_of(display: str) -> frozenset[str]:
+    return tokens(display)
 
 
 def _type_found(display: str, answer_type: str, question: QuestionProfile) -> bool:
     """The unit holds something of the asked type that the question does not."""
-    pattern = {"number": _NUMBER, "date": _DATE, "duration": _DURATION, "name": _NAME}[answer_type]
-    for match in pattern.finditer(display):
+    for match in _TYPE_OF[answer_type].finditer(display):
         found = match.group().lower().strip()
         if not found:
             continue
         if not all(w in question.raw_words for w in words(found)):
             return True
     return False
-
-
-def _coverage(question: QuestionProfile, present: frozenset[str] | set[str]) -> float:
-    total = question.total
-    if total <= 0:
-        return 0.0
-    return sum(w for t, w in question.weights.items() if t in present) / total
-
-
-def _missing(question: QuestionProfile, present: frozenset[str] | set[str]) -> float:
-    """The rarest question term that is absent, even softly, as a share of the rarest
-    question term's idf: a near-miss question often swaps in one specific word."""
-    top = max(question.weights.values(), default=0.0)
-    if top <= 0:
-        return 0.0
-    absent = [
-        w
-        for t, w in question.weights.items()
-        if t not in present and question.related.get(t, frozenset()).isdisjoint(present)
-    ]
-    return max(absent, default=0.0) / top
-
-
-def _absent(specifics: list[str], present: frozenset[str]) -> float:
-    if not specifics:
-        return 0.0
-    return sum(1 for s in specifics if s not in present) / len(specifics)
-
-
-def _soft_coverage(question: QuestionProfile, present: frozenset[str] | set[str]) -> float:
-    total = question.total
-    if total <= 0:
-        return 0.0
-    found = 0.0
-    for term, weight in question.weights.items():
-        if term in present or not question.related.get(term, frozenset()).isdisjoint(present):
-            found += weight
-    return found / total
 
 
 # -- rows ------------------------------------------------------------------------------
@@ -363,6 +321,59 @@ class PassageView:
     bm25: float
 
 
+class _Masks:
+    """The question's terms as bits: which a set of terms holds, exactly or softly (a
+    WordNet relative), and what the held ones weigh. A union of sets is the OR of their
+    masks, so a unit's neighbours and its passage cost no set arithmetic."""
+
+    def __init__(self, question: QuestionProfile) -> None:
+        self.question = question
+        self.terms = list(question.weights)
+        self.weights = [question.weights[t] for t in self.terms]
+        self.total = sum(self.weights)
+        self.top = max(self.weights, default=0.0)
+        self.related = [question.related.get(t, frozenset()) for t in self.terms]
+        self.full = (1 << len(self.terms)) - 1
+        self._weight: dict[int, float] = {}
+
+    def exact(self, present: frozenset[str]) -> int:
+        return sum(1 << i for i, t in enumerate(self.terms) if t in present)
+
+    def soft(self, present: frozenset[str]) -> int:
+        return sum(
+            1 << i
+            for i, t in enumerate(self.terms)
+            if t in present or not self.related[i].isdisjoint(present)
+        )
+
+    def share(self, mask: int) -> float:
+        """idf-weighted share of the question's terms in the mask."""
+        if self.total <= 0:
+            return 0.0
+        found = self._weight.get(mask)
+        if found is None:
+            found = sum(w for i, w in enumerate(self.weights) if mask >> i & 1) / self.total
+            self._weight[mask] = found
+        return found
+
+    def missing(self, mask: int) -> float:
+        """The rarest question term not in the mask, as a share of the rarest's idf."""
+        if self.top <= 0:
+            return 0.0
+        absent = [w for i, w in enumerate(self.weights) if not mask >> i & 1]
+        return max(absent, default=0.0) / self.top
+
+
+def _specific_mask(specifics: list[str], present: frozenset[str]) -> int:
+    return sum(1 << i for i, s in enumerate(specifics) if s in present)
+
+
+def _absent_share(specifics: list[str], mask: int) -> float:
+    if not specifics:
+        return 0.0
+    return sum(1 for i in range(len(specifics)) if not mask >> i & 1) / len(specifics)
+
+
 def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int) -> np.ndarray:
     """One row of FEATURES per unit of the passages, in passage then unit order."""
     all_cos = np.concatenate([p.cosines for p in passages]) if passages else np.zeros(0)
@@ -374,83 +385,103 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
     cos_rank[order] = np.arange(order.size)
     best_bm25 = max((p.bm25 for p in passages), default=0.0) or 1.0
     q_len = math.log1p(len(question.weights))
-    table = np.zeros((all_cos.size, len(FEATURES)), dtype=np.float32)
+    masks = _Masks(question)
+    specifics = question.specifics
+    asked = question.answer_type is not None
+    table: list[tuple[float, ...]] = []
     row = 0
     for passage in passages:
         facts = [_unit_facts(d) for d in passage.displays]
+        exact = [masks.exact(f.terms) for f in facts]
+        soft = [masks.soft(f.terms) for f in facts]
+        heading_soft = masks.soft(passage.heading_terms)
         # the passage's words are its units' (page furniture and blank lines aside)
-        context_terms = frozenset().union(passage.heading_terms, *(f.terms for f in facts))
-        context_tokens = frozenset().union(passage.heading_tokens, *(f.tokens for f in facts))
-        cos_passage = float(passage.cosines.max()) if len(passage.cosines) else 0.0
-        passage_cov = _soft_coverage(question, context_terms)
-        heading_cov = _soft_coverage(question, passage.heading_terms)
-        missing_passage = _missing(question, context_terms)
-        softs = [_soft_coverage(question, f.terms) for f in facts]
-        specifics_passage = _absent(question.specifics, context_tokens)
+        passage_soft = heading_soft
+        for mask in soft:
+            passage_soft |= mask
+        heading_specifics = _specific_mask(specifics, passage.heading_tokens)
+        unit_specifics = (
+            [_specific_mask(specifics, _tokens_of(d)) for d in passage.displays]
+            if specifics
+            else [0] * len(facts)
+        )
+        passage_specifics = heading_specifics
+        for mask in unit_specifics:
+            passage_specifics |= mask
+        cosines = passage.cosines.tolist()
+        cos_passage = max(cosines, default=0.0)
+        passage_cov = masks.share(passage_soft)
+        fused = math.log1p(passage.fused_rank)
+        dense = math.log1p(passage.dense_rank if passage.dense_rank else depth + 1)
+        lexical = math.log1p(passage.lexical_rank if passage.lexical_rank else depth + 1)
+        bm25 = passage.bm25 / best_bm25
+        heading_cov = masks.share(heading_soft)
+        missing_passage = masks.missing(passage_soft)
+        specifics_passage = _absent_share(specifics, passage_specifics)
+        softs = [masks.share(m) for m in soft]
         for j, (_start, _end, kind) in enumerate(passage.units):
             unit = facts[j]
-            unit_terms, kinds, negated, length = unit.terms, unit.kinds, unit.negated, unit.length
-            neighbours = set(unit_terms) | passage.heading_terms
-            near = set(unit.tokens) | passage.heading_tokens
+            near_soft = soft[j] | heading_soft
+            near_specifics = unit_specifics[j] | heading_specifics
             if j > 0:
-                neighbours |= facts[j - 1].terms
-                near |= facts[j - 1].tokens
-            if j + 1 < len(facts):
-                neighbours |= facts[j + 1].terms
-                near |= facts[j + 1].tokens
-            cos = float(passage.cosines[j])
-            coverage = _coverage(question, unit_terms)
-            soft = softs[j]
+                near_soft |= soft[j - 1]
+                near_specifics |= unit_specifics[j - 1]
             last = j + 1 == len(facts)
-            asked = question.answer_type is not None
-            found = asked and question.answer_type in kinds
+            if not last:
+                near_soft |= soft[j + 1]
+                near_specifics |= unit_specifics[j + 1]
+            cos = cosines[j]
+            coverage = masks.share(exact[j])
+            found = asked and _holds(passage.displays[j], question.answer_type or "")
             if found:
                 found = _type_found(passage.displays[j], question.answer_type or "", question)
-            novelty = (
-                len(unit_terms - set(question.weights)) / len(unit_terms) if unit_terms else 0.0
-            )
-            table[row] = (  # in the order of FEATURES
-                cos,
-                best_cos - cos,
-                math.log1p(int(cos_rank[row])),
-                cos_passage,
-                coverage,
-                soft,
-                _soft_coverage(question, frozenset(neighbours)),
-                passage_cov,
-                heading_cov,
-                math.log1p(passage.fused_rank),
-                math.log1p(passage.dense_rank if passage.dense_rank else depth + 1),
-                math.log1p(passage.lexical_rank if passage.lexical_rank else depth + 1),
-                passage.bm25 / best_bm25,
-                question.unseen,
-                q_len,
-                float(asked),
-                float(found),
-                float(negated != question.negated),
-                float(kind == HEADING),
-                float(kind == ITEM),
-                float(kind == ROW),
-                float(kind == LINE),
-                math.log1p(length),
-                novelty,
-                cos * coverage,
-                cos * soft,
-                cos * (length <= SHORT_WORDS),
-                _missing(question, frozenset(neighbours)),
-                missing_passage,
-                float(passage.cosines[j - 1]) if j else 0.0,
-                softs[j - 1] if j else 0.0,
-                0.0 if last else float(passage.cosines[j + 1]),
-                0.0 if last else softs[j + 1],
-                _absent(question.specifics, frozenset(near)),
-                specifics_passage,
-                question.specifics_unseen,
-                math.log1p(len(question.specifics)),
-                question.unseen_things,
+            size = len(unit.terms)
+            # the share of the unit's terms the question lacks (exact[j] holds the rest)
+            novelty = (size - exact[j].bit_count()) / size if size else 0.0
+            table.append(  # in the order of FEATURES
+                (
+                    cos,
+                    best_cos - cos,
+                    math.log1p(int(cos_rank[row])),
+                    cos_passage,
+                    coverage,
+                    softs[j],
+                    masks.share(near_soft),
+                    passage_cov,
+                    heading_cov,
+                    fused,
+                    dense,
+                    lexical,
+                    bm25,
+                    question.unseen,
+                    q_len,
+                    float(asked),
+                    float(found),
+                    float(unit.negated != question.negated),
+                    float(kind == HEADING),
+                    float(kind == ITEM),
+                    float(kind == ROW),
+                    float(kind == LINE),
+                    math.log1p(unit.length),
+                    novelty,
+                    cos * coverage,
+                    cos * softs[j],
+                    cos * (unit.length <= SHORT_WORDS),
+                    masks.missing(near_soft),
+                    missing_passage,
+                    cosines[j - 1] if j else 0.0,
+                    softs[j - 1] if j else 0.0,
+                    0.0 if last else cosines[j + 1],
+                    0.0 if last else softs[j + 1],
+                    _absent_share(specifics, near_specifics),
+                    specifics_passage,
+                    question.specifics_unseen,
+                    math.log1p(len(specifics)),
+                    question.unseen_things,
+                )
             )
             row += 1
-    return table
+    return np.asarray(table, dtype=np.float32)
 
 
 # -- the question's answerability -------------------------------------------------------

@@ -84,6 +84,8 @@ class UnitScorer:
         self.model = model
         self._vectors = _LRU(20_000)  # unit vectors embedded at query time, by text
         self._contexts = _LRU(50_000)
+        # decoded units of recently scored chunks: about 15 KB each
+        self._chunks = _LRU(2_000)
 
     def units(
         self, question: str, vector: Sequence[float], passages: Sequence[Passage],
@@ -96,19 +98,18 @@ class UnitScorer:
         candidates: list[Candidate] = []
         for passage in passages:
             chunk = passage.chunk
-            units, vectors = self._units_of(chunk)
+            units, vectors, displays = self._units_of(chunk)
             if not units:
                 continue
             cosines = vectors @ query
             previous = None
-            for (start, end, kind), cos in zip(units, cosines, strict=True):
-                text = chunk.text[start:end]
+            for (start, end, kind), cos, shown in zip(units, cosines, displays, strict=True):
                 candidate = Candidate(
                     passage,
                     chunk.start + start,
                     chunk.start + end,
-                    text,
-                    display_text(text),
+                    chunk.text[start:end],
+                    shown,
                     kind,
                     float(cos),
                     previous=previous,
@@ -121,7 +122,7 @@ class UnitScorer:
             views.append(
                 PassageView(
                     units=units,
-                    displays=[c.display for c in candidates[len(candidates) - len(units) :]],
+                    displays=displays,
                     cosines=cosines,
                     heading_terms=heading_terms,
                     heading_tokens=heading_tokens,
@@ -155,16 +156,25 @@ class UnitScorer:
             self._contexts.put(chunk.id, found)
         return found  # type: ignore[return-value]
 
-    def _units_of(self, chunk: Chunk) -> tuple[list[tuple[int, int, str]], np.ndarray]:
+    def _units_of(self, chunk: Chunk) -> tuple[list[tuple[int, int, str]], np.ndarray, list[str]]:
+        """A chunk's units, their vectors and display texts (kept for the most recently
+        scored chunks: a chunk id names one text for good)."""
+        found = self._chunks.get(chunk.id)
+        if found is not None:
+            return found  # type: ignore[return-value]
         stored = chunk.unit_vectors()
         if stored is not None:
             units = [(a, b, stored.kind(i)) for i, (a, b) in enumerate(stored.spans)]
-            return units, stored.vectors
-        units = list(_segmented(chunk.text))
-        if not units:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        displays = [display_text(chunk.text[a:b]) for a, b, _ in units]
-        return units, self._embed(displays)
+            vectors = stored.vectors
+            displays = [display_text(chunk.text[a:b]) for a, b, _ in units]
+        else:
+            units = list(_segmented(chunk.text))
+            if not units:
+                return [], np.zeros((0, 0), dtype=np.float32), []
+            displays = [display_text(chunk.text[a:b]) for a, b, _ in units]
+            vectors = self._embed(displays)
+        self._chunks.put(chunk.id, (units, vectors, displays))
+        return units, vectors, displays
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of units stored without them, embedded now (cached by text)."""

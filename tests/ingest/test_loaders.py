@@ -107,3 +107,27 @@ def test_pdf_running_headers_and_footers_leave_the_text_and_sentences_run_across
     # every paragraph comes back as one whole sentence, those broken by a page included
     assert len(found) == 120
     assert all(s.startswith("When the") and s.endswith("end of the week.") for s in found)
+
+
+def test_html_keeps_headings_list_items_and_table_rows_as_units() -> None:
+    from citeqa.segment import HEADING, ITEM, ROW, display_text, segment
+
+    page = b"""<html><body><h1>Garden rules</h1><h2>Fees</h2>
+    <p>Plots cost a yearly fee.</p>
+    <ul><li>Small plots cost 20 euros.</li><li>Large plots cost 35 euros.</li></ul>
+    <h2>Tools</h2><ol><li>Clean them.</li><li>Return them by dusk.</li></ol>
+    <table><tr><th>Day</th><th>Hours</th></tr><tr><td>Saturday</td><td>9-17</td></tr></table>
+    </body></html>"""
+    doc = load_bytes(page, "rules.html")
+    structure = segment(doc.text, doc.kind)
+    units = {display_text(doc.text[u.start : u.end]): u for u in structure.units}
+    assert units["# Garden rules"].kind == HEADING and units["## Fees"].kind == HEADING
+    large = units["- Large plots cost 35 euros."]
+    assert large.kind == ITEM
+    assert structure.heading_path(large.block) == ["Garden rules", "Fees"]
+    assert units["2. Return them by dusk."].kind == ITEM
+    assert structure.heading_path(units["2. Return them by dusk."].block) == [
+        "Garden rules",
+        "Tools",
+    ]
+    assert units["| Saturday | 9-17 |"].kind == ROW
