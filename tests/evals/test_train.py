@@ -4,6 +4,7 @@ labelled from the gold evidence, a deterministic fit, and the engine's decisions
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pytest
 
