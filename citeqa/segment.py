@@ -216,10 +216,9 @@ _NUMBERED = re.compile(
     r"^(?:\(?\d{1,3}[.)]|\(\d{1,3}\)|\(?[a-zA-Z][.)]|\([ivxlcdm]{1,5}\)|[ivxlcdm]{1,5}[.)]"
     r"|\d{1,3}(?:\.\d{1,3})+\.?)\s+\S"
 )
-_CLAUSE = re.compile(
-    r"^(?:(?:section|sec\.|article|art\.|clause|chapter|part|appendix|schedule)\s+"
-    r"(?:\d[\w.]*|[IVXLC]+\b|[A-Z]\b)|§+\s*\d[\w.]*)[.:)]?(?:\s|$)",
-    re.IGNORECASE,
+_CLAUSE = re.compile(  # "Section 2.1", "ARTICLE IV", "Part B", "§ 3": capitalised, as headings are
+    r"^(?:(?:S(?i:ection|ec\.|chedule)|A(?i:rticle|rt\.|ppendix)|C(?i:lause|hapter)|P(?i:art))"
+    r"\s+(?:\d[\w.]*|[IVXLC]+\b|[A-Z]\b)|§+\s*\d[\w.]*)[.:)]?(?:\s|$)"
 )
 _ATX = re.compile(r"^#{1,6}(?:\s+\S|$)")
 _ORG = re.compile(r"^\*{2,6} \S")  # "** Bug fixes" (Org mode, GNU NEWS files)
@@ -260,7 +259,10 @@ def _is_item(line: str) -> bool:
 def _is_row(line: str) -> bool:
     if "|" in line and _PIPE_ROW.match(line):
         return True
-    return len(_COLUMN_GAP.findall(line)) >= 2 or ("\t" in line and len(line.split("\t")) >= 3)
+    gaps = _COLUMN_GAP.findall(line)
+    # justified text has the odd double space: columns are wider, or more of them
+    wide = sum(1 for gap in gaps if len(gap) >= 3 or "\t" in gap)
+    return wide >= 2 or len(gaps) >= 3 or ("\t" in line and len(line.split("\t")) >= 3)
 
 
 def furniture(pages: Sequence[Sequence[str]]) -> list[set[int]]:
@@ -332,8 +334,12 @@ def _classify(lines: list[_Line], markdown: bool) -> None:
             table = False
         elif _UNDERLINE.match(text) or _RULE.match(text):
             line.role = "underline"
-            if _UNDERLINE.match(text) and i > 0 and lines[i - 1].text and lines[i - 1].role == "":
-                lines[i - 1].role = HEADING
+            # underlines a heading when the line above stands alone; under the last line
+            # of a paragraph it is a separator
+            above = lines[i - 1] if i > 0 else None
+            alone = i < 2 or not lines[i - 2].text or lines[i - 2].role == "underline"
+            if _UNDERLINE.match(text) and above and above.text and above.role == "" and alone:
+                above.role = HEADING
         elif _PIPE_RULE.match(text) and "|" in text:
             line.role = "underline"  # a Markdown table's separator row: rows around it
             if i > 0 and lines[i - 1].text:
@@ -511,9 +517,11 @@ def _group(lines: list[_Line], markdown: bool) -> list[_RawBlock]:
             continue
         if current:
             previous = current[-1]
-            if len(current) == 1:
+            if markdown:
+                joins = True  # Markdown continues a paragraph whatever the indentation
+            elif len(current) == 1:
                 # second line: the same indent, a first-line indent, or an item's hanging one
-                joins = line.indent <= previous.indent or (kind == ITEM)
+                joins = line.indent <= previous.indent + 1 or (kind == ITEM)
             else:
                 joins = abs(line.indent - current[1].indent) <= 1
             if joins and (markdown or not _breaks_after(previous, line, width)):

@@ -1,0 +1,58 @@
+"""The real-formatted corpora (evals/corpora.py) build from the machine's files, and the
+segmenter cuts none of their sentences at a line break: hard-wrapped licences and NEWS
+files, Markdown, and PDFs made by groff, reportlab and LibreOffice."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from citeqa.segment import ITEM, SENTENCE, display_text, segment
+from evals.corpora import CorpusError, build, load_manifest
+from ingest.loaders import load_bytes
+
+_ENDS = re.compile(r"[.!?:;)\]\"'”’]$")
+
+
+@pytest.fixture(scope="module", params=["licences", "sysdocs", "markdown", "pdfs"])
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
+    name = request.param
+    try:
+        return name, build(name, tmp_path_factory.mktemp(name))
+    except CorpusError as exc:
+        pytest.skip(f"{name} cannot be built here: {exc}")
+
+
+def test_every_manifest_document_is_built(corpus: tuple[str, Path]) -> None:
+    name, folder = corpus
+    assert {p.name for p in folder.iterdir()} == {d.id for d in load_manifest(name)}
+
+
+def test_no_sentence_is_cut_at_a_line_break(corpus: tuple[str, Path]) -> None:
+    """A sentence or item that stops without closing punctuation while the next unit goes
+    on in lower case is a fragment: none inside a block, and next to none across blocks
+    (a NEWS entry without a final period followed by one naming a command in lower case
+    is the kind that remains)."""
+    units = inside = across = 0
+    for path in sorted(corpus[1].iterdir()):
+        doc = load_bytes(path.read_bytes(), path.name)
+        structure = segment(doc.text, doc.kind)
+        for unit, following in zip(structure.units, structure.units[1:], strict=False):
+            if unit.kind not in (SENTENCE, ITEM):
+                continue
+            units += 1
+            text = display_text(doc.text[unit.start : unit.end])
+            after = display_text(doc.text[following.start : following.end])
+            if following.kind == ITEM or _ENDS.search(text) or not after[:1].islower():
+                continue
+            if unit.block == following.block:
+                inside += 1
+            else:
+                across += 1
+    assert units > 500
+    assert inside == 0
+    assert across <= 0.01 * units
