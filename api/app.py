@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from api import errors
 from api.deps import EngineProvider
@@ -80,11 +84,80 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     return app
 
 
+# Swagger UI and ReDoc, served from the files the fastapi-offline package ships (no CDN):
+# the docs pages work on a machine without network.
+_ASSETS = {
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "redoc.standalone.js": "text/javascript",
+    "favicon.png": "image/png",
+}
+_ASSET_PATH = "/docs/assets"
+
+
+# ReDoc's sidebar credit loads a logo from Redocly's CDN: pointed at the local icon, so
+# that the page asks nothing of the outside world.
+_OUTSIDE = {b"https://cdn.redoc.ly/redoc/logo-mini.svg": f"{_ASSET_PATH}/favicon.png".encode()}
+
+
+@functools.cache
+def _asset(name: str) -> bytes:
+    data = importlib.resources.files("fastapi_offline").joinpath("static", name).read_bytes()
+    for outside, local in _OUTSIDE.items():
+        data = data.replace(outside, local)
+    return data
+
+
 def _add_docs(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document plus the models of bodies a route parses by hand (described
+        in its openapi_extra), so that every $ref resolves."""
+        if app.openapi_schema is None:
+            spec = generate()
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for model in documents.BODY_MODELS:
+                found = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                for name, sub in found.pop("$defs", {}).items():
+                    schemas.setdefault(name, sub)
+                schemas.setdefault(model.__name__, found)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.get("/openapi.json", include_in_schema=False, dependencies=[ReadAccess])
-    def openapi() -> JSONResponse:
+    def openapi_json() -> JSONResponse:
         return JSONResponse(app.openapi())
 
     @app.get("/docs", include_in_schema=False, dependencies=[ReadAccess])
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="citeqa API")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="citeqa API",
+            swagger_js_url=f"{_ASSET_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_ASSET_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{_ASSET_PATH}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False, dependencies=[ReadAccess])
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="citeqa API",
+            redoc_js_url=f"{_ASSET_PATH}/redoc.standalone.js",
+            redoc_favicon_url=f"{_ASSET_PATH}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    # The viewers' own files are public (a browser sends no key for a script), like the
+    # chat page; what they show, /openapi.json, is behind the read scope.
+    @app.get(_ASSET_PATH + "/{name}", include_in_schema=False)
+    def asset(name: str) -> Response:
+        if name not in _ASSETS:
+            raise HTTPException(404, "no such file")
+        return Response(
+            _asset(name),
+            media_type=_ASSETS[name],
+            headers={"Cache-Control": "public, max-age=86400"},
+        )

@@ -36,6 +36,10 @@ from ingest.pipeline import IngestResult, Source
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 
+# Bodies parsed by hand (JSON or multipart on one route): the app adds their models to
+# the OpenAPI document's components, where _BODY_DOC refers to them.
+BODY_MODELS = (DocumentIn,)
+
 _BODY_DOC = {
     "requestBody": {
         "required": True,

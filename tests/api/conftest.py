@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,3 +90,32 @@ def live_llm(
     with LiveServer(make_app(llm_server.settings(data_dir), minilm)) as live:
         seed(live.url)
         yield live
+
+
+CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium, driven by Playwright. `make test` installs it when it is
+    missing; CITEQA_SKIP_BROWSER=1 skips the tests that use it."""
+    if os.environ.get("CITEQA_SKIP_BROWSER") == "1":
+        pytest.skip("CITEQA_SKIP_BROWSER=1")
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -5,8 +5,6 @@ skip these tests on a machine where it cannot be installed."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,36 +16,11 @@ from tests.fixtures.openai_server import Step
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))
 BAN = (
     "Our policy regarding prohibiting the use of ATACMS systems or long-range strikes inside "
     "Russia has not changed"
 )
 KIEV = "Russia’s attacks in other areas – even near the capital, Kiev – cannot be responded to"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if os.environ.get("CITEQA_SKIP_BROWSER") == "1":
-        pytest.skip("CITEQA_SKIP_BROWSER=1")
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def ask(page: object, question: str) -> None:

@@ -44,6 +44,8 @@ DOC = {"doc_id": "note.md", "text": "The ferry to the island leaves at noon ever
 def test_every_route_but_healthz_needs_a_valid_key(secured: TestClient) -> None:
     assert secured.get("/healthz").status_code == 200
     assert secured.get("/").status_code == 200  # the static page holds no data
+    # the API viewers' own script files hold no data either
+    assert secured.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
     requests = [
         ("GET", "/readyz", None),
         ("GET", "/v1/documents", None),
@@ -55,6 +57,7 @@ def test_every_route_but_healthz_needs_a_valid_key(secured: TestClient) -> None:
         ("DELETE", "/v1/documents/note.md", None),
         ("GET", "/openapi.json", None),
         ("GET", "/docs", None),
+        ("GET", "/redoc", None),
     ]
     for method, path, body in requests:
         for headers in ({}, bearer("wrong-key-999"), {"Authorization": READ}):
