@@ -11,8 +11,8 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test soak bench lint browser system eval-tools eval \
-	eval-real eval-public train-answerer clean
+.PHONY: install run serve ingest test soak bench lint browser clients system eval-tools \
+	eval eval-real eval-public train-answerer clean
 
 install: $(VENV)/.installed
 
@@ -65,7 +65,27 @@ browser:
 	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	else echo "install Debian's chromium (or set CITEQA_SKIP_BROWSER=1)"; exit 1; fi
 
-test: install lint browser eval-tools
+# Third-party OpenAI clients the compatibility tests drive: litellm in a venv of its own
+# (its dependencies conflict with chromadb's), and the official `openai` npm package under
+# Debian's Node. CITEQA_SKIP_CLIENTS=1 skips both the install and those tests.
+CLIENTS := build/clients
+NODE_CLIENTS := build/node-clients
+clients: $(CLIENTS)/.installed $(NODE_CLIENTS)/.installed
+$(CLIENTS)/.installed:
+	@if [ "$$CITEQA_SKIP_CLIENTS" = 1 ]; then exit 0; fi; \
+	  set -e; test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS); \
+	  $(CLIENTS)/bin/pip install --quiet --upgrade pip; \
+	  $(CLIENTS)/bin/pip install --quiet 'openai>=1.40' 'litellm>=1.50'; \
+	  touch $@
+$(NODE_CLIENTS)/.installed:
+	@if [ "$$CITEQA_SKIP_CLIENTS" = 1 ]; then exit 0; fi; \
+	  missing=$$(command -v node >/dev/null && command -v npm >/dev/null || echo "nodejs npm"); \
+	  $(APT_INSTALL); \
+	  set -e; mkdir -p $(NODE_CLIENTS); \
+	  npm install --silent --no-audit --no-fund --prefix $(NODE_CLIENTS) 'openai@>=4.50'; \
+	  touch $@
+
+test: install lint browser clients eval-tools
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real

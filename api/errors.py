@@ -1,10 +1,16 @@
 """The one place where errors become HTTP responses: JSON {"error": {code, message}},
-never a traceback, a path or upstream error text."""
+never a traceback, a path or upstream error text.
+
+On the OpenAI-compatible routes (OPENAI_PATHS) errors take OpenAI's shape instead,
+{"error": {message, type, param, code}}, and an invalid request is a 400, as OpenAI's
+clients expect; the citeqa routes keep their own contract."""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +22,26 @@ from citeqa import errors
 
 log = logging.getLogger("citeqa.api")
 
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+
+
+class ModelNotFound(errors.CiteqaError):
+    code = "model_not_found"
+    param = "model"
+
+
+class UnsupportedOption(errors.InvalidInput):
+    """An OpenAI option that would change what the reply means (n > 1, tools, ...)."""
+
+    code = "unsupported_option"
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
 STATUS: dict[type[errors.CiteqaError], int] = {
+    ModelNotFound: 404,
     security.Unauthorized: 401,
     security.Forbidden: 403,
     security.RateLimited: 429,
@@ -55,15 +80,57 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
 
+def is_openai_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPENAI_PATHS)
+
+
+def _openai_type(status: int) -> str:
+    if status == 401:
+        return "authentication_error"
+    if status == 403:
+        return "permission_error"
+    if status == 429:
+        return "rate_limit_error"
+    if status >= 500:
+        return "server_error"
+    return "invalid_request_error"
+
+
 def error_response(
-    status: int, code: str, message: str, retry_after: float | None = None
+    status: int,
+    code: str,
+    message: str,
+    retry_after: float | None = None,
+    *,
+    openai: bool = False,
+    param: str | None = None,
 ) -> JSONResponse:
     headers = None
     if status in (429, 503, 504):
         headers = {"Retry-After": str(max(1, math.ceil(retry_after if retry_after else 5)))}
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return JSONResponse(status_code=status, content=error_body(code, message), headers=headers)
+    content: dict[str, Any] = error_body(code, message)
+    if openai:
+        status = 400 if status == 422 else status
+        content = {
+            "error": {
+                "message": message,
+                "type": _openai_type(status),
+                "param": param,
+                "code": code,
+            }
+        }
+    return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+def _validation_param(found: Sequence[Any]) -> str | None:
+    """The request field the first validation error is about ("messages.0.role")."""
+    for error in found:
+        loc = [str(part) for part in error.get("loc", ()) if part != "body"]
+        if loc:
+            return ".".join(loc)
+    return None
 
 
 def status_of(exc: errors.CiteqaError) -> int:
@@ -75,23 +142,38 @@ def status_of(exc: errors.CiteqaError) -> int:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CiteqaError)
-    async def _domain(_request: Request, exc: errors.CiteqaError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.CiteqaError) -> JSONResponse:
         retry_after = getattr(exc, "retry_after", None)
-        return error_response(status_of(exc), exc.code, exc.message, retry_after)
+        return error_response(
+            status_of(exc),
+            exc.code,
+            exc.message,
+            retry_after,
+            openai=is_openai_path(request.url.path),
+            param=getattr(exc, "param", None),
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(
-            422, "invalid_request", errors.describe_validation(exc.errors(), "request")
+            422,
+            "invalid_request",
+            errors.describe_validation(exc.errors(), "request"),
+            openai=is_openai_path(request.url.path),
+            param=_validation_param(exc.errors()),
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message)
+        return error_response(
+            exc.status_code, code, message, openai=is_openai_path(request.url.path)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "internal error")
+        return error_response(
+            500, "internal_error", "internal error", openai=is_openai_path(request.url.path)
+        )

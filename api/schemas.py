@@ -118,6 +118,19 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class OpenAIErrorDetail(BaseModel):
+    message: str = Field(examples=["the model 'gpt-4o' does not exist; use 'citeqa'"])
+    type: str = Field(examples=["invalid_request_error"])
+    param: str | None = Field(examples=["model"])
+    code: str | None = Field(examples=["model_not_found"])
+
+
+class OpenAIErrorBody(BaseModel):
+    """Errors on the OpenAI-compatible routes, in OpenAI's shape."""
+
+    error: OpenAIErrorDetail
+
+
 class Health(BaseModel):
     status: str = Field(examples=["ok"])
 

@@ -208,10 +208,14 @@ class ConcurrencyLimit:
             if admitted:
                 self.in_flight += 1
         if not admitted:
-            from api.errors import error_response
+            from api.errors import error_response, is_openai_path
 
             response = error_response(
-                503, Busy.code, "the server is busy; try again shortly", retry_after=1
+                503,
+                Busy.code,
+                "the server is busy; try again shortly",
+                retry_after=1,
+                openai=is_openai_path(scope.get("path", "")),
             )
             await response(scope, receive, send)
             return

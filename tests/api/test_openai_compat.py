@@ -84,13 +84,17 @@ def test_conversation_turns_become_history(live_llm: LiveServer, llm_server: LLM
 
 def test_errors_reach_the_openai_client_as_api_errors(live_offline: LiveServer) -> None:
     client = client_for(live_offline)
-    with pytest.raises(openai.UnprocessableEntityError) as info:
+    with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(
             model="citeqa", messages=[{"role": "assistant", "content": "hello"}]
         )
     assert "last message" in str(info.value)
-    with pytest.raises(openai.UnprocessableEntityError):
+    with pytest.raises(openai.BadRequestError) as empty:
         client.chat.completions.create(model="citeqa", messages=[])
+    # OpenAI's error shape: message, type, param, code
+    body = empty.value.body
+    assert isinstance(body, dict) and set(body) == {"message", "type", "param", "code"}
+    assert body["type"] == "invalid_request_error" and body["param"] == "messages"
 
 
 def test_abstention_reads_as_an_answer(seeded: TestClient) -> None:
