@@ -82,7 +82,8 @@ $(NODE_CLIENTS)/.installed:
 	  missing=$$(command -v node >/dev/null && command -v npm >/dev/null || echo "nodejs npm"); \
 	  $(APT_INSTALL); \
 	  set -e; mkdir -p $(NODE_CLIENTS); \
-	  npm install --silent --no-audit --no-fund --prefix $(NODE_CLIENTS) 'openai@>=4.50'; \
+	  spec=$$(node -e 'process.stdout.write(+process.versions.node.split(".")[0] >= 20 ? "openai@>=4.50" : "openai@4")'); \
+	  npm install --silent --no-audit --no-fund --prefix $(NODE_CLIENTS) "$$spec"; \
 	  touch $@
 
 test: install lint browser clients eval-tools
