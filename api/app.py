@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api import errors
+from api import errors, observability
 from api.deps import EngineProvider
 from api.routers import chat_page, documents, health, openai_compat, query, reindex
 from api.security import ConcurrencyLimit, Guard, ReadAccess
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     app.include_router(reindex.router)
     app.include_router(openai_compat.router, dependencies=[ReadAccess])
     app.include_router(chat_page.router)
+    app.include_router(observability.router)
     _add_docs(app)
     app.add_middleware(
         ConcurrencyLimit,
@@ -78,9 +79,12 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["authorization", "content-type"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
             max_age=600,
         )
+    # outermost: every response, the middlewares' own refusals included, has its id
+    app.add_middleware(observability.RequestContext)
     return app
 
 

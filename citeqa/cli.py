@@ -138,6 +138,7 @@ def serve(
 
     from api.app import create_app
     from api.security import is_loopback, load_keys
+    from citeqa import logs
 
     settings = _settings()
     if not load_keys(settings) and not is_loopback(host) and not insecure_no_auth:
@@ -162,9 +163,16 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
+            log_config=logs.config(settings.log_format, log_level),
         )
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=logs.config(settings.log_format, log_level),
+    )
 
 
 @docs_app.command("list")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from citeqa import wordnet
+from citeqa import metrics, wordnet
 from citeqa.answering import AnswerModel, Candidate, ExtractiveAnswerer, UnitScorer
 from citeqa.answering.model import MODEL_FILE
 from citeqa.citations import verifies
@@ -218,6 +218,7 @@ class Engine:
                 for event in self._generated(question, standalone, retrieval, stream):
                     if isinstance(event, Done):
                         event.answer.timings_ms = _timings(started, retrieved)
+                        self._record(event.answer)
                     emitted = emitted or isinstance(event, Delta)
                     yield event
                 return
@@ -229,10 +230,27 @@ class Engine:
         answer.fallback = fallback
         answer.standalone_question = standalone
         answer.timings_ms = _timings(started, retrieved)
+        self._record(answer)
         for sentence in answer.sentences:
             yield Delta(sentence_text(sentence))
         yield CitationsReady(answer.citations)
         yield Done(answer)
+
+    def _record(self, answer: Answer) -> None:
+        """Metrics and the log line of an answer given (the question's text only with
+        CITEQA_LOG_QUESTIONS=1)."""
+        timings = answer.timings_ms
+        metrics.answers.labels(answer.backend, "true" if answer.abstained else "false").inc()
+        metrics.retrieve_seconds.observe(timings.retrieve / 1000)
+        metrics.answer_seconds.observe(timings.answer / 1000)
+        log.info(
+            "answer: backend=%s abstained=%s citations=%d total_ms=%s%s",
+            answer.backend,
+            answer.abstained,
+            len(answer.citations),
+            timings.total,
+            f" question={answer.question!r}" if self.settings.log_questions else "",
+        )
 
     def _fallback_or_raise(self, exc: LLMUnavailable) -> str:
         if self.settings.llm_fallback != "extractive":

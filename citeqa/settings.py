@@ -206,6 +206,18 @@ class Settings(BaseSettings):
         100, ge=1, le=10_000, description="Most files in one POST /v1/documents."
     )
 
+    # -- operations (part 6) -------------------------------------------------------------
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server log lines: 'text', or 'json' for one JSON object per line (time, "
+        "level, logger, message, request_id). Every line carries the request's X-Request-ID.",
+    )
+    log_questions: bool = Field(
+        False,
+        description="Put question text in the per-answer log line; off: questions never "
+        "reach the logs.",
+    )
+
     @field_validator("chroma_url", "llm_base_url", "embed_base_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from citeqa import metrics
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import STORE_FORMAT, ChromaStore, Chunk, DocumentRecord
 from citeqa.errors import (
@@ -90,6 +91,12 @@ class IngestResult:
         }
 
 
+def _count(outcome: DocumentOutcome) -> None:
+    metrics.ingest_documents.labels(outcome.status).inc()
+    if outcome.status in ("added", "updated"):
+        metrics.ingest_chunks.inc(outcome.chunks)
+
+
 def validate_doc_id(doc_id: str) -> str:
     doc_id = doc_id.strip()
     if not doc_id or len(doc_id) > MAX_DOC_ID or any(ord(c) < 32 for c in doc_id):
@@ -138,6 +145,7 @@ class IngestPipeline:
             result = IngestResult()
             for source in sources:
                 outcome = self._ingest_one(source, manifest, on_chunks)
+                _count(outcome)
                 result.documents.append(outcome)
                 if on_document:
                     on_document(outcome)
@@ -322,6 +330,7 @@ class IngestPipeline:
                         )
                     chunks = self._write(record, manifest, None)
                     outcome = DocumentOutcome(doc_id, "updated", chunks=chunks)
+                _count(outcome)
                 result.documents.append(outcome)
                 if on_document:
                     on_document(outcome)

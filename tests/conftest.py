@@ -162,16 +162,18 @@ def wait_for_http(
 
 
 @contextmanager
-def citeqa_serve(env: dict[str, str], *args: str) -> Iterator[str]:
+def citeqa_serve(env: dict[str, str], *args: str, log: Path | None = None) -> Iterator[str]:
     """A real `citeqa serve` process on a free port; its base URL. No traceback may reach
-    its stderr."""
+    its stderr, which goes to `log` when given (a file, so that a chatty server never
+    fills a pipe)."""
     port = free_port()
+    sink = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
         [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=sink if sink is not None else subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -180,6 +182,9 @@ def citeqa_serve(env: dict[str, str], *args: str) -> Iterator[str]:
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=60)
+        if sink is not None and log is not None:
+            sink.close()
+            stderr = log.read_bytes()
         assert b"Traceback" not in stderr, stderr.decode()[-3000:]
 
 

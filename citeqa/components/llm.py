@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import openai
 from openai.types.chat import ChatCompletionChunk
 
+from citeqa import metrics
 from citeqa.errors import LLMTimeout, LLMUnavailable
 from citeqa.settings import Settings
 
@@ -202,7 +203,9 @@ class ChatLLM:
                 failures += 1
                 log.warning("LLM stream broke (%s, after %d failures)", failure.kind, failures)
                 if yielded or not failure.retryable or failures > self._settings.llm_max_retries:
+                    metrics.llm_requests.labels("failed").inc()
                     raise _final_error(failure) from None
+                metrics.llm_requests.labels("retried").inc()
                 self._wait(failure, failures)
             finally:
                 # Closing the response tells the server to stop generating: this is how a
@@ -228,7 +231,9 @@ class ChatLLM:
         schema_retried = False
         while True:
             try:
-                return call()
+                result = call()
+                metrics.llm_requests.labels("ok").inc()
+                return result
             except Exception as exc:  # noqa: BLE001 - classified, re-raised as ours
                 failure = _classify(exc, self._structured(schema))
             if isinstance(failure, _SchemaRejected):
@@ -242,7 +247,9 @@ class ChatLLM:
             total = self._settings.llm_max_retries + 1
             log.warning("LLM request failed (%s, attempt %d of %d)", failure.kind, failures, total)
             if not failure.retryable or failures >= total:
+                metrics.llm_requests.labels("failed").inc()
                 raise _final_error(failure) from None
+            metrics.llm_requests.labels("retried").inc()
             self._wait(failure, failures)
 
     def _wait(self, failure: _Failure, failures: int) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
+from citeqa import metrics
 from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
 from citeqa.sentences import Packed, SentenceVectors, pack
 from citeqa.settings import Settings
@@ -45,6 +46,7 @@ def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         except Exception as exc:
             log.warning("chroma call %s failed: %s", fn.__name__, type(exc).__name__)
+            metrics.store_errors.labels(fn.__name__).inc()
             raise StoreUnavailable("the document store is not reachable") from exc
 
     return wrapper

@@ -58,6 +58,7 @@ def test_every_route_but_healthz_needs_a_valid_key(secured: TestClient) -> None:
         ("GET", "/openapi.json", None),
         ("GET", "/docs", None),
         ("GET", "/redoc", None),
+        ("GET", "/metrics", None),
     ]
     for method, path, body in requests:
         for headers in ({}, bearer("wrong-key-999"), {"Authorization": READ}):

@@ -21,6 +21,13 @@ def make_llm(server: LLMServer, data_dir: Path, **overrides: object) -> tuple[Ch
     return ChatLLM(server.settings(data_dir, **overrides), sleep=waits.append), waits
 
 
+def _llm_count(outcome: str) -> float:
+    from citeqa import metrics
+
+    value = metrics.REGISTRY.get_sample_value("citeqa_llm_requests_total", {"outcome": outcome})
+    return value or 0.0
+
+
 def test_complete_returns_the_reply_and_asks_for_structured_output(
     llm_server: LLMServer, data_dir: Path
 ) -> None:
@@ -39,8 +46,15 @@ def test_429_and_500_are_retried_honouring_retry_after(
 ) -> None:
     llm, waits = make_llm(llm_server, data_dir, llm_max_retries=2)
     llm_server.state.push(Step(status=429, retry_after="1.5"), Step(status=500), Step(content="ok"))
+    before = {o: _llm_count(o) for o in ("ok", "retried", "failed")}
     assert llm.complete(MESSAGES) == "ok"
     assert len(llm_server.state.chat_requests) == 3
+    # the metrics an operator reads (/metrics): two retried attempts, one success
+    assert {o: _llm_count(o) - n for o, n in before.items()} == {
+        "ok": 1,
+        "retried": 2,
+        "failed": 0,
+    }
     assert waits[0] == 1.5  # the server's Retry-After
     assert 0 < waits[1] <= 2.0  # backoff, capped by llm_retry_max_wait
 
@@ -55,6 +69,7 @@ def test_retries_are_bounded_and_the_error_hides_upstream_text(
         llm.complete(MESSAGES)
     assert len(llm_server.state.chat_requests) == 3  # 1 + 2 retries, no more
     assert len(waits) == 2
+    assert _llm_count("failed") >= 1
     assert SECRET not in info.value.message
     assert SECRET not in caplog.text and "test-key" not in caplog.text
 
