@@ -731,10 +731,14 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 # -- the whole document ----------------------------------------------------------------
 
 
+# What the loaders write the Markdown way (headings, list items, table rows).
+MARKDOWN_KINDS = frozenset({"markdown", "html", "docx", "pptx", "odt", "epub", "csv"})
+
+
 def segment(text: str, kind: str = "text", pages: Sequence[tuple[int, int]] = ()) -> Structure:
     """The structure of a document's text. `kind` is the loader's ("text", "markdown",
     "html", "pdf"); `pages` the (start, end) spans of PDF pages in text."""
-    markdown = kind in ("markdown", "html")
+    markdown = kind in MARKDOWN_KINDS
     lines = _lines(text)
     _mark_furniture(lines, pages)
     _classify(lines, markdown)

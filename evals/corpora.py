@@ -172,32 +172,39 @@ def _paragraphs(text: str) -> list[tuple[list[str], bool]]:
     return found
 
 
-def _libreoffice(data: bytes, doc_id: str, target: Path) -> None:
+def libreoffice_convert(source: Path, target_format: str, outdir: Path) -> Path:
+    """`source` converted by LibreOffice (headless, a profile of its own) into
+    `outdir`, e.g. target_format "pdf", "docx", "odt", "epub", "pptx"; the file made."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise CorpusError("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
-    with tempfile.TemporaryDirectory(prefix="citeqa-lo-") as tmp:
-        source = Path(tmp) / (Path(doc_id).stem + ".txt")
-        source.write_bytes(data)
+    with tempfile.TemporaryDirectory(prefix="citeqa-lo-") as profile:
         done = subprocess.run(
             [
                 soffice,
-                f"-env:UserInstallation=file://{tmp}/profile",
+                f"-env:UserInstallation=file://{profile}/profile",
                 "--headless",
                 "--convert-to",
-                "pdf",
+                target_format,
                 "--outdir",
-                tmp,
+                str(outdir),
                 str(source),
             ],
             capture_output=True,
             check=False,
             timeout=300,
         )
-        made = source.with_suffix(".pdf")
-        if done.returncode != 0 or not made.is_file():
-            raise CorpusError(f"LibreOffice failed: {done.stderr.decode()[:300]}")
-        shutil.move(made, target)
+    made = outdir / f"{source.stem}.{target_format.split(':')[0]}"
+    if done.returncode != 0 or not made.is_file():
+        raise CorpusError(f"LibreOffice failed: {done.stderr.decode()[:300]}")
+    return made
+
+
+def _libreoffice(data: bytes, doc_id: str, target: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="citeqa-lo-") as tmp:
+        source = Path(tmp) / (Path(doc_id).stem + ".txt")
+        source.write_bytes(data)
+        shutil.move(libreoffice_convert(source, "pdf", Path(tmp)), target)
 
 
 def main(argv: list[str] | None = None) -> int:

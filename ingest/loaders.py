@@ -1,4 +1,5 @@
-"""Turn files (txt, md, html, pdf) into plain text, never crashing on odd input."""
+"""Turn files (txt, md, html, pdf, and the office formats of ingest.office) into plain
+text, never crashing on odd input."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 TEXT_TYPES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown"}
 HTML_TYPES = {".html", ".htm", ".xhtml"}
 PDF_TYPES = {".pdf"}
-SUPPORTED_SUFFIXES = frozenset(TEXT_TYPES) | HTML_TYPES | PDF_TYPES
+# suffix -> kind, read by ingest.office (headings, items and rows the Markdown way)
+OFFICE_TYPES = {".docx": "docx", ".pptx": "pptx", ".odt": "odt", ".epub": "epub", ".csv": "csv"}
+SUPPORTED_SUFFIXES = frozenset(TEXT_TYPES) | HTML_TYPES | PDF_TYPES | frozenset(OFFICE_TYPES)
 
 # Invisible characters that can hide text from a reader but not from a model.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -104,7 +107,7 @@ def _is_concealed(tag: Any) -> bool:
     return bool(_CONCEALING_STYLE.search(str(attrs.get("style", ""))))
 
 
-def _load_html(data: bytes) -> tuple[str, str | None, list[str]]:
+def load_html(data: bytes) -> tuple[str, str | None, list[str]]:
     from bs4 import BeautifulSoup
 
     raw, warnings = decode(data)
@@ -153,9 +156,10 @@ def _mark_structure(soup: Any) -> None:
     for row in soup.find_all("tr"):
         cells = row.find_all(["td", "th"], recursive=False)
         if cells:
-            cells[0].insert_before("| ")
-            for cell in cells:
-                cell.insert_after(" | ")
+            # one line per row, whatever blocks a cell holds (EPUB writers wrap cells in <p>)
+            line = "| " + " | ".join(c.get_text(" ", strip=True) for c in cells) + " |"
+            row.clear()
+            row.append(line)
 
 
 # PDFium is not thread-safe; API uploads may read PDFs from several threads.
@@ -236,17 +240,29 @@ def load_bytes(data: bytes, name: str) -> LoadedDocument:
         text, warnings = decode(data)
         doc = LoadedDocument(text=text, kind=TEXT_TYPES[suffix], warnings=warnings)
     elif suffix in HTML_TYPES:
-        text, title, warnings = _load_html(data)
+        text, title, warnings = load_html(data)
         doc = LoadedDocument(text=text, kind="html", title_hint=title, warnings=warnings)
     elif suffix in PDF_TYPES:
         text, pages, warnings = _load_pdf(data)
         doc = LoadedDocument(text=text, kind="pdf", pages=pages, warnings=warnings)
+    elif suffix in OFFICE_TYPES:
+        from ingest import office
+
+        kind = OFFICE_TYPES[suffix]
+        converted = getattr(office, f"load_{kind}")(data)
+        doc = LoadedDocument(
+            text=converted.text,
+            kind=kind,
+            title_hint=converted.title,
+            pages=converted.pages,
+            warnings=converted.warnings,
+        )
     else:
         raise UnsupportedDocumentType(
             f"unsupported file type {suffix or '(none)'!r}; supported: "
             + ", ".join(sorted(SUPPORTED_SUFFIXES))
         )
-    if doc.kind != "pdf":  # PDF page offsets must stay valid, so PDF text is left as is
+    if not doc.pages:  # page offsets must stay valid: paged text was cleaned page by page
         doc.text, hidden = clean_text(doc.text)
         if hidden:
             doc.warnings.append(f"removed {hidden} invisible characters")

@@ -26,6 +26,7 @@ from api.security import AdminAccess, ReadAccess
 from citeqa.components.store import DocumentRecord
 from citeqa.errors import (
     DocumentTooLarge,
+    DocumentUnreadable,
     InvalidInput,
     TooManyFiles,
     UnsupportedDocumentType,
@@ -163,9 +164,13 @@ async def _source_from_json(request: Request) -> Source:
     },
 )
 async def add_documents(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestReport:
-    """Ingest uploaded files (multipart, field `files`) or one JSON document.
+    """Ingest uploaded files (multipart, field `files`) or one JSON document: text,
+    Markdown, HTML, PDF, Word (.docx), OpenDocument text (.odt), PowerPoint (.pptx),
+    EPUB and CSV.
 
-    Unchanged documents are skipped; a changed one replaces its previous version.
+    Unchanged documents are skipped; a changed one replaces its previous version. When
+    no document of the request can be read (corrupt or empty), the answer is a 422
+    `document_unreadable` and nothing is stored; otherwise the report lists each file.
     """
     content_type = request.headers.get("content-type", "")
     length = int(request.headers.get("content-length") or 0)
@@ -184,6 +189,12 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
     else:
         raise UnsupportedDocumentType("send application/json or multipart/form-data")
     result = await run_in_threadpool(engine.ingest, sources)
+    if result.documents and all(d.status == "failed" for d in result.documents):
+        # nothing could be read (a corrupt or empty file): a client error, and nothing
+        # was stored; with several files the report says which ones failed
+        raise DocumentUnreadable(
+            "; ".join(f"{d.doc_id}: {d.message or 'unreadable'}" for d in result.documents)[:2000]
+        )
     return _report(result)
 
 
