@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     app.add_middleware(
         ConcurrencyLimit,
         limit=settings.max_concurrent_requests,
-        paths=("/v1/query", "/v1/chat/completions", "/v1/documents"),
+        paths=("/v1/query", "/v1/query/stream", "/v1/chat/completions", "/v1/documents"),
     )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
@@ -116,12 +116,12 @@ def _add_docs(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        """FastAPI's document plus the models of bodies a route parses by hand (described
-        in its openapi_extra), so that every $ref resolves."""
+        """FastAPI's document plus the models it cannot see (bodies a route parses by
+        hand, the data of streamed events), so that every $ref resolves."""
         if app.openapi_schema is None:
             spec = generate()
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            for model in documents.BODY_MODELS:
+            for model in (*documents.BODY_MODELS, *query.EVENT_MODELS):
                 found = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 for name, sub in found.pop("$defs", {}).items():
                     schemas.setdefault(name, sub)

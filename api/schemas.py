@@ -34,9 +34,9 @@ class QueryRequest(BaseModel):
     filters: Filters | None = Field(None, description="Restrict retrieval to some documents.")
     stream: StrictBool = Field(
         False,
-        description="Stream Server-Sent Events: `delta` (answer text, one verified sentence "
-        "at a time), `citations`, then `done` with the whole answer; `error` if it fails "
-        "midway.",
+        description="On POST /v1/query: reply with Server-Sent Events instead of JSON (kept "
+        "for existing clients; POST /v1/query/stream is the route that always streams, and "
+        "the one generated clients should use). Ignored by /v1/query/stream.",
     )
     history: list[Turn] = Field(
         default_factory=list,
@@ -129,6 +129,18 @@ class OpenAIErrorBody(BaseModel):
     """Errors on the OpenAI-compatible routes, in OpenAI's shape."""
 
     error: OpenAIErrorDetail
+
+
+class StreamDelta(BaseModel):
+    """The data of a `delta` event: answer text, one verified sentence at a time."""
+
+    text: str
+
+
+class StreamCitations(BaseModel):
+    """The data of the `citations` event."""
+
+    citations: list[Citation]
 
 
 class Health(BaseModel):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Annotated, Any
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.types import Message
 
 from api.deps import EngineDep, SettingsDep
 from api.schemas import (
@@ -100,7 +102,31 @@ def _reader(data: bytes) -> Callable[[], bytes]:
     return lambda: data
 
 
+# RFC 2046's boundary characters; the body of a multipart request opens with "--" + it
+_BOUNDARY = re.compile(rb"--([0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?])\r?\n")
+
+
+async def _with_boundary(request: Request) -> Request:
+    """A multipart request whose Content-Type names no boundary (some generated clients
+    send it so) read with the boundary its body opens with; any other as it is."""
+    if "boundary=" in request.headers.get("content-type", "").lower():
+        return request
+    body = await request.body()
+    found = _BOUNDARY.match(body)
+    if found is None:
+        return request
+    content_type = b"multipart/form-data; boundary=" + found.group(1)
+    headers = [(k, v) for k, v in request.scope["headers"] if k != b"content-type"]
+    scope = {**request.scope, "headers": [*headers, (b"content-type", content_type)]}
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, replay)
+
+
 async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -> list[Source]:
+    request = await _with_boundary(request)
     try:
         form = await request.form(max_files=max_files, max_fields=20)
     except HTTPException as exc:

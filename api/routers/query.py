@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.schemas import Answer, ErrorBody, QueryRequest
+from api.schemas import Answer, ErrorBody, QueryRequest, StreamCitations, StreamDelta
 from api.streaming import EventPump, sse
 from citeqa.engine import CitationsReady, Delta, Done, Event, Pending
 
@@ -27,18 +27,59 @@ def _sse_frames(event: Event) -> list[str]:
     return [sse("done", event.answer.model_dump())]
 
 
-_STREAM_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The answer; with `stream: true`, Server-Sent Events instead.",
-        "content": {"text/event-stream": {"example": 'event: delta\ndata: {"text": "..."}\n\n'}},
-    },
+_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody},
     503: {"model": ErrorBody},
     504: {"model": ErrorBody},
 }
 
+# The models of the events' data, added to the OpenAPI components by the app.
+EVENT_MODELS = (StreamDelta, StreamCitations)
 
-@router.post("/query", response_model=Answer, responses=_STREAM_DOC)
+_EVENTS_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `delta` events (StreamDelta: answer text, one "
+        "verified sentence at a time), one `citations` event (StreamCitations), then `done` "
+        "with the whole answer (Answer, the JSON of POST /v1/query); `error` (ErrorBody) if "
+        "it fails midway. The schema is that of each event's data.",
+        "content": {
+            "text/event-stream": {
+                # Open API 3.2's way to describe each event (what tools that read 3.1 do
+                # not know, they skip: the body is then plain text to them)
+                "itemSchema": {
+                    "type": "object",
+                    "properties": {
+                        "event": {
+                            "type": "string",
+                            "enum": ["delta", "citations", "done", "error"],
+                        },
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": {
+                                "anyOf": [
+                                    {"$ref": f"#/components/schemas/{model}"}
+                                    for model in (
+                                        "StreamDelta",
+                                        "StreamCitations",
+                                        "Answer",
+                                        "ErrorBody",
+                                    )
+                                ]
+                            },
+                        },
+                    },
+                    "required": ["event", "data"],
+                },
+                "example": 'event: delta\ndata: {"text": "..."}\n\n',
+            }
+        },
+    },
+    **_ERRORS,
+}
+
+
+@router.post("/query", response_model=Answer, responses=_ERRORS)
 async def query(body: QueryRequest, engine: EngineDep) -> Any:
     """Answer a question from the stored documents.
 
@@ -46,14 +87,30 @@ async def query(body: QueryRequest, engine: EngineDep) -> Any:
     document, the verbatim quote and its character offsets, verified against the stored
     text. When the documents do not answer, `abstained` is true.
 
-    With `"stream": true` the reply is `text/event-stream`: `delta` events carry answer
-    text (each sentence is released only after its quotes verified), then one
-    `citations` event, then `done` with the same JSON as the non-streaming answer.
+    `"stream": true` still makes this route reply with Server-Sent Events, as
+    POST /v1/query/stream does (the route described for streaming).
     """
     if not body.stream:
         return await run_in_threadpool(
             engine.ask, body.question, body.top_k, body.filters, body.history
         )
+    return await _events(body, engine)
+
+
+@router.post(
+    "/query/stream",
+    response_class=StreamingResponse,
+    responses=_EVENTS_DOC,
+    operation_id="query_stream",
+)
+async def query_stream(body: QueryRequest, engine: EngineDep) -> StreamingResponse:
+    """Answer a question as Server-Sent Events: the answer's text as it is verified, then
+    its citations, then the whole answer. Errors before the first event are JSON with
+    their HTTP status, as on POST /v1/query."""
+    return await _events(body, engine)
+
+
+async def _events(body: QueryRequest, engine: EngineDep) -> StreamingResponse:
     events = await run_in_threadpool(
         engine.ask_stream, body.question, body.top_k, body.filters, body.history
     )

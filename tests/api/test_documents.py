@@ -105,3 +105,23 @@ def test_listing_pages(client: TestClient) -> None:
     page = client.get("/v1/documents", params={"limit": 2, "offset": 1}).json()
     assert page["total"] == 3 and [d["doc_id"] for d in page["documents"]] == ["d1", "d2"]
     assert client.get("/v1/documents", params={"limit": 0}).status_code == 422
+
+
+def test_multipart_without_a_boundary_in_its_content_type_is_read(client: TestClient) -> None:
+    # some generated clients send "multipart/form-data" alone; the body names the boundary
+    body = (
+        b"--b0und4ry\r\n"
+        b'Content-Disposition: form-data; name="files"; filename="pier.txt"\r\n'
+        b"Content-Type: text/plain\r\n\r\n"
+        b"The pier opens at dawn.\r\n"
+        b"--b0und4ry--\r\n"
+    )
+    response = client.post(
+        "/v1/documents", content=body, headers={"content-type": "multipart/form-data"}
+    )
+    assert response.status_code == 200 and response.json()["added"] == 1
+    assert client.get("/v1/documents/pier.txt").json()["text"] == "The pier opens at dawn."
+    garbage = client.post(
+        "/v1/documents", content=b"no parts here", headers={"content-type": "multipart/form-data"}
+    )
+    assert garbage.status_code == 422 and garbage.json()["error"]["code"] == "invalid_input"

@@ -1,4 +1,5 @@
-"""POST /v1/query with "stream": true, and follow-up questions, over the real app."""
+"""POST /v1/query/stream (and /v1/query with "stream": true), and follow-up questions,
+over the real app."""
 
 from __future__ import annotations
 
@@ -25,8 +26,18 @@ def verified(http: httpx.Client | TestClient, answer: dict) -> None:
         assert doc["text"][citation["start"] : citation["end"]] == citation["quote"]
 
 
-def test_offline_stream_sends_deltas_citations_then_the_same_answer(seeded: TestClient) -> None:
-    response = seeded.post("/v1/query", json={"question": QUESTION, "stream": True})
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/query", {"stream": True}),
+        ("/v1/query/stream", {}),
+        ("/v1/query/stream", {"stream": False}),
+    ],
+)
+def test_offline_stream_sends_deltas_citations_then_the_same_answer(
+    seeded: TestClient, path: str, body: dict
+) -> None:
+    response = seeded.post(path, json={"question": QUESTION, **body})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     frames = parse(response.text)
@@ -41,9 +52,10 @@ def test_offline_stream_sends_deltas_citations_then_the_same_answer(seeded: Test
 
 
 def test_stream_input_errors_are_plain_json_errors(seeded: TestClient) -> None:
-    response = seeded.post("/v1/query", json={"question": "  ", "stream": True})
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "invalid_input"
+    for path, body in (("/v1/query", {"stream": True}), ("/v1/query/stream", {})):
+        response = seeded.post(path, json={"question": "  ", **body})
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "invalid_input"
     response = seeded.post(
         "/v1/query", json={"question": "q", "history": [{"role": "robot", "content": "x"}]}
     )
