@@ -94,6 +94,9 @@ class DocumentPublic(BaseModel):
     date: str | None
     content_hash: str
     n_chunks: int
+    chars: int | None = Field(
+        None, description="Length of the stored text; null for documents stored before it was kept."
+    )
     ingested_at: str | None
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
@@ -129,6 +132,12 @@ class OpenAIErrorBody(BaseModel):
     """Errors on the OpenAI-compatible routes, in OpenAI's shape."""
 
     error: OpenAIErrorDetail
+
+
+class Suggestions(BaseModel):
+    questions: list[str] = Field(
+        description="Example questions drawn from the stored documents' titles and headings."
+    )
 
 
 class StreamDelta(BaseModel):

@@ -7,6 +7,7 @@ built from one Settings. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,24 @@ def load_answer_model(settings: Settings) -> AnswerModel:
         return AnswerModel.load(path)
     except (OSError, ValueError, TypeError) as exc:
         raise InvalidInput(f"the answer model {path} cannot be used: {exc}") from exc
+
+
+def _suggested_heading(path: str, title: str) -> str | None:
+    """The innermost heading of a passage's heading path, as words to ask about: marks
+    and numbering off, lower-cased unless it is a name; None when it is the title or no
+    good subject (too short, too long)."""
+    heading = path.split(" > ")[-1].strip().lstrip("#").strip()
+    heading = re.sub(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|\([a-z0-9]+\))\s+", "", heading).rstrip(".:")
+    words = heading.split()
+    if not 1 <= len(words) <= 8 or heading.lower() == title.lower():
+        return None
+    if not any(c.isalpha() for c in heading):
+        return None
+    if heading.isupper():
+        return heading.lower()
+    if words[0][:1].isupper() and (len(words[0]) == 1 or words[0][1:].islower()):
+        return heading[0].lower() + heading[1:]
+    return heading
 
 
 def _timings(started: float, retrieved: float) -> Timings:
@@ -438,6 +457,30 @@ class Engine:
     def delete_document(self, doc_id: str) -> None:
         if not self.pipeline.delete(doc_id):
             raise DocumentNotFound(f"no document with id {doc_id!r}")
+
+    def suggestions(self, n: int = 3) -> list[str]:
+        """Example questions drawn from the stored documents, for an empty conversation:
+        one for each of at most n documents spread over the store, about one of its
+        section headings when it has any, else about the document as a whole."""
+        if not 1 <= n <= 20:
+            raise InvalidInput("n must be 1-20")
+        found: dict[str, tuple[str, str | None]] = {}
+        for chunk in self.lexical.snapshot().chunks:
+            title = str(chunk.metadata.get("title") or chunk.doc_id)
+            heading = _suggested_heading(str(chunk.metadata.get("headings") or ""), title)
+            if chunk.doc_id not in found or (heading and found[chunk.doc_id][1] is None):
+                found[chunk.doc_id] = (title, heading)
+        docs = sorted(found)
+        chosen = sorted({round(i * len(docs) / n) for i in range(n)} & set(range(len(docs))))
+        questions = []
+        for i in chosen:
+            title, heading = found[docs[i]]
+            questions.append(
+                f"What does \u201c{title}\u201d say about {heading}?"
+                if heading
+                else f"What is \u201c{title}\u201d about?"
+            )
+        return questions
 
     # -- health ---------------------------------------------------------------------------
     def readiness(self) -> dict[str, Any]:

@@ -93,6 +93,7 @@ def _public(record: DocumentRecord) -> dict[str, Any]:
         "date": record.date,
         "content_hash": record.content_hash,
         "n_chunks": record.n_chunks,
+        "chars": record.chars,
         "ingested_at": record.ingested_at,
         "metadata": record.extra,
     }

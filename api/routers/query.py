@@ -2,12 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.schemas import Answer, ErrorBody, QueryRequest, StreamCitations, StreamDelta
+from api.schemas import (
+    Answer,
+    ErrorBody,
+    QueryRequest,
+    StreamCitations,
+    StreamDelta,
+    Suggestions,
+)
 from api.streaming import EventPump, sse
 from citeqa.engine import CitationsReady, Delta, Done, Event, Pending
 
@@ -118,3 +125,10 @@ async def _events(body: QueryRequest, engine: EngineDep) -> StreamingResponse:
     first = await pump.first()
     frames = pump.frames(first, _sse_frames, on_error="event: error\ndata: {data}\n\n")
     return StreamingResponse(frames, media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+@router.get("/suggestions", response_model=Suggestions, responses={422: {"model": ErrorBody}})
+async def suggestions(engine: EngineDep, n: int = Query(3, ge=1, le=20)) -> Suggestions:
+    """Example questions drawn from the stored documents (the chat page shows them on an
+    empty conversation): about a section heading of each of up to `n` documents."""
+    return Suggestions(questions=await run_in_threadpool(engine.suggestions, n))

@@ -1,5 +1,6 @@
-// citeqa's chat page: streams answers from POST /v1/query and shows each cited quote
-// highlighted in its document. Document text is only ever inserted as text, never as HTML.
+// citeqa's chat page: streams answers from POST /v1/query/stream and shows each cited
+// quote highlighted in its document; lists, searches, adds and deletes the stored
+// documents. Document text is only ever inserted as text, never as HTML.
 "use strict";
 
 const messages = document.getElementById("messages");
@@ -9,20 +10,31 @@ const send = document.getElementById("send");
 let history = [];
 let apiKey = sessionStorage.getItem("citeqa-api-key") || "";
 
-// fetch with the API key, asking for one when the server answers 401.
+// Asks for an API key: on 401 (a key is needed) or 403 (an admin key is needed).
+function askForKey(status) {
+  const key = window.prompt(status === 403
+    ? "This needs an admin API key:"
+    : "This citeqa server needs an API key:");
+  if (!key || !key.trim()) return false;
+  apiKey = key.trim();
+  sessionStorage.setItem("citeqa-api-key", apiKey);
+  return true;
+}
+
+// fetch with the API key, asking for one when the server answers 401 or 403.
 async function call(url, options = {}, retried = false) {
   const headers = Object.assign({}, options.headers || {});
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;
   const response = await fetch(url, Object.assign({}, options, { headers }));
-  if (response.status === 401 && !retried) {
-    const key = window.prompt("This citeqa server needs an API key:");
-    if (key && key.trim()) {
-      apiKey = key.trim();
-      sessionStorage.setItem("citeqa-api-key", apiKey);
-      return call(url, options, true);
-    }
+  if ((response.status === 401 || response.status === 403) && !retried && askForKey(response.status)) {
+    return call(url, options, true);
   }
   return response;
+}
+
+async function errorText(response) {
+  const body = await response.json().catch(() => null);
+  return body && body.error ? body.error.message : `HTTP ${response.status}`;
 }
 
 function el(tag, className, text) {
@@ -72,22 +84,34 @@ function renderAnswer(item, answer) {
   if (answer.fallback) item.appendChild(el("div", "meta", "The language model was unavailable; this answer is extractive."));
 }
 
-async function showCitation(citation) {
+// Shows a document in the viewer; with a citation, its quote highlighted and in view.
+async function showDocument(docId, citation = null) {
   const viewer = document.getElementById("viewer");
   const text = document.getElementById("doc-text");
-  const response = await call(`/v1/documents/${encodeURIComponent(citation.doc_id)}`);
+  const response = await call(`/v1/documents/${encodeURIComponent(docId)}`);
   const doc = await response.json();
   viewer.hidden = false;
+  viewer.dataset.docId = docId;
   document.getElementById("doc-title").textContent = response.ok ? doc.title : "Document unavailable";
+  const where = citation ? `characters ${citation.start}\u2013${citation.end}` : null;
   document.getElementById("doc-meta").textContent = response.ok
-    ? [doc.source, doc.date, `characters ${citation.start}\u2013${citation.end}`].filter(Boolean).join(" \u00b7 ")
+    ? [doc.source, doc.date, where].filter(Boolean).join(" \u00b7 ")
     : doc.error.message;
   text.textContent = "";
   if (!response.ok) return;
+  if (!citation) {
+    text.textContent = doc.text;
+    text.scrollTop = 0;
+    return;
+  }
   const mark = el("mark", null, doc.text.slice(citation.start, citation.end));
   mark.id = "highlight";
   text.append(doc.text.slice(0, citation.start), mark, doc.text.slice(citation.end));
   mark.scrollIntoView({ block: "center" });
+}
+
+function showCitation(citation) {
+  return showDocument(citation.doc_id, citation);
 }
 
 // Server-Sent Events from a fetch body: yields {event, data} objects.
@@ -115,21 +139,19 @@ async function* readEvents(response) {
 }
 
 async function ask(question) {
+  suggestions.hidden = true;
   addMessage("user", question);
   const item = addMessage("assistant", "");
   item.setAttribute("aria-busy", "true");
   const box = item.querySelector(".text");
   send.disabled = true;
   try {
-    const response = await call("/v1/query", {
+    const response = await call("/v1/query/stream", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ question, stream: true, history }),
+      body: JSON.stringify({ question, history }),
     });
-    if (!response.ok) {
-      const body = await response.json().catch(() => null);
-      throw new Error(body && body.error ? body.error.message : `HTTP ${response.status}`);
-    }
+    if (!response.ok) throw new Error(await errorText(response));
     for await (const { event, data } of readEvents(response)) {
       if (event === "delta") {
         box.textContent += (box.textContent ? " " : "") + data.text;
@@ -171,10 +193,176 @@ document.getElementById("new").addEventListener("click", () => {
   history = [];
   messages.textContent = "";
   document.getElementById("viewer").hidden = true;
+  loadSuggestions();
 });
 document.getElementById("close-viewer").addEventListener("click", () => {
   document.getElementById("viewer").hidden = true;
 });
-call("/readyz").then((r) => r.json()).then((body) => {
+// -- example questions on an empty conversation ------------------------------------------
+const suggestions = document.getElementById("suggestions");
+
+async function loadSuggestions() {
+  suggestions.textContent = "";
+  suggestions.hidden = false;
+  const response = await call("/v1/suggestions?n=3");
+  if (!response.ok || messages.children.length) return;
+  const { questions } = await response.json();
+  if (!questions.length) {
+    suggestions.appendChild(el("p", "meta", "No documents yet: add some on the left."));
+    return;
+  }
+  suggestions.appendChild(el("p", "meta", "Try asking:"));
+  for (const question of questions) {
+    const button = el("button", "suggestion", question);
+    button.type = "button";
+    button.addEventListener("click", () => ask(question));
+    suggestions.appendChild(button);
+  }
+}
+
+// -- the stored documents: list, search, add, delete -------------------------------------
+const docList = document.getElementById("doc-list");
+const docSearch = document.getElementById("doc-search");
+const docCount = document.getElementById("doc-count");
+const uploadStatus = document.getElementById("upload-status");
+const progress = document.getElementById("upload-progress");
+let documents = [];
+
+function size(chars) {
+  if (chars === null || chars === undefined) return "";
+  return chars < 1000 ? `${chars} characters` : `${(chars / 1000).toFixed(chars < 10000 ? 1 : 0)}k characters`;
+}
+
+async function loadDocuments() {
+  const found = [];
+  for (let offset = 0; offset < 10000; offset += 1000) {
+    const response = await call(`/v1/documents?limit=1000&offset=${offset}`);
+    if (!response.ok) {
+      docCount.textContent = "";
+      docList.textContent = "";
+      docList.appendChild(el("li", "meta", await errorText(response)));
+      return;
+    }
+    const page = await response.json();
+    found.push(...page.documents);
+    if (found.length >= page.total || !page.documents.length) break;
+  }
+  documents = found;
+  renderDocuments();
+}
+
+function renderDocuments() {
+  const query = docSearch.value.trim().toLowerCase();
+  const shown = documents.filter((d) =>
+    !query || d.title.toLowerCase().includes(query) || d.doc_id.toLowerCase().includes(query));
+  docCount.textContent = query ? `${shown.length} of ${documents.length}` : `${documents.length}`;
+  docList.textContent = "";
+  for (const doc of shown) {
+    const item = el("li", "doc");
+    item.dataset.docId = doc.doc_id;
+    const open = el("button", "doc-open", doc.title);
+    open.type = "button";
+    open.title = doc.doc_id;
+    open.addEventListener("click", () => showDocument(doc.doc_id));
+    const facts = [doc.date, size(doc.chars), `${doc.n_chunks} chunk${doc.n_chunks === 1 ? "" : "s"}`];
+    const remove = el("button", "doc-delete", "\u00d7");
+    remove.type = "button";
+    remove.title = `Delete ${doc.doc_id}`;
+    remove.setAttribute("aria-label", `Delete ${doc.doc_id}`);
+    remove.addEventListener("click", () => deleteDocument(doc));
+    item.append(open, remove, el("div", "meta", facts.filter(Boolean).join(" \u00b7 ")));
+    docList.appendChild(item);
+  }
+}
+
+async function deleteDocument(doc) {
+  if (!window.confirm(`Delete \u201c${doc.title}\u201d (${doc.doc_id}) and everything indexed from it?`)) return;
+  const response = await call(`/v1/documents/${encodeURIComponent(doc.doc_id)}`, { method: "DELETE" });
+  uploadStatus.textContent = response.ok ? `Deleted ${doc.doc_id}.` : await errorText(response);
+  const viewer = document.getElementById("viewer");
+  if (response.ok && viewer.dataset.docId === doc.doc_id) viewer.hidden = true;
+  await loadDocuments();
+}
+
+// One multipart upload through XMLHttpRequest, for its progress events.
+function sendFiles(files) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const file of files) form.append("files", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/v1/documents");
+    if (apiKey) xhr.setRequestHeader("authorization", `Bearer ${apiKey}`);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (!event.lengthComputable) return;
+      progress.value = event.loaded / event.total;
+      uploadStatus.textContent = event.loaded < event.total
+        ? `Uploading\u2026 ${Math.round(100 * event.loaded / event.total)}%`
+        : "Reading and indexing\u2026";
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
+      resolve({ status: xhr.status, body });
+    });
+    xhr.addEventListener("error", () => reject(new Error("the upload failed (network)")));
+    xhr.send(form);
+  });
+}
+
+async function addFiles(files, retried = false) {
+  if (!files.length) return;
+  progress.hidden = false;
+  progress.value = 0;
+  uploadStatus.textContent = `Uploading ${files.length} file${files.length === 1 ? "" : "s"}\u2026`;
+  try {
+    const { status, body } = await sendFiles(files);
+    if ((status === 401 || status === 403) && !retried && askForKey(status)) {
+      return addFiles(files, true);
+    }
+    if (status !== 200) {
+      uploadStatus.textContent = body && body.error ? body.error.message : `HTTP ${status}`;
+      return;
+    }
+    const done = [`${body.added} added`, `${body.updated} updated`, `${body.skipped} unchanged`];
+    if (body.failed || body.unsupported) done.push(`${body.failed + body.unsupported} not added`);
+    const problems = body.documents.filter((d) => d.message && d.status !== "skipped")
+      .map((d) => `${d.doc_id}: ${d.message}`);
+    uploadStatus.textContent = [done.join(", ") + ".", ...problems].join(" ");
+    await loadDocuments();
+    if (!messages.children.length) loadSuggestions();
+  } catch (error) {
+    uploadStatus.textContent = error.message;
+  } finally {
+    progress.hidden = true;
+  }
+}
+
+const dropzone = document.getElementById("dropzone");
+const fileInput = document.getElementById("file-input");
+fileInput.addEventListener("change", () => {
+  addFiles([...fileInput.files]);
+  fileInput.value = "";
+});
+for (const type of ["dragenter", "dragover"]) {
+  dropzone.addEventListener(type, (event) => {
+    event.preventDefault();
+    dropzone.classList.add("over");
+  });
+}
+dropzone.addEventListener("dragleave", () => dropzone.classList.remove("over"));
+dropzone.addEventListener("drop", (event) => {
+  event.preventDefault();
+  dropzone.classList.remove("over");
+  addFiles([...event.dataTransfer.files]);
+});
+docSearch.addEventListener("input", renderDocuments);
+
+// One request at a time at start, so that a server that needs a key asks for it once.
+async function start() {
+  const ready = await call("/readyz");
+  const body = await ready.json().catch(() => ({}));
   if (body.backend) document.getElementById("backend").textContent = `answers: ${body.backend}`;
-}).catch(() => {});
+  await loadDocuments();
+  await loadSuggestions();
+}
+start();

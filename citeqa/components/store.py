@@ -103,6 +103,7 @@ class DocumentRecord:
     format: int = STORE_FORMAT
     kind: str | None = None  # how its text was read: text, markdown, html or pdf
     pages: list[tuple[int, int]] | None = None  # PDF pages' (start, end) in text
+    chars: int | None = None  # length of the text (None: stored before records said)
 
     def to_metadata(self) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -115,6 +116,9 @@ class DocumentRecord:
         }
         if self.kind:
             meta["kind"] = self.kind
+        chars = len(self.text) if self.text is not None else self.chars
+        if chars is not None:
+            meta["chars"] = chars
         if self.pages:
             meta["pages"] = ",".join(f"{a}:{b}" for a, b in self.pages)
         if self.date:
@@ -141,6 +145,7 @@ class DocumentRecord:
             format=int(meta.get("format", 1)),
             kind=meta.get("kind"),
             pages=_pages(meta.get("pages")),
+            chars=int(meta["chars"]) if "chars" in meta else (len(text) if text else None),
         )
 
 

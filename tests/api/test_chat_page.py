@@ -120,3 +120,137 @@ def test_page_asks_for_an_api_key_when_the_server_needs_one(
         assert "noon" in page.locator("li.assistant").last.inner_text()
         assert prompts == ["This citeqa server needs an API key:"]  # asked once, then kept
         page.close()
+
+
+MUSEUM = (
+    "The Tidewater Museum opens at nine on weekdays. It is closed on Mondays, and the "
+    "whaling gallery reopened in March after its roof was repaired."
+)
+
+
+def wait_for_status(page: object, text: str) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "t => document.getElementById('upload-status').textContent.includes(t)",
+        arg=text,
+        timeout=60_000,
+    )
+
+
+def listed(page: object) -> list[str]:
+    return page.locator("#doc-list li.doc").evaluate_all(  # type: ignore[attr-defined]
+        "items => items.map(i => i.dataset.docId)"
+    )
+
+
+def test_page_adds_lists_asks_opens_and_deletes_documents(
+    browser: object, data_dir: Path, minilm: object
+) -> None:
+    from citeqa.settings import Settings
+    from tests.api.conftest import make_app
+
+    with LiveServer(make_app(Settings(data_dir=data_dir), minilm)) as live:  # type: ignore[arg-type]
+        page = browser.new_page()  # type: ignore[attr-defined]
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        dialogs: list[str] = []
+
+        def accept(dialog: object) -> None:
+            dialogs.append(dialog.message)  # type: ignore[attr-defined]
+            dialog.accept()  # type: ignore[attr-defined]
+
+        page.on("dialog", accept)
+        page.goto(live.url)
+        page.wait_for_selector("#suggestions p")
+        assert "No documents yet" in page.inner_text("#suggestions")
+        assert page.inner_text("#doc-count") == "0"
+
+        # the file picker, with the upload's report
+        page.set_input_files(
+            "#file-input",
+            files=[{"name": "museum.txt", "mimeType": "text/plain", "buffer": MUSEUM.encode()}],
+        )
+        wait_for_status(page, "1 added")
+        page.wait_for_function("() => document.querySelectorAll('#doc-list li.doc').length == 1")
+        assert listed(page) == ["museum.txt"]
+        assert "characters" in page.inner_text("#doc-list") and "1 chunk" in page.inner_text(
+            "#doc-list"
+        )
+        # drag and drop: a file dropped on the zone
+        page.evaluate(
+            """() => {
+              const data = new DataTransfer();
+              data.items.add(new File(["The night ferry to Marrow leaves at ten."], "ferry.md",
+                                      {type: "text/markdown"}));
+              const zone = document.getElementById('dropzone');
+              zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true,
+                                                        cancelable: true}));
+            }"""
+        )
+        page.wait_for_function("() => document.querySelectorAll('#doc-list li.doc').length == 2")
+        assert sorted(listed(page)) == ["ferry.md", "museum.txt"]
+        # search
+        page.fill("#doc-search", "ferry")
+        assert listed(page) == ["ferry.md"] and page.inner_text("#doc-count") == "1 of 2"
+        page.fill("#doc-search", "")
+        # example questions drawn from the stored documents, on an empty conversation
+        page.click("#new")
+        page.wait_for_selector("button.suggestion")
+        assert all("\u201c" in s for s in page.locator("button.suggestion").all_inner_texts())
+
+        ask(page, "On which day is the museum closed?")
+        page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
+        answer = page.locator("li.assistant").last
+        assert "Mondays" in answer.inner_text()
+        assert page.locator("#suggestions").is_hidden()
+        answer.locator("button.cite").first.click()
+        page.wait_for_selector("#highlight")
+        assert "closed on Mondays" in page.inner_text("#highlight")
+        assert page.inner_text("#doc-title") == "Museum"  # the title made from the file name
+        # a document opened from the list shows its whole text
+        page.locator("#doc-list li.doc", has_text="ferry").locator("button.doc-open").click()
+        page.wait_for_function(
+            "() => document.getElementById('doc-text').textContent.includes('leaves at ten')"
+        )
+
+        page.locator("#doc-list li[data-doc-id='museum.txt'] button.doc-delete").click()
+        wait_for_status(page, "Deleted museum.txt")
+        assert listed(page) == ["ferry.md"]
+        assert httpx.get(f"{live.url}/v1/documents/museum.txt").status_code == 404
+        assert any(d.startswith("Delete \u201c") for d in dialogs)
+        assert errors == []
+        page.close()
+
+
+def test_page_asks_for_an_admin_key_to_add_and_delete(
+    browser: object, data_dir: Path, minilm: object
+) -> None:
+    from citeqa.settings import Settings
+    from tests.api.conftest import make_app
+
+    settings = Settings(data_dir=data_dir, api_keys="reader-key-1:read,admin-key-22:admin")
+    with LiveServer(make_app(settings, minilm)) as live:  # type: ignore[arg-type]
+        page = browser.new_page()  # type: ignore[attr-defined]
+        prompts: list[str] = []
+        keys = iter(["reader-key-1", "admin-key-22"])
+
+        def answer_dialog(dialog: object) -> None:
+            prompts.append(dialog.message)  # type: ignore[attr-defined]
+            if dialog.type == "confirm":  # type: ignore[attr-defined]
+                dialog.accept()  # type: ignore[attr-defined]
+            else:
+                dialog.accept(next(keys))  # type: ignore[attr-defined]
+
+        page.on("dialog", answer_dialog)
+        page.goto(live.url)
+        page.wait_for_selector("#suggestions p")
+        assert prompts == ["This citeqa server needs an API key:"]  # the read key, once
+        page.set_input_files(
+            "#file-input",
+            files=[{"name": "museum.txt", "mimeType": "text/plain", "buffer": MUSEUM.encode()}],
+        )
+        wait_for_status(page, "1 added")  # after a 403, with the admin key asked for
+        assert prompts[1] == "This needs an admin API key:"
+        page.locator("#doc-list li[data-doc-id='museum.txt'] button.doc-delete").click()
+        wait_for_status(page, "Deleted museum.txt")
+        assert len(prompts) == 3 and prompts[2].startswith("Delete")
+        page.close()

@@ -125,3 +125,28 @@ def test_multipart_without_a_boundary_in_its_content_type_is_read(client: TestCl
         "/v1/documents", content=b"no parts here", headers={"content-type": "multipart/form-data"}
     )
     assert garbage.status_code == 422 and garbage.json()["error"]["code"] == "invalid_input"
+
+
+def test_suggestions_are_drawn_from_the_stored_documents(client: TestClient) -> None:
+    assert client.get("/v1/suggestions").json() == {"questions": []}
+    docs = [
+        {
+            "doc_id": "guide.md",
+            "title": "Ferry guide",
+            "text": "## Winter timetable\n\nBoats stop at 8 p.m.",
+        },
+        {"doc_id": "plain.txt", "title": "Pier notes", "text": "The pier opens at dawn."},
+    ]
+    for doc in docs:
+        assert client.post("/v1/documents", json=doc).status_code == 200
+    questions = client.get("/v1/suggestions", params={"n": 5}).json()["questions"]
+    assert questions == [
+        "What does \u201cFerry guide\u201d say about winter timetable?",
+        "What is \u201cPier notes\u201d about?",
+    ]
+    assert len(client.get("/v1/suggestions", params={"n": 1}).json()["questions"]) == 1
+    assert client.get("/v1/suggestions", params={"n": 0}).status_code == 422
+    listed = client.get("/v1/documents").json()["documents"]
+    assert {d["doc_id"]: d["chars"] for d in listed} == {
+        d["doc_id"]: len(client.get(f"/v1/documents/{d['doc_id']}").json()["text"]) for d in docs
+    }
