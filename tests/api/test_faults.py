@@ -74,6 +74,17 @@ def test_llm_faults_are_bounded_clean_and_leak_nothing(
         assert open_sockets() <= sockets + 8
 
 
+def _store_errors(http: httpx.Client) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(http.get("/metrics").text)
+        for sample in family.samples
+        if sample.name == "citeqa_store_errors_total"
+    )
+
+
 def test_chroma_server_down_and_back_through_the_api(
     chroma_server: ChromaServer, data_dir: Path, minilm: LocalMiniLMEmbedder
 ) -> None:
@@ -84,12 +95,15 @@ def test_chroma_server_down_and_back_through_the_api(
     ):
         assert http.post("/v1/documents", json=DOC).status_code == 200
         assert http.get("/readyz").status_code == 200
+        errors_before = _store_errors(http)
         chroma_server.stop()
         ready = http.get("/readyz")
         assert ready.status_code == 503 and ready.json()["error"]["code"] == "store_unavailable"
         down = http.post("/v1/query", json=QUESTION)
         assert down.status_code == 503 and down.headers["retry-after"]
         assert down.json()["error"]["message"] == "the document store is not reachable"
+        # what an operator sees: the failed store calls counted at /metrics
+        assert _store_errors(http) >= errors_before + 2
         chroma_server.start()  # same port, same data; citeqa is not restarted
         assert http.get("/readyz").status_code == 200
         answer = http.post("/v1/query", json=QUESTION).json()

@@ -60,6 +60,8 @@ def test_metrics_count_real_requests(seeded: TestClient) -> None:
         "/v1/documents", json={"doc_id": "ferry.md", "text": "The ferry leaves at noon."}
     )
     assert added.status_code == 200
+    broken = seeded.post("/v1/documents", files=[("files", ("broken.pdf", b"%PDF-1.4 no"))])
+    assert broken.status_code == 422
     after = scrape(seeded)
 
     requests = "citeqa_http_requests_total"
@@ -78,6 +80,7 @@ def test_metrics_count_real_requests(seeded: TestClient) -> None:
     assert delta(before, after, "citeqa_retrieve_seconds_count") == 2
     assert delta(before, after, "citeqa_answer_seconds_sum") > 0
     assert delta(before, after, "citeqa_ingest_documents_total", status="added") == 1
+    assert delta(before, after, "citeqa_ingest_documents_total", status="failed") == 1
     assert delta(before, after, "citeqa_ingest_chunks_total") >= 1
     # the families an operator alerts on are declared even before they count anything
     text = seeded.get("/metrics").text
