@@ -732,7 +732,9 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 # What the loaders write the Markdown way (headings, list items, table rows).
-MARKDOWN_KINDS = frozenset({"markdown", "html", "docx", "pptx", "odt", "epub", "csv"})
+MARKDOWN_KINDS = frozenset(
+    {"markdown", "html", "docx", "pptx", "odt", "epub", "csv", "xlsx", "ods"}
+)
 
 
 def segment(text: str, kind: str = "text", pages: Sequence[tuple[int, int]] = ()) -> Structure:

@@ -19,7 +19,15 @@ TEXT_TYPES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "
 HTML_TYPES = {".html", ".htm", ".xhtml"}
 PDF_TYPES = {".pdf"}
 # suffix -> kind, read by ingest.office (headings, items and rows the Markdown way)
-OFFICE_TYPES = {".docx": "docx", ".pptx": "pptx", ".odt": "odt", ".epub": "epub", ".csv": "csv"}
+OFFICE_TYPES = {
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".odt": "odt",
+    ".epub": "epub",
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".ods": "ods",
+}
 SUPPORTED_SUFFIXES = frozenset(TEXT_TYPES) | HTML_TYPES | PDF_TYPES | frozenset(OFFICE_TYPES)
 
 # Invisible characters that can hide text from a reader but not from a model.

@@ -1,8 +1,9 @@
-"""Office documents and their kin (docx, pptx, odt, epub, csv) as plain text written the
-Markdown way: headings "# ...", list items "- ...", table rows "| a | b |", one block per
-paragraph, so that citeqa.segment finds the same units as in Markdown and HTML and each
-passage carries its heading path. Presentations give one page per slide (citations say
-the slide in `page`).
+"""Office documents and their kin (docx, pptx, odt, epub, csv, xlsx, ods) as plain text
+written the Markdown way: headings "# ...", list items "- ...", table rows "| a | b |",
+one block per paragraph, so that citeqa.segment finds the same units as in Markdown and
+HTML and each passage carries its heading path. Presentations give one page per slide
+and spreadsheets one per sheet (citations say which in `page`); a sheet's or a CSV
+file's rows are paragraphs whose values are named by their column.
 
 Every reader takes bytes and returns a `Converted`; any failure to read the file is
 DocumentUnreadable (a 422 at the API), never a crash, and nothing is stored. Zip
@@ -363,12 +364,31 @@ def load_epub(data: bytes) -> Converted:
     return Converted("\n\n".join(chapters), titles[0] if titles else None, warnings=warnings)
 
 
-# -- csv --------------------------------------------------------------------------------
+# -- csv and spreadsheets ----------------------------------------------------------------
+
+
+def _rows_text(rows: list[list[str]], has_header: bool) -> str:
+    """One paragraph per row, each value named by its column ("City: Lyon; Year: 1998"),
+    so that a row answers on its own; columns are "column N" without a header row."""
+    rows = [[_one_line(c) for c in row] for row in rows if any(c.strip() for c in row)]
+    if not rows:
+        return ""
+    header = rows[0] if has_header else []
+    lines = []
+    for row in rows[1:] if has_header else rows:
+        names = [h or f"column {i + 1}" for i, h in enumerate(header)]
+        names += [f"column {i + 1}" for i in range(len(names), len(row))]
+        pairs = [f"{name}: {value}" for name, value in zip(names, row, strict=False) if value]
+        lines.append("; ".join(pairs))
+    return "\n\n".join(lines)
+
+
+def _looks_like_header(row: list[str]) -> bool:
+    cells = [c.strip() for c in row]
+    return bool(cells) and all(c and not re.fullmatch(r"[-+]?[\d.,%]+", c) for c in cells)
 
 
 def load_csv(data: bytes) -> Converted:
-    """One paragraph per row, each value named by its column ("City: Lyon; Year: 1998"),
-    so that a row answers on its own."""
     from ingest.loaders import decode
 
     raw, warnings = decode(data)
@@ -378,23 +398,81 @@ def load_csv(data: bytes) -> Converted:
     except csv.Error:
         dialect = csv.excel
     try:
-        rows = [row for row in csv.reader(io.StringIO(raw), dialect) if any(c.strip() for c in row)]
+        rows = list(csv.reader(io.StringIO(raw), dialect))
     except csv.Error as exc:
         raise DocumentUnreadable(f"the CSV file could not be read: {exc}") from exc
-    if not rows:
-        return Converted("", warnings=warnings)
     try:
         has_header = csv.Sniffer().has_header(sample)
     except csv.Error:
         has_header = True
-    header = [_one_line(h) for h in rows[0]] if has_header else []
-    lines = []
-    for row in rows[1:] if has_header else rows:
-        names = header + [f"column {i + 1}" for i in range(len(header), len(row))]
-        pairs = [
-            f"{name}: {_one_line(value)}"
-            for name, value in zip(names, row, strict=False)
-            if value.strip()
+    return Converted(_rows_text(rows, has_header), warnings=warnings)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:-9] if text.endswith("T00:00:00") else text
+    return str(value)
+
+
+def _sheets(sheets: list[tuple[str, list[list[str]]]], title: str | None) -> Converted:
+    """One page per sheet: its name as the heading, then its rows."""
+    pages = []
+    for name, rows in sheets:
+        kept = [row for row in rows if any(c.strip() for c in row)]
+        body = _rows_text(kept, bool(kept) and _looks_like_header(kept[0]))
+        pages.append(f"# {_one_line(name)}\n\n{body}" if body else f"# {_one_line(name)}")
+    return _paged(pages, title)
+
+
+def load_xlsx(data: bytes) -> Converted:
+    import openpyxl
+
+    _zip(data, "Excel").close()
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = [
+            (sheet.title, [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)])
+            for sheet in book.worksheets
         ]
-        lines.append("; ".join(pairs))
-    return Converted("\n\n".join(lines), warnings=warnings)
+        title = book.properties.title or None
+        book.close()
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds
+        raise DocumentUnreadable("the Excel file could not be read") from exc
+    return _sheets(sheets, title)
+
+
+# A repeated row or cell (OpenDocument writes a run of equal ones once) counts at most this
+# often: sheets mark their unused millions of rows and columns so.
+_MAX_REPEAT = 1000
+
+
+def load_ods(data: bytes) -> Converted:
+    archive = _zip(data, "OpenDocument")
+    with archive:
+        content = _xml(_read_member(archive, "content.xml", "OpenDocument"), "OpenDocument")
+    body = content.find(f".//{_odf('office:spreadsheet')}")
+    if body is None:
+        raise DocumentUnreadable("the OpenDocument file holds no spreadsheet")
+    sheets: list[tuple[str, list[list[str]]]] = []
+    for table in body.iter(_odf("table:table")):
+        rows: list[list[str]] = []
+        for row in table.iter(_odf("table:table-row")):
+            cells: list[str] = []
+            for cell in row:
+                if cell.tag not in (_odf("table:table-cell"), _odf("table:covered-table-cell")):
+                    continue
+                text = " ".join(_odf_text(p) for p in cell.iter(_odf("text:p")))
+                repeat = min(int(cell.get(_odf("table:number-columns-repeated"), "1")), _MAX_REPEAT)
+                cells.extend([text] * (repeat if text.strip() else min(repeat, 1)))
+            while cells and not cells[-1].strip():
+                cells.pop()
+            if cells:
+                repeat = min(int(row.get(_odf("table:number-rows-repeated"), "1")), _MAX_REPEAT)
+                rows.extend([cells] * repeat)
+        sheets.append((table.get(_odf("table:name"), f"Sheet {len(sheets) + 1}"), rows))
+    return _sheets(sheets, None)

@@ -192,8 +192,8 @@ async def _source_from_json(request: Request) -> Source:
 )
 async def add_documents(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestReport:
     """Ingest uploaded files (multipart, field `files`) or one JSON document: text,
-    Markdown, HTML, PDF, Word (.docx), OpenDocument text (.odt), PowerPoint (.pptx),
-    EPUB and CSV.
+    Markdown, HTML, PDF, Word (.docx), OpenDocument text and spreadsheets (.odt, .ods),
+    PowerPoint (.pptx), EPUB, Excel (.xlsx) and CSV.
 
     Unchanged documents are skipped; a changed one replaces its previous version. When
     no document of the request can be read (corrupt or empty), the answer is a 422

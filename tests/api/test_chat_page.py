@@ -190,7 +190,8 @@ def test_page_adds_lists_asks_opens_and_deletes_documents(
         assert sorted(listed(page)) == ["ferry.md", "museum.txt"]
         # search
         page.fill("#doc-search", "ferry")
-        assert listed(page) == ["ferry.md"] and page.inner_text("#doc-count") == "1 of 2"
+        page.wait_for_function("() => document.getElementById('doc-count').textContent == '1 of 2'")
+        assert listed(page) == ["ferry.md"]
         page.fill("#doc-search", "")
         # example questions drawn from the stored documents, on an empty conversation
         page.click("#new")
@@ -214,6 +215,7 @@ def test_page_adds_lists_asks_opens_and_deletes_documents(
 
         page.locator("#doc-list li[data-doc-id='museum.txt'] button.doc-delete").click()
         wait_for_status(page, "Deleted museum.txt")
+        page.wait_for_function("() => document.querySelectorAll('#doc-list li.doc').length == 1")
         assert listed(page) == ["ferry.md"]
         assert httpx.get(f"{live.url}/v1/documents/museum.txt").status_code == 404
         assert any(d.startswith("Delete \u201c") for d in dialogs)

@@ -1,7 +1,8 @@
-"""Word, OpenDocument, EPUB and PowerPoint files made by LibreOffice (Debian's, from our
-own text), and CSV written by Python's csv module, through the real API: their structure
-kept (headings, list items, table rows), answers cited with exact offsets, slides as
-pages, and corrupt files refused with a 4xx that leaves the store as it was."""
+"""Word, OpenDocument (text and spreadsheet), EPUB, PowerPoint and Excel files made by
+LibreOffice (Debian's, from our own text), and CSV written by Python's csv module,
+through the real API: their structure kept (headings, list items, table rows), answers
+cited with exact offsets, slides and sheets as pages, and corrupt files refused with a
+4xx that leaves the store as it was."""
 
 from __future__ import annotations
 
@@ -72,6 +73,37 @@ DECK = (
 )
 
 
+def _sheet(name: str, rows: list[list[str | float]]) -> str:
+    def cell(value: str | float) -> str:
+        if isinstance(value, float):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value:g}</text:p></table:table-cell>"
+            )
+        return (
+            '<table:table-cell office:value-type="string">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
+
+    body = "".join(
+        "<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>" for row in rows
+    )
+    return f'<table:table table:name="{name}">{body}</table:table>'
+
+
+BOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2" '
+    'office:mimetype="application/vnd.oasis.opendocument.spreadsheet">'
+    "<office:body><office:spreadsheet>"
+    + _sheet("Fares", [["Ticket", "Price"], ["Single", 3.0], ["Night return", 7.5]])
+    + _sheet("Crossings", [["Route", "Minutes"], ["Old town to Marrow", 25.0]])
+    + "</office:spreadsheet></office:body></office:document>"
+)
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The files, made by LibreOffice (`make eval-tools` installs it) and csv."""
@@ -88,6 +120,10 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     epub_dir.mkdir()
     files["epub"] = libreoffice_convert(files["odt"], "epub", epub_dir)
     files["pptx"] = libreoffice_convert(deck, "pptx", tmp)
+    book = tmp / "fares.fods"
+    book.write_text(BOOK, encoding="utf-8")
+    files["xlsx"] = libreoffice_convert(book, "xlsx", tmp)
+    files["ods"] = libreoffice_convert(book, "ods", tmp)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
     writer.writerow(["Pier", "Opened", "Berths"])
@@ -128,6 +164,21 @@ def test_slides_are_pages_with_their_titles_and_notes(made: dict[str, Path]) -> 
     assert second.startswith("# Decision") and "all year from 2026" in second
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "ods"])
+def test_spreadsheets_give_a_page_per_sheet_and_named_values(
+    made: dict[str, Path], kind: str
+) -> None:
+    doc = load_bytes(made[kind].read_bytes(), made[kind].name)
+    assert doc.kind == kind and [n for n, _s, _e in doc.pages] == [1, 2]
+    sheets = [doc.text[start:end] for _n, start, end in doc.pages]
+    assert sheets[0].split("\n\n") == [
+        "# Fares",
+        "Ticket: Single; Price: 3",
+        "Ticket: Night return; Price: 7.5",
+    ]
+    assert sheets[1].split("\n\n") == ["# Crossings", "Route: Old town to Marrow; Minutes: 25"]
+
+
 def test_csv_rows_name_their_values(made: dict[str, Path]) -> None:
     doc = load_bytes(made["csv"].read_bytes(), made["csv"].name)
     assert doc.text.split("\n\n") == [
@@ -142,6 +193,8 @@ QUESTIONS = {
     "epub": ("When does the winter service stop?", "8 p.m.", None),
     "pptx": ("What did the council decide about the night ferry?", "all year", 2),
     "csv": ("When was the Marrow jetty opened?", "1964", None),
+    "xlsx": ("How much is a night return ticket?", "7.5", 1),
+    "ods": ("How many minutes does the crossing from the old town to Marrow take?", "25", 2),
 }
 
 
@@ -164,7 +217,7 @@ def test_uploaded_files_answer_with_exact_citations(
         assert any(c["page"] == page and expected in c["quote"] for c in cited)
 
 
-@pytest.mark.parametrize("kind", ["docx", "pptx", "odt", "epub"])
+@pytest.mark.parametrize("kind", ["docx", "pptx", "odt", "epub", "xlsx", "ods"])
 def test_a_corrupt_file_is_a_4xx_and_the_store_is_unchanged(
     client: TestClient, made: dict[str, Path], kind: str
 ) -> None:
