@@ -23,6 +23,15 @@ BAN = (
 KIEV = "Russia’s attacks in other areas – even near the capital, Kiev – cannot be responded to"
 
 
+def serving(data_dir: Path, minilm: object, api_keys: str | None = None) -> LiveServer:
+    """A live server over a fresh store, with these API keys."""
+    from citeqa.settings import Settings
+    from tests.api.conftest import make_app
+
+    settings = Settings(data_dir=data_dir, api_keys=api_keys)
+    return LiveServer(make_app(settings, minilm))  # type: ignore[arg-type]
+
+
 def ask(page: object, question: str) -> None:
     page.fill("#question", question)  # type: ignore[attr-defined]
     page.press("#question", "Enter")  # type: ignore[attr-defined]
@@ -95,11 +104,7 @@ def test_page_offline_answers_follow_ups_and_abstains_honestly(
 def test_page_asks_for_an_api_key_when_the_server_needs_one(
     browser: object, data_dir: Path, minilm: object
 ) -> None:
-    from citeqa.settings import Settings
-    from tests.api.conftest import make_app
-
-    settings = Settings(data_dir=data_dir, api_keys="page-key-123:admin")
-    with LiveServer(make_app(settings, minilm)) as live:  # type: ignore[arg-type]
+    with serving(data_dir, minilm, "page-key-123:admin") as live:
         httpx.post(
             f"{live.url}/v1/documents",
             json={"doc_id": "ferry.md", "text": "The ferry leaves at noon every day."},
@@ -145,10 +150,7 @@ def listed(page: object) -> list[str]:
 def test_page_adds_lists_asks_opens_and_deletes_documents(
     browser: object, data_dir: Path, minilm: object
 ) -> None:
-    from citeqa.settings import Settings
-    from tests.api.conftest import make_app
-
-    with LiveServer(make_app(Settings(data_dir=data_dir), minilm)) as live:  # type: ignore[arg-type]
+    with serving(data_dir, minilm) as live:
         page = browser.new_page()  # type: ignore[attr-defined]
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -226,11 +228,7 @@ def test_page_adds_lists_asks_opens_and_deletes_documents(
 def test_page_asks_for_an_admin_key_to_add_and_delete(
     browser: object, data_dir: Path, minilm: object
 ) -> None:
-    from citeqa.settings import Settings
-    from tests.api.conftest import make_app
-
-    settings = Settings(data_dir=data_dir, api_keys="reader-key-1:read,admin-key-22:admin")
-    with LiveServer(make_app(settings, minilm)) as live:  # type: ignore[arg-type]
+    with serving(data_dir, minilm, "reader-key-1:read,admin-key-22:admin") as live:
         page = browser.new_page()  # type: ignore[attr-defined]
         prompts: list[str] = []
         keys = iter(["reader-key-1", "admin-key-22"])
