@@ -67,12 +67,13 @@ browser:
 	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	else echo "install Debian's chromium (or set CITEQA_SKIP_BROWSER=1)"; exit 1; fi
 
-# Third-party clients the compatibility tests drive: litellm and openapi-python-client
-# (which generates a client from /openapi.json) in a venv of their own (litellm's
-# dependencies conflict with chromadb's), and the official `openai` npm package under
-# Debian's Node. openapi-python-client stays below 0.27: later versions write code that
-# does not import (`Unset`) for a required body with two content types, such as POST
-# /v1/documents (its issue #1451, open). CITEQA_SKIP_CLIENTS=1 skips both the install and those tests.
+# Third-party clients the compatibility tests drive: litellm, the `llm` CLI and
+# openapi-python-client (which generates a client from /openapi.json) in a venv of their
+# own (litellm's dependencies conflict with chromadb's), and the official `openai` npm
+# package under Debian's Node. openapi-python-client stays below 0.27: later versions
+# write code that does not import (`Unset`) for a required body with two content types,
+# such as POST /v1/documents (its issue #1451, open). CITEQA_SKIP_CLIENTS=1 skips both
+# the install and those tests.
 CLIENTS := build/clients
 NODE_CLIENTS := build/node-clients
 clients: $(CLIENTS)/.installed $(NODE_CLIENTS)/.installed
@@ -80,7 +81,7 @@ $(CLIENTS)/.installed: Makefile
 	@if [ "$$CITEQA_SKIP_CLIENTS" = 1 ]; then exit 0; fi; \
 	  set -e; test -x $(CLIENTS)/bin/python || $(PYTHON) -m venv $(CLIENTS); \
 	  $(CLIENTS)/bin/pip install --quiet --upgrade pip; \
-	  $(CLIENTS)/bin/pip install --quiet 'openai>=1.40' 'litellm>=1.50' \
+	  $(CLIENTS)/bin/pip install --quiet 'openai>=1.40' 'litellm>=1.50' 'llm>=0.19' \
 	    'openapi-python-client>=0.26,<0.27'; \
 	  touch $@
 $(NODE_CLIENTS)/.installed:

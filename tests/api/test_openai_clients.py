@@ -165,3 +165,26 @@ def test_official_node_client_plain_and_streamed(live_offline: LiveServer) -> No
         assert checked_sources(live_offline, found[key]) >= 1
     assert found["model"] == "citeqa" and found["streamed_usage"] > 0
     assert found["unknown_model_status"] == 404
+
+
+def test_llm_cli_plain_and_streamed(live_offline: LiveServer, tmp_path: Path) -> None:
+    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
+        pytest.skip("CITEQA_SKIP_CLIENTS=1")
+    llm = CLIENTS_PYTHON.parent / "llm"
+    assert llm.exists(), f"{llm} is missing: run `make clients`"
+    # Simon Willison's `llm` CLI, with citeqa configured as an OpenAI-compatible model
+    (tmp_path / "extra-openai-models.yaml").write_text(
+        f'- model_id: citeqa\n  model_name: citeqa\n  api_base: "{live_offline.url}/v1"\n',
+        encoding="utf-8",
+    )
+    for options in ([], ["--no-stream"]):
+        done = subprocess.run(
+            [str(llm), "-m", "citeqa", *options, QUESTION],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "LLM_USER_PATH": str(tmp_path)},
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "General Cavoli" in done.stdout
+        assert checked_sources(live_offline, done.stdout.strip()) >= 1
