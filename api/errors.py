@@ -113,15 +113,17 @@ def error_response(
     content: dict[str, Any] = error_body(code, message)
     if openai:
         status = 400 if status == 422 else status
-        content = {
-            "error": {
-                "message": message,
-                "type": _openai_type(status),
-                "param": param,
-                "code": code,
-            }
-        }
+        content = openai_error_body(status, code, message, param)
     return JSONResponse(status_code=status, content=content, headers=headers)
+
+
+def openai_error_body(
+    status: int, code: str, message: str, param: str | None = None
+) -> dict[str, Any]:
+    """OpenAI's error shape, its `type` from the HTTP status."""
+    return {
+        "error": {"message": message, "type": _openai_type(status), "param": param, "code": code}
+    }
 
 
 def _validation_param(found: Sequence[Any]) -> str | None:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep
-from api.errors import ModelNotFound, UnsupportedOption
+from api.errors import ModelNotFound, UnsupportedOption, openai_error_body
 from api.routers.query import SSE_HEADERS
 from api.schemas import MAX_HISTORY_TURNS, OpenAIErrorBody
 from api.streaming import EventPump
@@ -146,8 +146,9 @@ def _extra(answer: Answer) -> dict[str, Any]:
 
 
 def _stream_error(code: str, message: str) -> dict[str, Any]:
-    """A failure midway through a stream, in OpenAI's shape (its clients raise it)."""
-    return {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
+    """A failure midway through a stream, in OpenAI's shape (its clients raise it): a
+    server error, whatever its cause, since the 200 was sent already."""
+    return openai_error_body(500, code, message)
 
 
 def _usage(answer: Answer) -> dict[str, int]:
