@@ -15,7 +15,7 @@ from api.app import create_app
 from api.deps import EngineProvider
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
-from tests.conftest import SEED_FILE, LLMServer, free_port, require_shared, wait_for_http
+from tests.conftest import REPO, SEED_FILE, LLMServer, free_port, require_shared, wait_for_http
 
 
 @pytest.fixture
@@ -93,6 +93,19 @@ def live_llm(
 
 
 CHROMIUM = Path(os.environ.get("CITEQA_CHROMIUM", "/usr/bin/chromium"))
+
+# Third-party clients in their own venv and npm folder (`make clients`).
+CLIENTS_PYTHON = Path(
+    os.environ.get("CITEQA_CLIENTS_PYTHON", REPO / "build" / "clients" / "bin" / "python")
+)
+NODE_CLIENTS = Path(os.environ.get("CITEQA_NODE_CLIENTS", REPO / "build" / "node-clients"))
+
+
+def require_clients(tool: Path) -> None:
+    """Skip with CITEQA_SKIP_CLIENTS=1; otherwise the tool must be there."""
+    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
+        pytest.skip("CITEQA_SKIP_CLIENTS=1")
+    assert tool.exists(), f"{tool} is missing: run `make clients`"
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ plain and streamed: the OpenAPI document is one that generators can live with.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,14 +14,11 @@ import pytest
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
-from tests.api.conftest import LiveServer, make_app
+from tests.api.conftest import CLIENTS_PYTHON, REPO, LiveServer, make_app, require_clients
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-CLIENTS_BIN = Path(
-    os.environ.get("CITEQA_CLIENTS_PYTHON", REPO / "build" / "clients" / "bin" / "python")
-).parent
+CLIENTS_BIN = CLIENTS_PYTHON.parent
 
 
 @pytest.fixture
@@ -32,10 +28,8 @@ def live_empty(settings: Settings, minilm: LocalMiniLMEmbedder) -> Iterator[Live
 
 
 def test_generated_client_uploads_lists_and_queries(live_empty: LiveServer, tmp_path: Path) -> None:
-    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
-        pytest.skip("CITEQA_SKIP_CLIENTS=1")
     generator = CLIENTS_BIN / "openapi-python-client"
-    assert generator.exists(), f"{generator} is missing: run `make clients`"
+    require_clients(generator)
     spec = tmp_path / "openapi.json"
     spec.write_text(httpx.get(f"{live_empty.url}/openapi.json").text, encoding="utf-8")
     config = tmp_path / "config.yaml"

@@ -16,15 +16,10 @@ import httpx
 import openai
 import pytest
 
-from tests.api.conftest import LiveServer
+from tests.api.conftest import CLIENTS_PYTHON, NODE_CLIENTS, REPO, LiveServer, require_clients
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-CLIENTS_PYTHON = Path(
-    os.environ.get("CITEQA_CLIENTS_PYTHON", REPO / "build" / "clients" / "bin" / "python")
-)
-NODE_CLIENTS = Path(os.environ.get("CITEQA_NODE_CLIENTS", REPO / "build" / "node-clients"))
 QUESTION = "Who conveyed the decision to Ukraine?"
 _SOURCE = re.compile(r'^\[(\d+)\] (.+?)(?:, p\. \d+)? \(chars (\d+)-(\d+)\): "(.*)"$')
 
@@ -123,9 +118,7 @@ def test_langchain_openai_plain_streamed_and_usage(live_offline: LiveServer) -> 
 
 
 def test_litellm_plain_and_streamed(live_offline: LiveServer) -> None:
-    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
-        pytest.skip("CITEQA_SKIP_CLIENTS=1")
-    assert CLIENTS_PYTHON.exists(), f"{CLIENTS_PYTHON} is missing: run `make clients`"
+    require_clients(CLIENTS_PYTHON)
     script = REPO / "tests" / "clients" / "litellm_checks.py"
     done = subprocess.run(
         [str(CLIENTS_PYTHON), str(script), live_offline.url, QUESTION],
@@ -144,11 +137,9 @@ def test_litellm_plain_and_streamed(live_offline: LiveServer) -> None:
 
 
 def test_official_node_client_plain_and_streamed(live_offline: LiveServer) -> None:
-    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
-        pytest.skip("CITEQA_SKIP_CLIENTS=1")
+    require_clients(NODE_CLIENTS / "node_modules" / "openai")
     node = shutil.which("node")
     assert node, "node is missing: `make clients` installs Debian's nodejs"
-    assert (NODE_CLIENTS / "node_modules" / "openai").is_dir(), "run `make clients`"
     script = REPO / "tests" / "clients" / "openai_checks.cjs"
     done = subprocess.run(
         [node, str(script), live_offline.url, QUESTION],
@@ -168,10 +159,8 @@ def test_official_node_client_plain_and_streamed(live_offline: LiveServer) -> No
 
 
 def test_llm_cli_plain_and_streamed(live_offline: LiveServer, tmp_path: Path) -> None:
-    if os.environ.get("CITEQA_SKIP_CLIENTS") == "1":
-        pytest.skip("CITEQA_SKIP_CLIENTS=1")
     llm = CLIENTS_PYTHON.parent / "llm"
-    assert llm.exists(), f"{llm} is missing: run `make clients`"
+    require_clients(llm)
     # Simon Willison's `llm` CLI, with citeqa configured as an OpenAI-compatible model
     (tmp_path / "extra-openai-models.yaml").write_text(
         f'- model_id: citeqa\n  model_name: citeqa\n  api_base: "{live_offline.url}/v1"\n',
