@@ -367,12 +367,15 @@ def load_epub(data: bytes) -> Converted:
 # -- csv and spreadsheets ----------------------------------------------------------------
 
 
-def _rows_text(rows: list[list[str]], has_header: bool) -> str:
+def _rows_text(rows: list[list[str]], has_header: bool | None) -> str:
     """One paragraph per row, each value named by its column ("City: Lyon; Year: 1998"),
-    so that a row answers on its own; columns are "column N" without a header row."""
+    so that a row answers on its own; columns are "column N" without a header row.
+    has_header None: the first non-empty row is the header when it is all text."""
     rows = [[_one_line(c) for c in row] for row in rows if any(c.strip() for c in row)]
     if not rows:
         return ""
+    if has_header is None:
+        has_header = _looks_like_header(rows[0])
     header = rows[0] if has_header else []
     lines = []
     for row in rows[1:] if has_header else rows:
@@ -423,8 +426,7 @@ def _sheets(sheets: list[tuple[str, list[list[str]]]], title: str | None) -> Con
     """One page per sheet: its name as the heading, then its rows."""
     pages = []
     for name, rows in sheets:
-        kept = [row for row in rows if any(c.strip() for c in row)]
-        body = _rows_text(kept, bool(kept) and _looks_like_header(kept[0]))
+        body = _rows_text(rows, None)
         pages.append(f"# {_one_line(name)}\n\n{body}" if body else f"# {_one_line(name)}")
     return _paged(pages, title)
 
