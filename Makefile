@@ -12,7 +12,7 @@ export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
 .PHONY: install run serve ingest test soak bench lint browser clients system eval-tools \
-	eval eval-real eval-public train-answerer clean
+	eval eval-real eval-public train-answerer clean bench-docs
 
 install: $(VENV)/.installed
 
@@ -108,6 +108,11 @@ SIZES ?= 1000,10000
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.bench --sizes $(SIZES)
+
+# Ingest of many short documents (the squad2 sample) against a bare encode of their texts.
+bench-docs: install
+	$(BIN)/python -m benchmarks.many_docs --docs $(SHARED)/evalsets/squad2_dev_sample500/docs \
+		--out benchmarks/many_docs.json
 
 # The offline eval gates (thresholds in evals/thresholds.toml).
 eval: install

@@ -77,8 +77,8 @@ def main() -> None:
 
         for name in (
             "upsert_chunks",
-            "put_document",
-            "update_document_metadata",
+            "put_documents",
+            "update_documents_metadata",
             "delete_stale_chunks",
             "bump_generation",
         ):

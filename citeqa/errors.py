@@ -41,6 +41,13 @@ class UnsupportedDocumentType(CiteqaError):
     code = "unsupported_type"
 
 
+class NotText(UnsupportedDocumentType):
+    """A file of a text format (by its name) whose content is not text: binary data,
+    or characters that decode to mostly control or replacement characters."""
+
+    code = "not_text"
+
+
 class DocumentTooLarge(CiteqaError):
     code = "document_too_large"
 

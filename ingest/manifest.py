@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -56,16 +57,23 @@ class Manifest:
             return Plan.SKIP
         return Plan.UPDATE
 
-    def begin(self, record: DocumentRecord) -> None:
-        record.status = "pending"
-        self._store.put_document(record)
-        self._entries()[record.doc_id] = (record.content_hash, "pending")
+    def begin(self, records: Sequence[DocumentRecord]) -> None:
+        """Write the records as pending (with their text), in one store call."""
+        for record in records:
+            record.status = "pending"
+        self._store.put_documents(records)
+        for record in records:
+            self._entries()[record.doc_id] = (record.content_hash, "pending")
 
-    def complete(self, record: DocumentRecord) -> None:
-        record.status = "complete"
-        record.ingested_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self._store.update_document_metadata(record)  # the text was written by begin()
-        self._entries()[record.doc_id] = (record.content_hash, "complete")
+    def complete(self, records: Sequence[DocumentRecord]) -> None:
+        """Mark the records complete, in one store call (their text was written by
+        begin())."""
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        for record in records:
+            record.status, record.ingested_at = "complete", now
+        self._store.update_documents_metadata(records)
+        for record in records:
+            self._entries()[record.doc_id] = (record.content_hash, "complete")
 
     def forget(self, doc_id: str) -> None:
         self._entries().pop(doc_id, None)

@@ -391,10 +391,10 @@ def _looks_like_header(row: list[str]) -> bool:
     return bool(cells) and all(c and not re.fullmatch(r"[-+]?[\d.,%]+", c) for c in cells)
 
 
-def load_csv(data: bytes) -> Converted:
+def load_csv(data: bytes, name: str = "the file") -> Converted:
     from ingest.loaders import decode
 
-    raw, warnings = decode(data)
+    raw, warnings = decode(data, name)
     sample = raw[:65536]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")

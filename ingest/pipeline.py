@@ -3,7 +3,8 @@
 Idempotent and crash-safe: chunk ids are derived from (doc_id, content hash, index);
 unchanged documents are skipped before any embedding; a changed document's old chunks are
 removed before the new ones are written; a document is marked complete only after all of
-its chunks are stored. Documents stream through one at a time, so memory stays flat.
+its chunks are stored. Documents stream through in groups of bounded size (GROUP_CHUNKS),
+so memory stays flat while short documents share embedding batches and store writes.
 """
 
 from __future__ import annotations
@@ -124,12 +125,80 @@ def _file_source(path: Path, doc_id: str) -> Source:
     return Source(doc_id=doc_id, source=str(path), name=path.name, read=path.read_bytes)
 
 
+# A group of documents is embedded and written together once it holds this many chunks,
+# documents or characters of text (whichever comes first): short documents then fill
+# whole, length-sorted embedding batches and share their store writes.
+GROUP_CHUNKS = 512
+GROUP_DOCUMENTS = 256
+GROUP_CHARS = 8_000_000
+
+
+@dataclass
+class _Prepared:
+    """A document parsed, planned and cut into chunks, waiting for its group's write."""
+
+    record: DocumentRecord
+    outcome: DocumentOutcome
+    chunks: list[Chunk]
+    context: str
+    units_of: dict[str, list[tuple[int, int, str]]]
+
+
+class _Groups:
+    """Collects prepared documents into groups and writes each when full. Outcomes are
+    reported in the order of the sources: one that needs no write (skipped, failed)
+    waits behind the group in progress."""
+
+    def __init__(
+        self,
+        write: Callable[[list[_Prepared]], None],
+        on_document: Callable[[DocumentOutcome], None] | None,
+    ) -> None:
+        self._write = write
+        self._on_document = on_document
+        self.result = IngestResult()
+        self._prepared: list[_Prepared] = []
+        self._waiting: list[DocumentOutcome] = []
+
+    def holds(self, doc_id: str) -> bool:
+        return any(p.record.doc_id == doc_id for p in self._prepared)
+
+    def outcome(self, outcome: DocumentOutcome) -> None:
+        self._waiting.append(outcome)
+        if not self._prepared:
+            self._report()
+
+    def add(self, item: _Prepared) -> None:
+        self._prepared.append(item)
+        self._waiting.append(item.outcome)
+        chunks = sum(len(p.chunks) for p in self._prepared)
+        chars = sum(len(p.record.text or "") for p in self._prepared)
+        if chunks >= GROUP_CHUNKS or len(self._prepared) >= GROUP_DOCUMENTS or chars >= GROUP_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._prepared:
+            self._write(self._prepared)
+            self._prepared = []
+        self._report()
+
+    def _report(self) -> None:
+        for outcome in self._waiting:
+            _count(outcome)
+            self.result.documents.append(outcome)
+            if self._on_document:
+                self._on_document(outcome)
+        self._waiting = []
+
+
 class IngestPipeline:
     def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
         self._store = store
         self._embedder = embedder
         self._settings = settings
-        self._write_batch = max(settings.embed_batch_size, 64)
+        # chunks per embedding call and store write; the embedder sorts each call's
+        # texts by length into its own batches, so a call spans several of those
+        self._write_batch = max(settings.embed_batch_size * 4, 256)
         # the embedded store takes a file lock against other writing processes
         self._lock_dir = None if settings.chroma_url else settings.data_dir
 
@@ -139,18 +208,26 @@ class IngestPipeline:
         on_document: Callable[[DocumentOutcome], None] | None = None,
         on_chunks: Callable[[int], None] | None = None,
     ) -> IngestResult:
+        """Ingest the sources in groups (see GROUP_CHUNKS). Each document of a group is
+        pending until all of the group's chunks are stored, then all are complete: a run
+        that dies leaves whole documents and pending ones, which the next run redoes."""
         started = time.perf_counter()
         with store_write_lock(self._lock_dir):
             manifest = Manifest(self._store)
-            result = IngestResult()
+            groups = _Groups(
+                lambda group: self._write_group(group, manifest, on_chunks), on_document
+            )
             for source in sources:
-                outcome = self._ingest_one(source, manifest, on_chunks)
-                _count(outcome)
-                result.documents.append(outcome)
-                if on_document:
-                    on_document(outcome)
-        result.seconds = time.perf_counter() - started
-        return result
+                if groups.holds(source.doc_id.strip()):  # a second version: after the first
+                    groups.flush()
+                prepared = self._prepare_source(source, manifest)
+                if isinstance(prepared, DocumentOutcome):
+                    groups.outcome(prepared)
+                else:
+                    groups.add(prepared)
+            groups.flush()
+        groups.result.seconds = time.perf_counter() - started
+        return groups.result
 
     def _parse(self, source: Source) -> tuple[str, str, str | None, LoadedDocument | None]:
         loaded: LoadedDocument | None = None
@@ -184,9 +261,9 @@ class IngestPipeline:
         )
         return text, title, date, loaded
 
-    def _ingest_one(
-        self, source: Source, manifest: Manifest, on_chunks: Callable[[int], None] | None
-    ) -> DocumentOutcome:
+    def _prepare_source(self, source: Source, manifest: Manifest) -> _Prepared | DocumentOutcome:
+        """The document ready to write, or its final outcome (skipped, failed,
+        unsupported)."""
         try:
             doc_id = validate_doc_id(source.doc_id)
             text, title, date, loaded = self._parse(source)
@@ -220,18 +297,11 @@ class IngestPipeline:
             kind=loaded.kind if loaded is not None else _kind_of(source.name),
             pages=[(start, end) for _number, start, end in loaded.pages] if loaded else None,
         )
-        chunks = self._write(record, manifest, on_chunks)
         message = "; ".join(warnings) if warnings else None
-        return DocumentOutcome(doc_id, plan.value, chunks=chunks, message=message)
+        return self._prepare(record, DocumentOutcome(doc_id, plan.value, message=message))
 
-    def _write(
-        self,
-        record: DocumentRecord,
-        manifest: Manifest,
-        on_chunks: Callable[[int], None] | None,
-    ) -> int:
-        """Chunk, embed and store a document's text in the current format; the record
-        is pending until every chunk is written. Returns the number of chunks."""
+    def _prepare(self, record: DocumentRecord, outcome: DocumentOutcome) -> _Prepared:
+        """Segment and chunk a document's text in the current format."""
         text, title, pages = record.text or "", record.title, record.pages or []
         # PDF pages are given so that running headers and footers left in texts stored
         # before the loader removed them are no unit either
@@ -275,33 +345,47 @@ class IngestPipeline:
             for c in chunks
         }
         record.status, record.n_chunks, record.format = "pending", len(chunks), STORE_FORMAT
-        manifest.begin(record)
-        self._store.delete_stale_chunks(record.doc_id, [c.id for c in chunks])
-        for i in range(0, len(chunks), self._write_batch):
-            batch = chunks[i : i + self._write_batch]
+        outcome.chunks = len(chunks)
+        return _Prepared(record, outcome, chunks, base_meta["context"], units_of)
+
+    def _write_group(
+        self,
+        group: list[_Prepared],
+        manifest: Manifest,
+        on_chunks: Callable[[int], None] | None,
+    ) -> None:
+        """Embed and store a group's documents: all pending first, then every chunk (in
+        embedding calls that mix documents, so short ones fill whole batches), then all
+        complete, then one change-marker bump."""
+        records = [p.record for p in group]
+        manifest.begin(records)
+        self._store.delete_stale_chunks({p.record.doc_id: [c.id for c in p.chunks] for p in group})
+        work = [(p, c) for p in group for c in p.chunks]
+        for i in range(0, len(work), self._write_batch):
+            batch = work[i : i + self._write_batch]
             inputs = [
-                embedding_input(c.text, base_meta["context"], c.metadata.get("headings"))
-                for c in batch
+                embedding_input(c.text, p.context, c.metadata.get("headings")) for p, c in batch
             ]
             vectors, matrices = self._embedder.embed_chunks(
                 [model_text for model_text, _where in inputs],
                 [
-                    [map_span(where, a, b) for a, b, _kind in units_of[c.id]]
-                    for c, (_model_text, where) in zip(batch, inputs, strict=True)
+                    [map_span(where, a, b) for a, b, _kind in p.units_of[c.id]]
+                    for (p, c), (_model_text, where) in zip(batch, inputs, strict=True)
                 ],
             )
-            for chunk, matrix in zip(batch, matrices, strict=True):
-                units = units_of[chunk.id]
+            for (p, chunk), matrix in zip(batch, matrices, strict=True):
+                units = p.units_of[chunk.id]
                 if matrix is not None and units:
                     chunk.sentences = SentenceVectors(
                         [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
                     )
-            self._store.upsert_chunks(batch, vectors)
+            self._store.upsert_chunks([c for _p, c in batch], vectors)
+            for _p, chunk in batch:
+                chunk.sentences = None  # written: the group need not hold the vectors
             if on_chunks:
                 on_chunks(len(batch))
-        manifest.complete(record)
+        manifest.complete(records)
         self._store.bump_generation()
-        return len(chunks)
 
     def reindex(
         self,
@@ -313,30 +397,26 @@ class IngestPipeline:
         or stays as it was, so a run can stop anywhere and the next one goes on.
         Returns what was done and how many documents remain."""
         started = time.perf_counter()
-        result = IngestResult()
         with store_write_lock(self._lock_dir):
             todo = self._store.outdated_documents()
             manifest = Manifest(self._store)
+            groups = _Groups(lambda group: self._write_group(group, manifest, None), on_document)
             for doc_id in todo[:limit] if limit is not None else todo:
                 record = self._store.get_document(doc_id)
                 if record is None or not record.text:
-                    outcome = DocumentOutcome(doc_id, "failed", message="no stored text")
-                else:
-                    if record.kind is None:
-                        record.kind = _kind_of(doc_id)
-                    if record.pages is None and record.kind == "pdf":
-                        record.pages = _pages_from_chunks(
-                            self._store.chunk_pages(doc_id), len(record.text)
-                        )
-                    chunks = self._write(record, manifest, None)
-                    outcome = DocumentOutcome(doc_id, "updated", chunks=chunks)
-                _count(outcome)
-                result.documents.append(outcome)
-                if on_document:
-                    on_document(outcome)
+                    groups.outcome(DocumentOutcome(doc_id, "failed", message="no stored text"))
+                    continue
+                if record.kind is None:
+                    record.kind = _kind_of(doc_id)
+                if record.pages is None and record.kind == "pdf":
+                    record.pages = _pages_from_chunks(
+                        self._store.chunk_pages(doc_id), len(record.text)
+                    )
+                groups.add(self._prepare(record, DocumentOutcome(doc_id, "updated")))
+            groups.flush()
             remaining = len(self._store.outdated_documents())
-        result.seconds = time.perf_counter() - started
-        return result, remaining
+        groups.result.seconds = time.perf_counter() - started
+        return groups.result, remaining
 
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):

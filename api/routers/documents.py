@@ -34,7 +34,13 @@ from citeqa.errors import (
     UnsupportedDocumentType,
     describe_validation,
 )
-from ingest.loaders import SUPPORTED_SUFFIXES, is_supported
+from ingest.loaders import (
+    SUPPORTED_SUFFIXES,
+    TEXTUAL_SUFFIXES,
+    is_supported,
+    refuse_binary,
+    refuse_garbled,
+)
 from ingest.pipeline import IngestResult, Source
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -151,6 +157,8 @@ async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise DocumentTooLarge(f"{name} is larger than {max_bytes} bytes")
+        if PurePosixPath(name).suffix.lower() in TEXTUAL_SUFFIXES:
+            refuse_binary(data, name)  # 415 before anything is read or embedded
         doc_id = doc_id_field if isinstance(doc_id_field, str) and doc_id_field else name
         sources.append(
             Source(doc_id=doc_id, source=f"upload:{name}", name=name, read=_reader(data))
@@ -166,6 +174,7 @@ async def _source_from_json(request: Request) -> Source:
     except ValidationError as exc:
         raise InvalidInput(describe_validation(exc.errors(), "body")) from exc
     doc_id = body.doc_id or f"doc-{hashlib.sha256(body.text.encode()).hexdigest()[:12]}"
+    refuse_garbled(body.text, "the text")
     source = str(body.metadata.get("source", "api"))
     return Source(
         doc_id=doc_id,
@@ -195,9 +204,11 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
     Markdown, HTML, PDF, Word (.docx), OpenDocument text and spreadsheets (.odt, .ods),
     PowerPoint (.pptx), EPUB, Excel (.xlsx) and CSV.
 
-    Unchanged documents are skipped; a changed one replaces its previous version. When
-    no document of the request can be read (corrupt or empty), the answer is a 422
-    `document_unreadable` and nothing is stored; otherwise the report lists each file.
+    Unchanged documents are skipped; a changed one replaces its previous version. A
+    file of a text format whose content is not text (binary data renamed `.txt`) is
+    refused with a 415 `not_text` before anything is stored. When no document of the
+    request can be read (corrupt or empty), the answer is a 422 `document_unreadable`
+    and nothing is stored; otherwise the report lists each file.
     """
     content_type = request.headers.get("content-type", "")
     length = int(request.headers.get("content-length") or 0)

@@ -233,20 +233,26 @@ class ChromaStore:
 
     # -- documents (the manifest) ---------------------------------------------------------
     @_store_call
-    def put_document(self, record: DocumentRecord) -> None:
+    def put_documents(self, records: Sequence[DocumentRecord]) -> None:
+        """Write records, text included, in one call."""
+        if not records:
+            return
         self._documents.upsert(
-            ids=[record.doc_id],
-            embeddings=[_PLACEHOLDER],
-            documents=[record.text or ""],
-            metadatas=[record.to_metadata()],
+            ids=[r.doc_id for r in records],
+            embeddings=[_PLACEHOLDER] * len(records),
+            documents=[r.text or "" for r in records],
+            metadatas=[r.to_metadata() for r in records],
         )
 
     @_store_call
-    def update_document_metadata(self, record: DocumentRecord) -> None:
-        """Rewrite a record's metadata (its status, when it was ingested) and leave its
-        stored text alone: rewriting the text re-indexes it in Chroma's full-text index,
-        which cost about a quarter of a document's store writes at ingest."""
-        self._documents.update(ids=[record.doc_id], metadatas=[record.to_metadata()])
+    def update_documents_metadata(self, records: Sequence[DocumentRecord]) -> None:
+        """Rewrite records' metadata (their status, when they were ingested) and leave
+        their stored text alone: rewriting the text re-indexes it in Chroma's full-text
+        index, which cost about a quarter of a document's store writes at ingest."""
+        if records:
+            self._documents.update(
+                ids=[r.doc_id for r in records], metadatas=[r.to_metadata() for r in records]
+            )
 
     @_store_call
     def get_documents(
@@ -366,11 +372,14 @@ class ChromaStore:
         return found
 
     @_store_call
-    def delete_stale_chunks(self, doc_id: str, keep_ids: Sequence[str]) -> int:
-        """Remove the chunks of doc_id that are not in keep_ids (an older version's)."""
-        existing = self._chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
-        keep = set(keep_ids)
-        stale = [i for i in existing if i not in keep]
+    def delete_stale_chunks(self, keep: dict[str, Sequence[str]]) -> int:
+        """Remove the chunks of each doc_id in `keep` that are not among its kept ids (an
+        older version's), for all the documents in one read and one delete."""
+        if not keep:
+            return 0
+        where = {"doc_id": {"$in": list(keep)}} if len(keep) > 1 else {"doc_id": next(iter(keep))}
+        kept = {cid for ids in keep.values() for cid in ids}
+        stale = [cid for cid in self._chunks.get(where=where, include=[])["ids"] if cid not in kept]
         if stale:
             self._chunks.delete(ids=stale)
         return len(stale)

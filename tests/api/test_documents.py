@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 from fastapi.testclient import TestClient
 
 from citeqa.settings import Settings
@@ -66,6 +68,26 @@ def test_unsupported_upload_is_415_and_stores_nothing(client: TestClient) -> Non
     )
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_type"
+    assert client.get("/v1/documents").json()["total"] == 0
+
+
+def test_binary_upload_named_as_text_is_415_not_text_and_stores_nothing(
+    client: TestClient,
+) -> None:
+    noise = random.Random(11).randbytes(3_000_000)
+    response = client.post(
+        "/v1/documents",
+        files=[
+            ("files", ("ok.txt", b"The ferry leaves at noon.", "text/plain")),
+            ("files", ("noise.txt", noise, "text/plain")),
+        ],
+    )
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error["code"] == "not_text" and "noise.txt" in error["message"]
+    garbled = "".join(chr(0xE000 + i % 300) for i in range(3000))
+    response = client.post("/v1/documents", json={"text": garbled, "doc_id": "garbled"})
+    assert response.status_code == 415 and response.json()["error"]["code"] == "not_text"
     assert client.get("/v1/documents").json()["total"] == 0
 
 

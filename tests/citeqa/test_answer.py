@@ -64,7 +64,7 @@ def test_citation_whose_text_changed_after_retrieval_is_dropped(seed_engine: Eng
     tampered = DocumentRecord(
         **{**record.__dict__, "text": record.text.replace("Cavoli", "Xavoli")}
     )
-    seed_engine.store.put_document(tampered)
+    seed_engine.store.put_documents([tampered])
     answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
     assert all("Cavoli" not in c.quote for c in answer.citations)
     assert_citations_verify(seed_engine, answer)

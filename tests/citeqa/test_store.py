@@ -33,10 +33,10 @@ def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: En
         text="The memo text, stored once.",
         extra={"team": "ops"},
     )
-    engine.store.put_document(record)
+    engine.store.put_documents([record])
     done = DocumentRecord(**{**record.__dict__, "status": "complete", "text": None})
     done.ingested_at = "2026-11-25T12:00:00+00:00"
-    engine.store.update_document_metadata(done)
+    engine.store.update_documents_metadata([done])
     stored = engine.store.get_document("memo")
     assert stored is not None
     assert stored.text == "The memo text, stored once."

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import codecs
+import gzip
 import io
+import random
+import shutil
+from pathlib import Path
 
 import pytest
 
-from citeqa.errors import DocumentUnreadable, UnsupportedDocumentType
+from citeqa.errors import DocumentUnreadable, NotText, UnsupportedDocumentType
 from ingest.loaders import load_bytes
 
 HTML = b"""<html><head><title>Garden rules</title><style>p{color:red}</style>
@@ -131,3 +136,50 @@ def test_html_keeps_headings_list_items_and_table_rows_as_units() -> None:
         "Tools",
     ]
     assert units["| Saturday | 9-17 |"].kind == ROW
+
+
+def _debian_docs() -> tuple[list[Path], list[Path]]:
+    """Real text files on any Debian (copyrights) and real gzip files (changelogs)."""
+    copyrights = sorted(Path("/usr/share/doc").glob("*/copyright"))[:150]
+    changelogs = sorted(Path("/usr/share/doc").glob("*/changelog*.gz"))[:40]
+    if len(copyrights) < 20 or len(changelogs) < 5:
+        pytest.skip("needs Debian's /usr/share/doc")
+    return copyrights, changelogs
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "notes.md", "page.html", "table.csv"])
+def test_binary_data_in_a_text_format_is_refused_as_not_text(name: str) -> None:
+    _copyrights, changelogs = _debian_docs()
+    binaries = [
+        random.Random(7).randbytes(300_000),  # noise
+        changelogs[0].read_bytes(),  # compressed
+        Path(shutil.which("ls") or "/bin/ls").read_bytes(),  # an executable
+    ]
+    for data in binaries:
+        with pytest.raises(NotText) as refused:
+            load_bytes(data, name)
+        assert refused.value.code == "not_text" and name in refused.value.message
+
+
+def test_real_text_in_any_encoding_is_not_refused() -> None:
+    copyrights, changelogs = _debian_docs()
+    for path in copyrights:
+        assert load_bytes(path.read_bytes(), "copyright.txt").text.strip()
+    for path in changelogs:
+        assert load_bytes(gzip.decompress(path.read_bytes()), "changelog.txt").text.strip()
+    sample = "Café menu: crème brûlée — “naïve” prices, 5 € each.\n" * 50
+    for data in (
+        sample.encode("cp1252"),
+        sample.encode("latin-1", errors="replace"),
+        codecs.BOM_UTF16_LE + sample.encode("utf-16-le"),
+        "Plain ASCII text in UTF-16 without a byte order mark.\n".encode("utf-16-le") * 20,
+        b"N\bNA\bAM\bME\bE\n     ls - list directory contents\n" * 40,  # overstruck man page
+        b"\x1b[1mbold\x1b[0m status: ok\n" * 40,  # a log with terminal colours
+    ):
+        assert load_bytes(data, "menu.txt").text.strip()
+
+
+def test_text_that_decodes_to_garbage_is_refused() -> None:
+    garbled = "".join(chr(0xE000 + i % 500) for i in range(2000)) + " a few words"
+    with pytest.raises(NotText):
+        load_bytes(garbled.encode("utf-8"), "private.txt")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,30 @@ def test_delete_removes_record_and_chunks(engine: Engine) -> None:
     assert all(c.doc_id != "a" for c in engine.ask("aurora turbine model").citations)
 
 
+def test_short_documents_share_embedding_calls_and_keep_their_order(
+    engine: Engine, embedder: CountingEmbedder
+) -> None:
+    engine.ingest([text_source("kept", "The depot opens at seven.")])
+    calls = embedder.calls
+    sources = [
+        text_source(f"note-{i:02d}", f"Locker {i} is on floor {i % 4} of the depot.")
+        for i in range(40)
+    ]
+    # an unchanged document and a second version of one, among new ones
+    sources[10:10] = [text_source("kept", "The depot opens at seven.")]
+    sources.append(text_source("note-03", "Locker 3 moved to the roof."))
+    report = engine.ingest(sources)
+    assert [d.doc_id for d in report.documents] == [s.doc_id for s in sources]
+    assert report.documents[10].status == "skipped"
+    assert report.count("added") == 40 and report.documents[-1].status == "updated"
+    # forty new documents in one embedding call; the second version of note-03 in another
+    assert embedder.calls == calls + 2
+    record = engine.store.get_document("note-03")
+    assert record is not None and record.text == "Locker 3 moved to the roof."
+    answer = engine.ask("Where is locker 17?")
+    assert answer.citations and answer.citations[0].doc_id == "note-17"
+
+
 def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -83,6 +108,21 @@ def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_
     assert by_id["tool.exe"].status == "unsupported"
     assert by_id["empty.txt"].status == "failed"
     assert ".hidden.md" not in by_id
+
+
+def test_binary_file_named_as_text_is_refused_before_any_embedding(
+    engine: Engine, embedder: CountingEmbedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text("# Good\nThe ferry leaves at noon.")
+    (folder / "noise.txt").write_bytes(random.Random(3).randbytes(200_000))
+    report = engine.ingest(sources_from_paths([folder]))
+    by_id = {d.doc_id: d for d in report.documents}
+    assert by_id["noise.txt"].status == "unsupported"
+    assert "not text" in (by_id["noise.txt"].message or "")
+    assert embedder.texts == by_id["good.md"].chunks  # the noise was never embedded
+    assert engine.store.get_document("noise.txt") is None
 
 
 def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:

@@ -73,8 +73,11 @@ def test_an_old_store_answers_says_a_reindex_is_due_and_is_rebuilt(
 
 
 def test_reindex_survives_being_stopped_midway(
-    old_store: Path, settings: Settings, embedder: CountingEmbedder
+    old_store: Path, settings: Settings, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "GROUP_DOCUMENTS", 1)  # each document its own write
     engine = Engine(settings, embedder=embedder)
 
     class Stop(Exception):
