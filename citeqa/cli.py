@@ -50,27 +50,88 @@ def _engine(settings: Settings | None = None):  # type: ignore[no-untyped-def]
     return Engine(settings or _settings())
 
 
+class _Progress:
+    """Ingest progress on stderr: a bar (documents, chunks, chunks/s, ETA) on a terminal;
+    otherwise a plain line at most every `every` seconds and one at the end."""
+
+    def __init__(self, total: int, every: float, quiet: bool) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        self._clock = time.monotonic
+        self._started = self._last = self._clock()
+        self._total, self._every, self._quiet = total, every, quiet
+        self._documents = self._chunks = 0
+        self._bar = (
+            tqdm(total=total, unit="doc", file=sys.stderr, dynamic_ncols=True)
+            if not quiet and sys.stderr.isatty()
+            else None
+        )
+
+    def _rate(self) -> float:
+        return self._chunks / max(self._clock() - self._started, 1e-9)
+
+    def document(self, _outcome: object) -> None:
+        self._documents += 1
+        if self._bar is not None:
+            self._bar.update(1)
+        self._line()
+
+    def chunks(self, n: int) -> None:
+        self._chunks += n
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"{self._chunks} chunks, {self._rate():.1f} chunks/s")
+        self._line()
+
+    def _line(self, final: bool = False) -> None:
+        if self._bar is not None or self._quiet:
+            return
+        now = self._clock()
+        if not final and now - self._last < self._every:
+            return
+        self._last = now
+        elapsed = now - self._started
+        left = self._total - self._documents
+        eta = f", about {elapsed / self._documents * left:.0f} s left" if self._documents else ""
+        print(
+            f"ingest: {self._documents}/{self._total} documents, {self._chunks} chunks, "
+            f"{self._rate():.1f} chunks/s, {elapsed:.0f} s{eta if left else ''}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        else:
+            self._line(final=True)
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    progress_every: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds between progress lines when stderr is not a terminal (a terminal "
+            "gets a progress bar).",
+        ),
+    ] = 5.0,
 ) -> None:
-    """Ingest documents (.txt, .md, .html, .pdf); unchanged ones are skipped."""
-    from tqdm import tqdm
-
+    """Ingest documents (text, Markdown, HTML, PDF, office formats); unchanged ones are
+    skipped."""
     from ingest.pipeline import sources_from_paths
 
     engine = _engine()
     sources = list(sources_from_paths(paths))
-    with tqdm(total=len(sources), unit="doc", disable=json_output or None, file=sys.stderr) as bar:
-        chunks = 0
-
-        def on_chunks(n: int) -> None:
-            nonlocal chunks
-            chunks += n
-            bar.set_postfix(chunks=chunks)
-
-        result = engine.ingest(sources, on_document=lambda _o: bar.update(1), on_chunks=on_chunks)
+    progress = _Progress(len(sources), progress_every, quiet=json_output)
+    try:
+        result = engine.ingest(sources, on_document=progress.document, on_chunks=progress.chunks)
+    finally:
+        progress.close()
     summary = result.summary()
     if json_output:
         payload = {**summary, "documents": [o.__dict__ for o in result.documents]}

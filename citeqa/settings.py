@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         description="How the local model runs: 'onnx' (onnxruntime, faster on CPU; exported "
         "once from the packaged weights) or 'torch' (sentence-transformers). Same vectors.",
     )
+    embed_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where the local model runs: 'auto' (a CUDA GPU when torch sees one, in "
+        "half precision, else the CPU), 'cpu' or 'cuda' (an error when there is none). The "
+        "default install has a CPU-only torch; see the README for a CUDA one.",
+    )
     embed_base_url: str | None = Field(
         None, description="OpenAI-compatible base URL for 'openai:' embeddings."
     )

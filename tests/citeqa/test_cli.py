@@ -133,3 +133,59 @@ def test_serve_refuses_a_public_address_without_keys(
     monkeypatch.setenv("CITEQA_API_KEYS", "short:read")
     code, _, err = run_cli(monkeypatch, capsys, "serve", "--host", "0.0.0.0", "--port", "1")
     assert code == 1 and "at least 8 characters" in err
+
+
+def test_ingest_reports_progress_in_plain_lines_when_not_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(monkeypatch, capsys, "ingest", str(REPO / "examples"))
+    assert code == 0 and "added 3" in out
+    lines = [line for line in err.splitlines() if line.startswith("ingest: ")]
+    assert lines and lines[-1].startswith("ingest: 3/3 documents, ")
+    assert "chunks/s" in lines[-1] and "\r" not in err
+    code, out, err = run_cli(
+        monkeypatch, capsys, "ingest", str(REPO / "examples"), "--progress-every", "0"
+    )
+    assert code == 0 and "skipped 3" in out
+    assert [line.split(",")[0] for line in err.splitlines()] == [
+        "ingest: 1/3 documents",
+        "ingest: 2/3 documents",
+        "ingest: 3/3 documents",
+        "ingest: 3/3 documents",  # the closing line
+    ]
+
+
+@pytest.mark.slow
+def test_ingest_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    main_fd, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    env = {**os.environ, "CITEQA_DATA_DIR": str(tmp_path / "store")}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "citeqa"), "ingest", str(REPO / "examples")],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env=env,
+    )
+    os.close(terminal)
+    screen = b""
+    while True:
+        try:
+            block = os.read(main_fd, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not block:
+            break
+        screen += block
+    out, _ = proc.communicate(timeout=300)
+    os.close(main_fd)
+    shown = screen.decode("utf-8", "replace")
+    assert proc.returncode == 0 and b"added 3" in out
+    assert "3/3" in shown and "doc" in shown and "chunks/s" in shown and "\r" in shown
+    assert "ingest: " not in shown  # the bar, not the plain lines

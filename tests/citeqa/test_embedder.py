@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.components.embedder import LocalMiniLMEmbedder, OpenAIEmbedder, make_embedder
+from citeqa.components import embedder as embedder_module
+from citeqa.components.embedder import (
+    LocalMiniLMEmbedder,
+    OpenAIEmbedder,
+    cuda_available,
+    make_embedder,
+    resolve_device,
+)
 from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
 from citeqa.settings import Settings
@@ -130,3 +137,84 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
     ops = [node.op_type for node in graph.node]
     assert ops.count("Attention") == 6, sorted(set(ops))
     assert "Softmax" not in ops
+
+
+@pytest.mark.parametrize(
+    ("requested", "gpu", "expected"),
+    [
+        ("auto", False, "cpu"),
+        ("auto", True, "cuda"),
+        ("cpu", True, "cpu"),
+        ("cpu", False, "cpu"),
+        ("cuda", True, "cuda"),
+        ("cuda", False, ConfigurationError),
+    ],
+)
+def test_embed_device_selection(requested: str, gpu: bool, expected: object) -> None:
+    if expected is ConfigurationError:
+        with pytest.raises(ConfigurationError, match="CITEQA_EMBED_DEVICE=cuda"):
+            resolve_device(requested, lambda: gpu)
+    else:
+        assert resolve_device(requested, lambda: gpu) == expected
+
+
+def test_a_gpu_runs_the_torch_runtime_and_cpu_keeps_onnx(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(embedder_module, "cuda_available", lambda: True)
+    on_gpu = LocalMiniLMEmbedder(runtime="onnx", device="auto")
+    assert (on_gpu.device, on_gpu.runtime) == ("cuda", "torch")
+    pinned = LocalMiniLMEmbedder(runtime="onnx", device="cpu")
+    assert (pinned.device, pinned.runtime) == ("cpu", "onnx")
+
+
+def test_embed_device_setting_is_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CITEQA_EMBED_DEVICE", "gpu")
+    with pytest.raises(ValueError, match="embed_device"):
+        Settings()
+    monkeypatch.setenv("CITEQA_EMBED_DEVICE", "auto")
+    assert Settings().embed_device == "auto"
+    if not cuda_available():
+        # asking for a GPU where there is none fails at start-up, not at the first query
+        with pytest.raises(ConfigurationError, match="no CUDA device"):
+            make_embedder(Settings(data_dir=tmp_path, embed_device="cuda"))
+        assert LocalMiniLMEmbedder(device="auto").device == "cpu"
+
+
+def test_cpu_only_torch_is_recognised_without_importing_torch() -> None:
+    import importlib.metadata
+
+    if not importlib.metadata.version("torch").endswith("+cpu"):
+        pytest.skip("a torch build with CUDA is installed")
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from citeqa.components.embedder import cuda_available;"
+            "print(cuda_available(), 'torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert probe.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(not cuda_available(), reason="needs a CUDA device")
+def test_gpu_and_cpu_vectors_agree() -> None:
+    texts = [
+        "The ferry to Gull Island leaves at nine every morning.",
+        "Tickets cost six euros and bicycles travel free. The trail is four kilometres long.",
+        "Swimming is allowed only at the north beach.",
+    ]
+    spans = [[(0, 20)], [(0, 49), (50, len(texts[1]))], []]
+    cpu = LocalMiniLMEmbedder(runtime="torch", device="cpu")
+    gpu = LocalMiniLMEmbedder(runtime="torch", device="cuda")
+    (cpu_vectors, cpu_units), (gpu_vectors, gpu_units) = (
+        cpu.embed_chunks(texts, spans),
+        gpu.embed_chunks(texts, spans),
+    )
+    for a, b in zip(cpu_vectors, gpu_vectors, strict=True):
+        assert sum(x * y for x, y in zip(a, b, strict=True)) > 0.999
+    for a, b in zip(cpu_units, gpu_units, strict=True):
+        if a is not None and b is not None:
+            assert ((a * b).sum(axis=1) > 0.999).all()
