@@ -5,8 +5,11 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import logging
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
 from fastapi import FastAPI
@@ -27,12 +30,32 @@ from citeqa.settings import Settings
 log = logging.getLogger("citeqa.api")
 
 
+def _stop_ingests_on_exit(stopping: threading.Event) -> None:
+    """Chain the server's SIGTERM and SIGINT handlers (uvicorn's, installed before the
+    app starts) so that a stop also ends an ingest in progress: uvicorn waits for open
+    requests before it exits, and an upload would otherwise hold it for as long as its
+    embedding takes. The ingest rolls back its unfinished documents and answers 503."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # signals belong to the main thread (not the case under a test client)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            stopping.set()
+            previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
 def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAPI:
     settings = settings or Settings()
     provider = EngineProvider(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _stop_ingests_on_exit(provider.stopping)
         # Load the model at start-up, not on the first request; a store that is down now
         # is retried on each request (and /readyz says 503 meanwhile).
         await run_in_threadpool(provider.embedder)

@@ -22,6 +22,8 @@ class EngineProvider:
         self._embedder: Embedder | None = None
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        # set when the server is stopping: ingests in progress roll back and end
+        self.stopping = threading.Event()
 
     def embedder(self) -> Embedder:
         with self._lock:
@@ -36,7 +38,7 @@ class EngineProvider:
         embedder = self.embedder()
         with self._lock:
             if self._engine is None:
-                self._engine = Engine(self.settings, embedder=embedder)
+                self._engine = Engine(self.settings, embedder=embedder, stop=self.stopping)
             return self._engine
 
 

@@ -53,6 +53,7 @@ STATUS: dict[type[errors.CiteqaError], int] = {
     errors.DocumentTooLarge: 413,
     errors.DocumentUnreadable: 422,
     errors.StoreUnavailable: 503,
+    errors.ShuttingDown: 503,
     errors.EmbedderUnavailable: 503,
     errors.EmbedderMismatch: 503,
     errors.ConfigurationError: 503,

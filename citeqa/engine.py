@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -136,7 +137,10 @@ class Engine:
         embedder: Embedder | None = None,
         llm: ChatLLM | None = None,
         answer_model: AnswerModel | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
+        """`stop`, when set, makes an ingest in progress roll back its unfinished group
+        of documents and raise ShuttingDown (a server that is stopping sets it)."""
         self.settings = settings
         self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
@@ -147,7 +151,7 @@ class Engine:
             self.store, self.embedder, self.lexical, self.scorer, settings.answer.rerank_depth
         )
         self.answerer = ExtractiveAnswerer(model, settings.answer)
-        self.pipeline = IngestPipeline(self.store, self.embedder, settings)
+        self.pipeline = IngestPipeline(self.store, self.embedder, settings, stop)
         if llm is None and settings.llm_enabled:
             llm = ChatLLM(settings)
         self.llm = llm

@@ -66,6 +66,12 @@ class IngestInProgress(CiteqaError):
     code = "ingest_in_progress"
 
 
+class ShuttingDown(CiteqaError):
+    """The process is stopping: an ingest in progress was rolled back to whole documents."""
+
+    code = "shutting_down"
+
+
 class StoreUnavailable(CiteqaError):
     code = "store_unavailable"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from citeqa.errors import (
     DocumentTooLarge,
     DocumentUnreadable,
     InvalidInput,
+    ShuttingDown,
     UnsupportedDocumentType,
 )
 from citeqa.segment import document_context, embedding_input, map_span, segment
@@ -192,13 +194,23 @@ class _Groups:
 
 
 class IngestPipeline:
-    def __init__(self, store: ChromaStore, embedder: Embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        settings: Settings,
+        stop: threading.Event | None = None,
+    ) -> None:
         self._store = store
         self._embedder = embedder
         self._settings = settings
+        # set when the process is stopping: a run in progress rolls back its unfinished
+        # group (whole documents stay) and raises ShuttingDown
+        self.stop = stop if stop is not None else threading.Event()
         # chunks per embedding call and store write; the embedder sorts each call's
-        # texts by length into its own batches, so a call spans several of those
-        self._write_batch = max(settings.embed_batch_size * 4, 256)
+        # texts by length into its own batches, so a call spans several of those, and
+        # a stop request waits for one call at most
+        self._write_batch = max(settings.embed_batch_size * 2, 128)
         # the embedded store takes a file lock against other writing processes
         self._lock_dir = None if settings.chroma_url else settings.data_dir
 
@@ -218,6 +230,7 @@ class IngestPipeline:
                 lambda group: self._write_group(group, manifest, on_chunks), on_document
             )
             for source in sources:
+                self._check_stop()
                 if groups.holds(source.doc_id.strip()):  # a second version: after the first
                     groups.flush()
                 prepared = self._prepare_source(source, manifest)
@@ -348,6 +361,10 @@ class IngestPipeline:
         outcome.chunks = len(chunks)
         return _Prepared(record, outcome, chunks, base_meta["context"], units_of)
 
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise ShuttingDown("the server is stopping; send the documents again after it restarts")
+
     def _write_group(
         self,
         group: list[_Prepared],
@@ -355,37 +372,67 @@ class IngestPipeline:
         on_chunks: Callable[[int], None] | None,
     ) -> None:
         """Embed and store a group's documents: all pending first, then every chunk (in
-        embedding calls that mix documents, so short ones fill whole batches), then all
-        complete, then one change-marker bump."""
+        embedding calls that mix documents, so short ones fill whole batches), then the
+        previous versions' chunks removed, all complete, one change-marker bump. Anything
+        that stops it midway (a stop request, an error, Ctrl-C) rolls the group back to
+        the previous versions; only a killed process leaves pending documents, which the
+        next run redoes from their stored text."""
         records = [p.record for p in group]
+        previous = self._store.get_documents(
+            [p.record.doc_id for p in group if p.outcome.status != Plan.ADD.value]
+        )
         manifest.begin(records)
-        self._store.delete_stale_chunks({p.record.doc_id: [c.id for c in p.chunks] for p in group})
-        work = [(p, c) for p in group for c in p.chunks]
-        for i in range(0, len(work), self._write_batch):
-            batch = work[i : i + self._write_batch]
-            inputs = [
-                embedding_input(c.text, p.context, c.metadata.get("headings")) for p, c in batch
-            ]
-            vectors, matrices = self._embedder.embed_chunks(
-                [model_text for model_text, _where in inputs],
-                [
-                    [map_span(where, a, b) for a, b, _kind in p.units_of[c.id]]
-                    for (p, c), (_model_text, where) in zip(batch, inputs, strict=True)
-                ],
+        try:
+            work = [(p, c) for p in group for c in p.chunks]
+            for i in range(0, len(work), self._write_batch):
+                self._check_stop()
+                batch = work[i : i + self._write_batch]
+                self._embed_and_store(batch)
+                if on_chunks:
+                    on_chunks(len(batch))
+            self._store.delete_stale_chunks(
+                {p.record.doc_id: [c.id for c in p.chunks] for p in group}
             )
-            for (p, chunk), matrix in zip(batch, matrices, strict=True):
-                units = p.units_of[chunk.id]
-                if matrix is not None and units:
-                    chunk.sentences = SentenceVectors(
-                        [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
-                    )
-            self._store.upsert_chunks([c for _p, c in batch], vectors)
-            for _p, chunk in batch:
-                chunk.sentences = None  # written: the group need not hold the vectors
-            if on_chunks:
-                on_chunks(len(batch))
-        manifest.complete(records)
+            manifest.complete(records)
+        except BaseException:
+            self._roll_back(group, previous, manifest)
+            raise
         self._store.bump_generation()
+
+    def _embed_and_store(self, batch: list[tuple[_Prepared, Chunk]]) -> None:
+        inputs = [embedding_input(c.text, p.context, c.metadata.get("headings")) for p, c in batch]
+        vectors, matrices = self._embedder.embed_chunks(
+            [model_text for model_text, _where in inputs],
+            [
+                [map_span(where, a, b) for a, b, _kind in p.units_of[c.id]]
+                for (p, c), (_model_text, where) in zip(batch, inputs, strict=True)
+            ],
+        )
+        for (p, chunk), matrix in zip(batch, matrices, strict=True):
+            units = p.units_of[chunk.id]
+            if matrix is not None and units:
+                chunk.sentences = SentenceVectors(
+                    [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
+                )
+        self._store.upsert_chunks([c for _p, c in batch], vectors)
+        for _p, chunk in batch:
+            chunk.sentences = None  # written: the group need not hold the vectors
+
+    def _roll_back(
+        self, group: list[_Prepared], previous: dict[str, DocumentRecord], manifest: Manifest
+    ) -> None:
+        """Undo an unfinished group: its new chunks and new records go, and the previous
+        versions' records come back (their chunks were not removed yet)."""
+        try:
+            self._store.delete_chunks([c.id for p in group for c in p.chunks])
+            self._store.delete_documents(
+                [p.record.doc_id for p in group if p.record.doc_id not in previous]
+            )
+            self._store.put_documents(list(previous.values()))
+        except Exception:  # the store failed too: the documents stay pending, redone later
+            log.exception("could not roll back an interrupted ingest")
+        for p in group:
+            manifest.forget(p.record.doc_id)
 
     def reindex(
         self,
@@ -402,6 +449,7 @@ class IngestPipeline:
             manifest = Manifest(self._store)
             groups = _Groups(lambda group: self._write_group(group, manifest, None), on_document)
             for doc_id in todo[:limit] if limit is not None else todo:
+                self._check_stop()
                 record = self._store.get_document(doc_id)
                 if record is None or not record.text:
                     groups.outcome(DocumentOutcome(doc_id, "failed", message="no stored text"))

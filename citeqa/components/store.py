@@ -322,12 +322,23 @@ class ChromaStore:
             if m and m.get("page") is not None
         )
 
-    @_store_call
     def delete_document(self, doc_id: str) -> None:
-        """Chunks first, then the record: a crash in between leaves a record that a re-run
+        self.delete_documents([doc_id])
+
+    @_store_call
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Chunks first, then the records: a crash in between leaves records that a re-run
         or a second delete cleans up, never chunks without a record."""
-        self._chunks.delete(where={"doc_id": doc_id})
-        self._documents.delete(ids=[doc_id])
+        if not doc_ids:
+            return
+        ids = list(doc_ids)
+        self._chunks.delete(where={"doc_id": {"$in": ids}} if len(ids) > 1 else {"doc_id": ids[0]})
+        self._documents.delete(ids=ids)
+
+    @_store_call
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._chunks.delete(ids=list(chunk_ids))
 
     # -- chunks ---------------------------------------------------------------------------
     @_store_call

@@ -95,6 +95,59 @@ def test_short_documents_share_embedding_calls_and_keep_their_order(
     assert answer.citations and answer.citations[0].doc_id == "note-17"
 
 
+class Failing(RuntimeError):
+    pass
+
+
+def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
+    engine: Engine, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.ingest([text_source("a", LONG_V1)])
+    before_ids, before = chunk_state(engine), engine.store.get_document("a")
+    assert before is not None
+    engine.pipeline._write_batch = 1  # one embedding call per chunk
+    inner, calls = embedder.embed_chunks, []
+
+    def fail_on_the_third(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Failing("the model broke")
+        return inner(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(embedder, "embed_chunks", fail_on_the_third)
+    with pytest.raises(Failing):
+        engine.ingest([text_source("b", LONG_V2), text_source("a", LONG_V2)])
+    assert chunk_state(engine) == before_ids  # b's and a's new chunks are gone
+    assert engine.store.manifest() == {"a": (before.content_hash, "complete")}
+    after = engine.store.get_document("a")
+    assert after is not None and after.text == LONG_V1 and after.n_chunks == before.n_chunks
+    answer = engine.ask("Which aurora turbine model is described in paragraph 7?")
+    assert answer.citations and all(c.doc_id == "a" for c in answer.citations)
+
+
+def test_a_stop_request_ends_the_run_with_whole_documents_only(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citeqa.errors import ShuttingDown
+    from ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "GROUP_DOCUMENTS", 3)
+    sources = [text_source(f"d{i}", f"Shelf {i} holds the {i}th atlas.") for i in range(9)]
+    reported: list[str] = []
+
+    def stop_after_the_first_group(outcome: object) -> None:
+        reported.append(getattr(outcome, "doc_id", ""))
+        engine.pipeline.stop.set()
+
+    with pytest.raises(ShuttingDown):
+        engine.ingest(sources, on_document=stop_after_the_first_group)
+    assert reported == ["d0", "d1", "d2"]
+    manifest = engine.store.manifest()
+    assert sorted(manifest) == ["d0", "d1", "d2"]
+    assert all(status == "complete" for _hash, status in manifest.values())
+    assert {c.doc_id for c in engine.store.iter_chunks()} == {"d0", "d1", "d2"}
+
+
 def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     folder.mkdir()
