@@ -26,6 +26,7 @@ from api.security import ConcurrencyLimit, Guard, ReadAccess
 from citeqa import __version__
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
+from ingest.jobs import IngestJobs
 
 log = logging.getLogger("citeqa.api")
 
@@ -52,9 +53,11 @@ def _stop_ingests_on_exit(stopping: threading.Event) -> None:
 def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAPI:
     settings = settings or Settings()
     provider = EngineProvider(settings)
+    jobs = IngestJobs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        provider.stopping.clear()  # an app may be started again after a stop (tests)
         _stop_ingests_on_exit(provider.stopping)
         # Load the model at start-up, not on the first request; a store that is down now
         # is retried on each request (and /readyz says 503 meanwhile).
@@ -66,6 +69,10 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
             except CiteqaError as exc:
                 log.warning("starting without a store: %s", exc.message)
         yield
+        # background ingest jobs end within one embedding call once told to stop, each
+        # rolling back its unfinished documents and recording itself failed
+        provider.stopping.set()
+        await run_in_threadpool(jobs.join, 8.0)
 
     guard = Guard.from_settings(settings)  # a malformed key list fails here, at start-up
     app = FastAPI(
@@ -81,11 +88,13 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
         openapi_url=None,
     )
     app.state.engines = provider
+    app.state.jobs = jobs
     app.state.guard = guard
     errors.install(app)
     app.include_router(health.router)
     app.include_router(query.router, dependencies=[ReadAccess])
     app.include_router(documents.router)
+    app.include_router(documents.jobs_router)
     app.include_router(reindex.router)
     app.include_router(openai_compat.router, dependencies=[ReadAccess])
     app.include_router(chat_page.router)

@@ -48,6 +48,7 @@ STATUS: dict[type[errors.CiteqaError], int] = {
     security.Busy: 503,
     errors.InvalidInput: 422,
     errors.DocumentNotFound: 404,
+    errors.JobNotFound: 404,
     errors.IngestInProgress: 409,
     errors.UnsupportedDocumentType: 415,
     errors.DocumentTooLarge: 413,

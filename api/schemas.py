@@ -3,6 +3,8 @@ engine's (`citeqa.contract`), so the API, the CLI and the evals return the same 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from citeqa.contract import Answer, Citation, Turn
@@ -85,6 +87,29 @@ class IngestReport(BaseModel):
     chunks: int
     seconds: float
     documents: list[DocumentOutcome]
+
+
+class IngestJob(BaseModel):
+    """An upload ingested in the background (`POST /v1/documents?wait=false`)."""
+
+    job_id: str
+    status: Literal["queued", "running", "done", "failed"] = Field(
+        description="failed also when the process running the job stopped (no heartbeat)"
+    )
+    documents: int = Field(description="documents in the upload")
+    processed: int = Field(description="documents finished so far (stored, skipped or failed)")
+    added: int
+    updated: int
+    skipped: int
+    failed: int
+    unsupported: int
+    chunks: int = Field(description="chunks stored so far")
+    created_at: str
+    updated_at: str
+    message: str | None = Field(None, description="why the job failed")
+    report: IngestReport | None = Field(
+        None, description="the ingest report, once the job has ended (done, or failed midway)"
+    )
 
 
 class DocumentPublic(BaseModel):
@@ -176,7 +201,7 @@ class Readiness(BaseModel):
 class ReindexRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: int = Field(
+    limit: StrictInt = Field(  # strict: `true` is not a number of documents
         100,
         ge=1,
         le=10000,

@@ -37,6 +37,10 @@ class DocumentNotFound(CiteqaError):
     code = "document_not_found"
 
 
+class JobNotFound(CiteqaError):
+    code = "job_not_found"
+
+
 class UnsupportedDocumentType(CiteqaError):
     code = "unsupported_type"
 

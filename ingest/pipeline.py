@@ -397,7 +397,7 @@ class IngestPipeline:
         except BaseException:
             self._roll_back(group, previous, manifest)
             raise
-        self._store.bump_generation()
+        self._store.bump_generation([p.record.doc_id for p in group])
 
     def _embed_and_store(self, batch: list[tuple[_Prepared, Chunk]]) -> None:
         inputs = [embedding_input(c.text, p.context, c.metadata.get("headings")) for p, c in batch]
@@ -471,7 +471,7 @@ class IngestPipeline:
             if self._store.get_document(doc_id, with_text=False) is None:
                 return False
             self._store.delete_document(doc_id)
-            self._store.bump_generation()
+            self._store.bump_generation([doc_id])
             return True
 
 

@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -22,6 +23,7 @@ from api.schemas import (
     DocumentPublic,
     DocumentWithText,
     ErrorBody,
+    IngestJob,
     IngestReport,
 )
 from api.security import AdminAccess, ReadAccess
@@ -34,6 +36,7 @@ from citeqa.errors import (
     UnsupportedDocumentType,
     describe_validation,
 )
+from ingest.jobs import IngestJobs, describe
 from ingest.loaders import (
     SUPPORTED_SUFFIXES,
     TEXTUAL_SUFFIXES,
@@ -44,6 +47,7 @@ from ingest.loaders import (
 from ingest.pipeline import IngestResult, Source
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
+jobs_router = APIRouter(prefix="/v1/ingest-jobs", tags=["documents"])
 
 # Bodies parsed by hand (JSON or multipart on one route): the app adds their models to
 # the OpenAPI document's components, where _BODY_DOC refers to them.
@@ -169,7 +173,7 @@ async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -
 async def _source_from_json(request: Request) -> Source:
     try:
         body = DocumentIn.model_validate(json.loads(await request.body()))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput("the body is not valid JSON") from exc
     except ValidationError as exc:
         raise InvalidInput(describe_validation(exc.errors(), "body")) from exc
@@ -193,13 +197,29 @@ async def _source_from_json(request: Request) -> Source:
     status_code=200,
     openapi_extra=_BODY_DOC,
     responses={
+        202: {
+            "model": IngestJob,
+            "description": "With `wait=false`: the job, to follow at "
+            "`GET /v1/ingest-jobs/{job_id}` (also in the Location header).",
+        },
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody},
         503: {"model": ErrorBody},
     },
 )
-async def add_documents(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestReport:
+async def add_documents(
+    request: Request,
+    engine: EngineDep,
+    settings: SettingsDep,
+    wait: Annotated[
+        bool,
+        Query(
+            description="false: answer 202 at once with an ingest job and ingest in the "
+            "background (the files are checked first, as with true)."
+        ),
+    ] = True,
+) -> Any:
     """Ingest uploaded files (multipart, field `files`) or one JSON document: text,
     Markdown, HTML, PDF, Word (.docx), OpenDocument text and spreadsheets (.odt, .ods),
     PowerPoint (.pptx), EPUB, Excel (.xlsx) and CSV.
@@ -226,6 +246,15 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
         sources = [await _source_from_json(request)]
     else:
         raise UnsupportedDocumentType("send application/json or multipart/form-data")
+    if not wait:
+        jobs: IngestJobs = request.app.state.jobs
+        job = await run_in_threadpool(jobs.start, engine, sources)
+        status = await run_in_threadpool(describe, engine.store, job.job_id)
+        return JSONResponse(
+            status_code=202,
+            content=IngestJob(**status).model_dump(),
+            headers={"Location": f"/v1/ingest-jobs/{job.job_id}"},
+        )
     result = await run_in_threadpool(engine.ingest, sources)
     if result.documents and all(d.status == "failed" for d in result.documents):
         # nothing could be read (a corrupt or empty file): a client error, and nothing
@@ -234,6 +263,19 @@ async def add_documents(request: Request, engine: EngineDep, settings: SettingsD
             "; ".join(f"{d.doc_id}: {d.message or 'unreadable'}" for d in result.documents)[:2000]
         )
     return _report(result)
+
+
+@jobs_router.get(
+    "/{job_id}",
+    dependencies=[AdminAccess],
+    response_model=IngestJob,
+    responses={404: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
+def get_ingest_job(job_id: str, engine: EngineDep) -> IngestJob:
+    """An ingest job's status and progress, from any API process sharing the store. A
+    job whose process stopped is `failed`; post the same files again to resume it (the
+    documents it stored are skipped as unchanged)."""
+    return IngestJob(**describe(engine.store, job_id))
 
 
 @router.get("", response_model=DocumentList, dependencies=[ReadAccess])

@@ -14,6 +14,7 @@ constant one-dimensional placeholder.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 
 _PLACEHOLDER = [1.0]
 _PAGE = 1000
+# A change touching more documents than this is not recorded: readers rebuild.
+MAX_CHANGE_DOCS = 5000
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -209,6 +212,9 @@ class ChromaStore:
         self._meta = self._client.get_or_create_collection(
             f"{self._prefix}_meta", embedding_function=None
         )
+        self._jobs = self._client.get_or_create_collection(
+            f"{self._prefix}_jobs", embedding_function=None
+        )
 
     # -- health ---------------------------------------------------------------------------
     @_store_call
@@ -224,12 +230,59 @@ class ChromaStore:
         return str(got["metadatas"][0].get("value", ""))
 
     @_store_call
-    def bump_generation(self) -> str:
+    def bump_generation(self, changed: Sequence[str] | None = None) -> str:
+        """Move the change marker. With `changed` (the doc ids whose chunks changed), a
+        change record from the old marker to the new one is written first, so that a
+        process holding the old state can catch up by re-reading those documents only
+        (see changes_since); without it, readers rebuild from the whole store."""
+        previous = self.generation()
         value = uuid.uuid4().hex
+        if changed is not None and len(changed) <= MAX_CHANGE_DOCS:
+            self._meta.upsert(
+                ids=[f"change:{value}"],
+                embeddings=[_PLACEHOLDER],
+                documents=[json.dumps(sorted(set(changed)))],
+                metadatas=[{"kind": "change", "prev": previous, "next": value}],
+            )
         self._meta.upsert(
             ids=["generation"], embeddings=[_PLACEHOLDER], metadatas=[{"value": value}]
         )
         return value
+
+    @_store_call
+    def changes_since(self, generation: str, target: str, max_steps: int = 64) -> set[str] | None:
+        """The doc ids changed between two markers, following the change records from
+        `generation` to `target`; None when the chain is missing, forked (two writers
+        moved the same marker) or longer than max_steps: then rebuild from the store."""
+        changed: set[str] = set()
+        current = generation
+        for _ in range(max_steps):
+            if current == target:
+                return changed
+            got = self._meta.get(
+                where={"$and": [{"kind": "change"}, {"prev": current}]},
+                include=["metadatas", "documents"],
+            )
+            if len(got["ids"]) != 1:
+                return None
+            changed.update(json.loads(got["documents"][0] or "[]"))
+            current = str(got["metadatas"][0]["next"])
+        return changed if current == target else None
+
+    # -- ingest jobs ----------------------------------------------------------------------
+    @_store_call
+    def put_job(self, job_id: str, state: dict[str, Any], report: str = "") -> None:
+        """Write an ingest job's state (scalars) and its report (JSON text)."""
+        self._jobs.upsert(
+            ids=[job_id], embeddings=[_PLACEHOLDER], documents=[report], metadatas=[state]
+        )
+
+    @_store_call
+    def get_job(self, job_id: str) -> tuple[dict[str, Any], str] | None:
+        got = self._jobs.get(ids=[job_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        return dict(got["metadatas"][0] or {}), str((got["documents"] or [""])[0] or "")
 
     # -- documents (the manifest) ---------------------------------------------------------
     @_store_call
@@ -419,6 +472,19 @@ class ChromaStore:
             if len(got["ids"]) < _PAGE * 5:
                 return
             offset += _PAGE * 5
+
+    @_store_call
+    def chunks_of(self, doc_ids: Sequence[str]) -> list[Chunk]:
+        """Every chunk of these documents, as iter_chunks reads them."""
+        if not doc_ids:
+            return []
+        ids = sorted(set(doc_ids))
+        where = {"doc_id": {"$in": ids}} if len(ids) > 1 else {"doc_id": ids[0]}
+        got = self._chunks.get(where=where, include=["documents", "metadatas"])
+        return [
+            _chunk_from(cid, text, meta, self.dimension)
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
 
     @_store_call
     def count_chunks(self) -> int:

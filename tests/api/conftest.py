@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import os
+import random
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,3 +135,36 @@ def browser() -> Iterator[object]:
         )
         yield browser
         browser.close()
+
+
+NOUNS = ["pump", "valve", "ledger", "ferry", "turbine", "archive", "bridge", "orchard"]
+PLACES = ["the north depot", "Harbour Road", "the old mill", "bay four", "the upper yard"]
+
+
+def log_document(number: int, sentences: int) -> str:
+    """A long, distinct document of logbook sentences (450 sentences: about 25 chunks)."""
+    rng = random.Random(number)
+    return " ".join(
+        f"Entry {number}.{i}: the {rng.choice(NOUNS)} at {rng.choice(PLACES)} was checked on "
+        f"day {rng.randint(1, 365)} and logged as item {rng.randint(100, 999)}."
+        for i in range(sentences)
+    )
+
+
+def log_upload(texts: dict[str, str]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("files", (name, text.encode(), "text/plain")) for name, text in texts.items()]
+
+
+def start_serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """A real `citeqa serve` process (stderr piped) and its base URL, once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/healthz", timeout=180, proc=proc)
+    return proc, url

@@ -103,13 +103,14 @@ def test_oversized_upload_is_413(settings: Settings, client: TestClient) -> None
 def test_bad_json_documents_are_422(client: TestClient) -> None:
     assert client.post("/v1/documents", json={"text": ""}).status_code == 422
     assert client.post("/v1/documents", json={"txt": "typo"}).status_code == 422
-    response = client.post(
-        "/v1/documents", content=b"{oops", headers={"content-type": "application/json"}
-    )
-    assert (
-        response.status_code == 422
-        and response.json()["error"]["message"] == "the body is not valid JSON"
-    )
+    for body in (b"{oops", b"\x89PNG\r\n", b'{"text": "caf\xe9"}'):  # bad JSON, not UTF-8
+        response = client.post(
+            "/v1/documents", content=body, headers={"content-type": "application/json"}
+        )
+        assert (
+            response.status_code == 422
+            and response.json()["error"]["message"] == "the body is not valid JSON"
+        )
 
 
 def test_other_content_types_are_415(client: TestClient) -> None:

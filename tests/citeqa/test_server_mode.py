@@ -39,6 +39,8 @@ def test_two_engines_share_one_chroma_server(
     assert reader.ask("When did the zeppelin hangar open?").citations[0].doc_id == "z"
     writer.delete_document("z")
     assert reader.ask("When did the zeppelin hangar open?").abstained
+    # the reader built its BM25 index once, then caught up from the writer's change records
+    assert (reader.lexical.rebuilds, reader.lexical.updates) == (1, 3)
 
 
 def test_store_down_is_a_clear_error_and_recovers(

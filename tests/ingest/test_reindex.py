@@ -107,8 +107,9 @@ def test_reindex_through_the_api_needs_an_admin_key(
         ready = client.get("/readyz", headers=read).json()
         assert ready["reindex_due"] is True and ready["documents_to_reindex"] == DOCUMENTS
         assert client.post("/v1/reindex", headers=read).status_code == 403
-        bad = client.post("/v1/reindex", headers=admin, json={"limit": 0})
-        assert bad.status_code == 422 and "error" in bad.json()
+        for limit in (0, True, "3"):
+            bad = client.post("/v1/reindex", headers=admin, json={"limit": limit})
+            assert bad.status_code == 422 and "error" in bad.json()
         first = client.post("/v1/reindex", headers=admin, json={"limit": 3})
         assert first.status_code == 200, first.text
         assert first.json()["reindexed"] == 3 and first.json()["remaining"] == DOCUMENTS - 3

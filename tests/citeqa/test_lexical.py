@@ -1,0 +1,109 @@
+"""The BM25 index: the same scores as bm25s (which it replaced), and catching up from the
+store's change records gives the same index as a rebuild from the whole store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from citeqa import lexical
+from citeqa.components.store import Chunk
+from citeqa.engine import Engine
+from citeqa.text import question_terms, terms
+from ingest.pipeline import Source
+from tests.conftest import REPO
+
+QUESTIONS = [
+    "When does the ferry leave?",
+    "Who may borrow items from the library?",
+    "What is the fine for a late return?",
+    "How long is the island trail?",
+    "ferry ferry ticket",  # a repeated term counts twice
+    "zeppelin",  # a term no chunk has
+]
+
+
+def _chunks() -> list[Chunk]:
+    chunks = []
+    for n, path in enumerate(sorted((REPO / "examples").glob("*"))):
+        for i, para in enumerate(p for p in path.read_text().split("\n\n") if p.strip()):
+            chunks.append(Chunk(f"{n}-{i}", path.name, i, para, 0, len(para), {"title": path.stem}))
+    chunks.append(Chunk("empty", "x", 0, "", 0, 0, {}))  # no terms at all
+    return chunks
+
+
+def test_scores_equal_those_of_bm25s() -> None:
+    import bm25s
+
+    chunks = _chunks()
+    snapshot = lexical.build("g", chunks)
+    reference = bm25s.BM25()  # k1 1.5, b 0.75, Lucene idf: what citeqa used before
+    reference.index([terms(lexical.index_text(c)) or [""] for c in chunks], show_progress=False)
+    assert snapshot.index is not None
+    for question in QUESTIONS:
+        wanted = question_terms(question)
+        ours = snapshot.index.scores(wanted)
+        known = [t for t in wanted if t in reference.vocab_dict]
+        theirs = reference.get_scores(known) if known else np.zeros(len(chunks))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def _source(doc_id: str, text: str) -> Source:
+    return Source(doc_id=doc_id, source="t", name=f"{doc_id}.md", text=text)
+
+
+def _same_index(engine: Engine, snapshot: lexical.LexicalSnapshot) -> None:
+    """The snapshot answers as a fresh build over the whole store would."""
+    fresh = lexical.build(snapshot.generation, list(engine.store.iter_chunks()))
+    assert sorted(snapshot.by_id) == sorted(fresh.by_id)
+    for question in QUESTIONS + ["Which zeppelin hangar opened?", "When does the depot close?"]:
+        wanted = question_terms(question)
+        ours = {c.id: s for c, s in snapshot.search(wanted, 50, None)}
+        theirs = {c.id: s for c, s in fresh.search(wanted, 50, None)}
+        assert ours.keys() == theirs.keys()
+        for cid, score in ours.items():
+            assert score == pytest.approx(theirs[cid], rel=1e-5)
+        for term in wanted:
+            assert snapshot.df.get(term) == fresh.df.get(term)
+            assert snapshot.idf(term) == pytest.approx(fresh.idf(term))
+
+
+@pytest.mark.parametrize("merge_share", [lexical.MERGE_SHARE, 0.0])
+def test_changes_are_applied_without_a_rebuild_and_match_one(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, merge_share: float
+) -> None:
+    monkeypatch.setattr(lexical, "MERGE_SHARE", merge_share)  # 0: merge at every change
+    long = " ".join(f"The ferry to pier {i} leaves at {i} o'clock." for i in range(60))
+    engine.ingest([_source("ferry", long), _source("depot", "The depot closes at ten.")])
+    engine.lexical.snapshot()
+    rebuilds, updates = engine.lexical.rebuilds, engine.lexical.updates
+    engine.ingest([_source("hangar", "The zeppelin hangar opened in 1931.")])  # added
+    engine.ingest([_source("depot", "The depot closes at midnight on Fridays.")])  # updated
+    engine.delete_document("ferry")  # deleted
+    snapshot = engine.lexical.snapshot()
+    assert engine.lexical.rebuilds == rebuilds and engine.lexical.updates == updates + 1
+    _same_index(engine, snapshot)
+    answer = engine.ask("When does the depot close?")
+    assert answer.citations and "midnight" in answer.citations[0].quote
+    engine.ingest([_source("ferry", long)])  # back again, one more change
+    _same_index(engine, engine.lexical.snapshot())
+    assert engine.lexical.rebuilds == rebuilds
+
+
+def test_a_forked_or_missing_change_record_means_a_rebuild(engine: Engine) -> None:
+    engine.ingest([_source("a", "The north gate opens at six.")])
+    engine.lexical.snapshot()
+    rebuilds = engine.lexical.rebuilds
+    engine.store.bump_generation()  # a writer that records no change (older versions)
+    engine.lexical.snapshot()
+    assert engine.lexical.rebuilds == rebuilds + 1
+    # two writers moving the same marker: two change records from one generation
+    start = engine.store.generation()
+    first = engine.store.bump_generation(["a"])
+    engine.store._meta.upsert(
+        ids=["change:rival"],
+        embeddings=[[1.0]],
+        documents=['["a"]'],
+        metadatas=[{"kind": "change", "prev": start, "next": "rival"}],
+    )
+    assert engine.store.changes_since(start, first) is None
