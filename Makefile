@@ -12,7 +12,7 @@ export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
 .PHONY: install run serve ingest test soak bench lint browser clients system eval-tools \
-	eval eval-real eval-public train-answerer clean bench-docs
+	eval eval-real eval-public train-answerer clean bench-docs bench-scale
 
 install: $(VENV)/.installed
 
@@ -108,6 +108,12 @@ SIZES ?= 1000,10000
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.bench --sizes $(SIZES)
+
+# Cost against store size with a stand-in embedder: query p50/p95 over HTTP, BM25 build,
+# a new document's time to visibility, memory, disk (benchmarks/scale.json and .png).
+# SIZES=10000,100000,1000000 for the full run.
+bench-scale: install
+	$(BIN)/python -m benchmarks.scale --sizes $(SIZES) --out benchmarks/scale.json
 
 # Ingest of many short documents (the squad2 sample) against a bare encode of their texts.
 bench-docs: install
