@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,12 +24,40 @@ from tests.api.conftest import log_document, log_upload, start_serve
 pytestmark = pytest.mark.slow
 
 
-def test_sigterm_during_an_upload_stops_the_server_and_keeps_whole_documents(
-    tmp_path: Path, minilm: LocalMiniLMEmbedder
-) -> None:
+def _serve_logs(tmp_path: Path) -> tuple[Path, dict[str, str], subprocess.Popen[bytes], str]:
+    """A real server on an empty store, and forty long documents to send it."""
     store = tmp_path / "store"
     texts = {f"log-{n:02d}.txt": log_document(n, 450) for n in range(40)}
     proc, url = start_serve({**os.environ, "CITEQA_DATA_DIR": str(store)})
+    return store, texts, proc, url
+
+
+def _stop_within_10_s(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server: it must exit within 10 s, with no traceback."""
+    try:
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        took = time.monotonic() - stopped_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _, stderr = proc.communicate(timeout=30)
+    assert took < 10, f"the server took {took:.1f} s to stop"
+    assert b"Traceback" not in stderr, stderr.decode()[-3000:]
+
+
+def _until(done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 240
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+
+
+def test_sigterm_during_an_upload_stops_the_server_and_keeps_whole_documents(
+    tmp_path: Path, minilm: LocalMiniLMEmbedder
+) -> None:
+    store, texts, proc, url = _serve_logs(tmp_path)
     answered: list[httpx.Response | Exception] = []
 
     def upload() -> None:
@@ -36,30 +66,24 @@ def test_sigterm_during_an_upload_stops_the_server_and_keeps_whole_documents(
         except httpx.HTTPError as exc:
             answered.append(exc)
 
+    uploader = threading.Thread(target=upload)
     try:
-        uploader = threading.Thread(target=upload)
         uploader.start()
-        deadline = time.monotonic() + 240
-        while httpx.get(f"{url}/v1/documents", timeout=10).json()["total"] == 0:
-            assert time.monotonic() < deadline and uploader.is_alive(), "no document was stored"
-            time.sleep(0.2)
+        _until(
+            lambda: (
+                httpx.get(f"{url}/v1/documents", timeout=10).json()["total"] > 0
+                or not uploader.is_alive()
+            ),
+            "no document was stored",
+        )
         assert uploader.is_alive(), "the upload finished before the stop: make it longer"
-        stopped_at = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        took = time.monotonic() - stopped_at
-        uploader.join(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, stderr = proc.communicate(timeout=30)
-    assert took < 10, f"the server took {took:.1f} s to stop"
-    assert b"Traceback" not in stderr, stderr.decode()[-3000:]
+        _stop_within_10_s(proc)
+    uploader.join(timeout=30)
     (response,) = answered
     assert isinstance(response, httpx.Response), response
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "shutting_down"
-
     assert_whole_documents(Engine(Settings(data_dir=store), embedder=minilm), texts)
 
 
@@ -81,27 +105,17 @@ def assert_whole_documents(engine: Engine, texts: dict[str, str]) -> None:
 def test_sigterm_during_a_background_job_stops_the_server_and_fails_the_job(
     tmp_path: Path, minilm: LocalMiniLMEmbedder
 ) -> None:
-    store = tmp_path / "store"
-    texts = {f"log-{n:02d}.txt": log_document(n, 450) for n in range(40)}
-    proc, url = start_serve({**os.environ, "CITEQA_DATA_DIR": str(store)})
+    store, texts, proc, url = _serve_logs(tmp_path)
     try:
         posted = httpx.post(f"{url}/v1/documents?wait=false", files=log_upload(texts), timeout=120)
         assert posted.status_code == 202, posted.text
         job_id = posted.json()["job_id"]
-        deadline = time.monotonic() + 240
-        while httpx.get(f"{url}/v1/ingest-jobs/{job_id}", timeout=10).json()["processed"] == 0:
-            assert time.monotonic() < deadline, "no document was stored"
-            time.sleep(0.2)
-        stopped_at = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        took = time.monotonic() - stopped_at
+        _until(
+            lambda: httpx.get(f"{url}/v1/ingest-jobs/{job_id}", timeout=10).json()["processed"] > 0,
+            "no document was stored",
+        )
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        _, stderr = proc.communicate(timeout=30)
-    assert took < 10, f"the server took {took:.1f} s to stop"
-    assert b"Traceback" not in stderr, stderr.decode()[-3000:]
+        _stop_within_10_s(proc)
     engine = Engine(Settings(data_dir=store), embedder=minilm)
     job = describe(engine.store, job_id)
     assert job["status"] == "failed" and "server stopped" in job["message"]
