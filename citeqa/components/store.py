@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ _PLACEHOLDER = [1.0]
 _PAGE = 1000
 # A change touching more documents than this is not recorded: readers rebuild.
 MAX_CHANGE_DOCS = 5000
+# Change records older than this are removed as new ones are written.
+CHANGES_KEPT_S = 24 * 3600
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -237,13 +240,18 @@ class ChromaStore:
         (see changes_since); without it, readers rebuild from the whole store."""
         previous = self.generation()
         value = uuid.uuid4().hex
+        now = time.time()
         if changed is not None and len(changed) <= MAX_CHANGE_DOCS:
             self._meta.upsert(
                 ids=[f"change:{value}"],
                 embeddings=[_PLACEHOLDER],
                 documents=[json.dumps(sorted(set(changed)))],
-                metadatas=[{"kind": "change", "prev": previous, "next": value}],
+                metadatas=[{"kind": "change", "prev": previous, "next": value, "at": now}],
             )
+        # a process whose index is older than this rebuilds it instead
+        self._meta.delete(
+            where={"$and": [{"kind": "change"}, {"at": {"$lt": now - CHANGES_KEPT_S}}]}
+        )
         self._meta.upsert(
             ids=["generation"], embeddings=[_PLACEHOLDER], metadatas=[{"value": value}]
         )

@@ -107,3 +107,19 @@ def test_a_forked_or_missing_change_record_means_a_rebuild(engine: Engine) -> No
         metadatas=[{"kind": "change", "prev": start, "next": "rival"}],
     )
     assert engine.store.changes_since(start, first) is None
+
+
+def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from citeqa.components import store
+
+    engine.ingest([_source("a", "The north gate opens at six.")])
+    engine.lexical.snapshot()
+    rebuilds = engine.lexical.rebuilds
+    start = engine.store.generation()
+    monkeypatch.setattr(store, "CHANGES_KEPT_S", -1.0)  # every record is already too old
+    engine.ingest([_source("b", "The south gate opens at seven.")])
+    assert engine.store.changes_since(start, engine.store.generation()) is None
+    assert engine.ask("When does the south gate open?").citations[0].doc_id == "b"
+    assert engine.lexical.rebuilds == rebuilds + 1
