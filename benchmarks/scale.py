@@ -11,10 +11,11 @@ step runs in its own process (the embedded store belongs to one process at a tim
 
 1. ingest the corpus (context only: not a target);
 2. build the BM25 index once, timing it and its memory (RSS growth);
-3. serve the store with real uvicorn and ask the benchmark's questions one at a time
-   over HTTP (p50, p95 after a warm-up round), then post one new document and time
-   until a query finds it (`visible_after_ingest_s`); the server's peak RSS, and the
-   store's size on disk.
+3. serve the store with real uvicorn (warmed up as `citeqa serve` is: model, BM25
+   index, segmenter) and ask the benchmark's questions one at a time over HTTP (p50,
+   p95 after a warm-up round), then post a new document and time until a query cites
+   it, twice (`first_visible_after_ingest_s`, `visible_after_ingest_s`); the server's
+   peak RSS, and the store's size on disk.
 
 Writes a JSON list, one object per size, and a PNG of each cost against N beside it.
 """
@@ -124,7 +125,7 @@ def step_serve(store: Path, port: int) -> None:
     from api.app import create_app
     from citeqa.settings import Settings
 
-    app = create_app(Settings(data_dir=store), warm_up=False)
+    app = create_app(Settings(data_dir=store))
     app.state.engines._embedder = HashEmbedder()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
@@ -174,7 +175,7 @@ def measure_http(store: Path, asked: list[str]) -> dict[str, Any]:
         with httpx.Client(base_url=url, timeout=600) as http:
             started = time.perf_counter()
             http.post("/v1/query", json={"question": asked[0]}).raise_for_status()
-            first_s = time.perf_counter() - started  # includes the BM25 build
+            first_s = time.perf_counter() - started  # cold caches; BM25 was built at start-up
             for question in asked:  # warm-up round: query vectors, caches
                 http.post("/v1/query", json={"question": question}).raise_for_status()
             times = []
@@ -182,22 +183,8 @@ def measure_http(store: Path, asked: list[str]) -> dict[str, Any]:
                 started = time.perf_counter()
                 http.post("/v1/query", json={"question": question}).raise_for_status()
                 times.append((time.perf_counter() - started) * 1000)
-            marker = f"zq{len(asked)}x{int(time.time())}"
-            document = {
-                "doc_id": f"late-{marker}",
-                "text": f"The {marker} valve at the east pier is opened every Thursday.",
-            }
-            started = time.perf_counter()
-            http.post("/v1/documents", json=document).raise_for_status()
-            posted_s = time.perf_counter() - started
-            late = {"question": f"When is the {marker} valve opened?"}
-            while True:
-                answer = http.post("/v1/query", json=late).json()
-                if any(c["doc_id"] == document["doc_id"] for c in answer.get("citations", [])):
-                    break
-                if time.perf_counter() - started > 600:
-                    raise RuntimeError("the new document never became visible")
-            visible_s = time.perf_counter() - started
+            cold = _time_to_visible(http, "first")  # the first upload loads the segmenter
+            posted_s, visible_s = _time_to_visible(http, "second")
         return {
             "p50_ms": round(percentile(times, 50), 1),
             "p95_ms": round(percentile(times, 95), 1),
@@ -205,11 +192,32 @@ def measure_http(store: Path, asked: list[str]) -> dict[str, Any]:
             "first_query_s": round(first_s, 2),
             "ingest_one_s": round(posted_s, 2),
             "visible_after_ingest_s": round(visible_s, 2),
+            "first_visible_after_ingest_s": round(cold[1], 2),
             "peak_rss_mb": peak_rss_mb(server.pid),
         }
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def _time_to_visible(http: Any, name: str) -> tuple[float, float]:
+    """Post one new document, then ask about it until it is cited: the seconds the post
+    took, and until the answer cites it."""
+    marker = f"zq{name}x{int(time.time() * 1000)}"
+    document = {
+        "doc_id": f"late-{marker}",
+        "text": f"The {marker} valve at the east pier is opened every Thursday.",
+    }
+    started = time.perf_counter()
+    http.post("/v1/documents", json=document).raise_for_status()
+    posted_s = time.perf_counter() - started
+    late = {"question": f"When is the {marker} valve opened?"}
+    while True:
+        answer = http.post("/v1/query", json=late).json()
+        if any(c["doc_id"] == document["doc_id"] for c in answer.get("citations", [])):
+            return posted_s, time.perf_counter() - started
+        if time.perf_counter() - started > 600:
+            raise RuntimeError("the new document never became visible")
 
 
 def _disk_mb(path: Path) -> float:

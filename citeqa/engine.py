@@ -39,6 +39,7 @@ from citeqa.generate import (
 )
 from citeqa.lexical import LexicalIndex
 from citeqa.retrieve import Passage, Retrieval, Retriever
+from citeqa.segment import segment
 from citeqa.settings import Settings
 from citeqa.tokens import count_tokens
 from ingest.pipeline import DocumentOutcome, IngestPipeline, IngestResult, Source
@@ -144,7 +145,7 @@ class Engine:
         self.settings = settings
         self.embedder = embedder if embedder is not None else make_embedder(settings)
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
-        self.lexical = LexicalIndex(self.store)
+        self.lexical = LexicalIndex(self.store, settings.lexical_hold_chunks)
         model = answer_model if answer_model is not None else load_answer_model(settings)
         self.scorer = UnitScorer(self.embedder, model)
         self.retriever = Retriever(
@@ -468,16 +469,24 @@ class Engine:
         section headings when it has any, else about the document as a whole."""
         if not 1 <= n <= 20:
             raise InvalidInput("n must be 1-20")
+        snapshot = self.lexical.snapshot()
+        docs = sorted({d for d, cid in zip(snapshot.doc_ids, snapshot.ids, strict=True) if cid})
+        chosen = sorted({round(i * len(docs) / n) for i in range(n)} & set(range(len(docs))))
+        wanted = {docs[i] for i in chosen}
+        if snapshot.held is not None:
+            chunks = [c for c in snapshot.held.values() if c.doc_id in wanted]
+        else:  # a store too large to hold: read the chosen documents' chunks only
+            chunks = self.store.chunks_of(sorted(wanted))
         found: dict[str, tuple[str, str | None]] = {}
-        for chunk in self.lexical.snapshot().chunks:
+        for chunk in sorted(chunks, key=lambda c: (c.doc_id, c.index)):
             title = str(chunk.metadata.get("title") or chunk.doc_id)
             heading = _suggested_heading(str(chunk.metadata.get("headings") or ""), title)
             if chunk.doc_id not in found or (heading and found[chunk.doc_id][1] is None):
                 found[chunk.doc_id] = (title, heading)
-        docs = sorted(found)
-        chosen = sorted({round(i * len(docs) / n) for i in range(n)} & set(range(len(docs))))
         questions = []
         for i in chosen:
+            if docs[i] not in found:  # deleted since the snapshot
+                continue
             title, heading = found[docs[i]]
             questions.append(
                 f"What does \u201c{title}\u201d say about {heading}?"
@@ -499,7 +508,10 @@ class Engine:
 
     def warm_up(self) -> None:
         """Load what the first query would otherwise pay for: the model, its batched
-        path (sentence scoring encodes a batch), and the BM25 index."""
+        path (sentence scoring encodes a batch), and the BM25 index; and what the first
+        upload would: the sentence segmenter and the token counter (seconds to load)."""
+        segment("Warm up. A second sentence, about 3.5 km long.")
+        count_tokens("warm up")
         self.embedder.embed_query("warm up")
         self.embedder.embed_documents(
             ["A short sentence.", "Another, somewhat longer sentence here."]

@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,27 +116,44 @@ def _counts(chunks: Iterable[Chunk], vocab: dict[str, int]) -> list[Counter[int]
     return found
 
 
+Fetch = Callable[[Sequence[str]], dict[str, Chunk]]
+
+
 @dataclass
 class LexicalSnapshot:
     """The BM25 index and term statistics of one store generation (not changed once
-    made: catching up makes a new snapshot that shares the unchanged arrays)."""
+    made: catching up makes a new snapshot that shares the unchanged arrays).
+
+    It holds the chunks themselves (text and stored unit vectors, so that a query reads
+    nothing more from the store) while the store has at most CITEQA_LEXICAL_HOLD_CHUNKS
+    of them; above that it holds their ids only and reads a query's candidates from the
+    store (`fetch`), so that memory stays about a kilobyte a chunk."""
 
     generation: str
-    rows: list[Chunk | None]  # by row; None where the chunk was retired
+    ids: list[str | None]  # by row; None where the chunk was retired
     index: _Terms | None  # None when the store is empty
     doc_ids: np.ndarray
     sources: np.ndarray
     dates: np.ndarray  # yyyymmdd, 0 when undated
-    by_id: dict[str, Chunk] = field(default_factory=dict)  # the alive chunks, by id
+    held: dict[str, Chunk] | None  # the alive chunks by id, or None: read when needed
+    fetch: Fetch | None = None
+    alive_ids: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def holds_chunks(self) -> bool:
+        return self.held is not None
 
     @property
     def chunks(self) -> list[Chunk]:
-        """The chunks alive in this generation."""
-        return [c for c in self.rows if c is not None]
+        """The chunks alive in this generation, in row order (read from the store when
+        they are not held)."""
+        ids = [cid for cid in self.ids if cid is not None]
+        found = self.held if self.held is not None else self._read(ids)
+        return [found[cid] for cid in ids if cid in found]
 
     @property
     def size(self) -> int:
-        return len(self.by_id)
+        return len(self.alive_ids)
 
     @property
     def df(self) -> _DocFreq:
@@ -144,28 +161,32 @@ class LexicalSnapshot:
             return _DocFreq({}, np.zeros(0, dtype=np.int64))
         return _DocFreq(self.index.vocab, self.index.df)
 
+    def _read(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        return self.fetch(ids) if self.fetch is not None and ids else {}
+
     def chunk(self, chunk_id: str) -> Chunk | None:
-        """The chunk with this id as of this generation. Chunk ids carry their
-        document's content hash, so an id found here has the store's current text."""
-        return self.by_id.get(chunk_id)
+        """The chunk with this id as of this generation, when held (None otherwise: the
+        caller reads it from the store). Chunk ids carry their document's content hash,
+        so an id found here has the store's current text."""
+        return self.held.get(chunk_id) if self.held is not None else None
 
     def search(
         self, question_terms: list[str], k: int, filters: Filters | None
     ) -> list[tuple[Chunk, float]]:
-        if self.index is None or not question_terms or not self.by_id:
+        if self.index is None or not question_terms or not self.alive_ids:
             return []
         scores = self.index.scores(question_terms).astype(np.float64)
         if filters is not None and not filters.is_empty():
             scores = np.where(_mask(self, filters), scores, 0.0)
         k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        found = []
-        for i in top:
-            chunk = self.rows[i]
-            if scores[i] > 0 and chunk is not None:
-                found.append((chunk, float(scores[i])))
-        return found
+        best = np.argpartition(-scores, k - 1)[:k]
+        ranked = [
+            (cid, float(scores[i]))
+            for i in best[np.argsort(-scores[best], kind="stable")]
+            if scores[i] > 0 and (cid := self.ids[i]) is not None
+        ]
+        found = self.held if self.held is not None else self._read([cid for cid, _ in ranked])
+        return [(found[cid], score) for cid, score in ranked if cid in found]
 
     def idf(self, term: str) -> float:
         """BM25's idf from chunk document frequencies; a term the store has never seen
@@ -176,30 +197,60 @@ class LexicalSnapshot:
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
 
-def build(generation: str, chunks: list[Chunk]) -> LexicalSnapshot:
-    """The snapshot of these chunks, indexed from scratch."""
-    vocab: dict[str, int] = {}
-    counts = _counts(chunks, vocab)
+class _Rows:
+    """What a snapshot keeps of each chunk it indexes, gathered as they stream by."""
+
+    def __init__(self, vocab: dict[str, int], hold: bool) -> None:
+        self.vocab = vocab
+        self.counts: list[Counter[int]] = []
+        self.ids: list[str | None] = []
+        self.doc_ids: list[str] = []
+        self.sources: list[str] = []
+        self.dates: list[int] = []
+        self.held: dict[str, Chunk] | None = {} if hold else None
+
+    def add(self, chunks: Iterable[Chunk]) -> _Rows:
+        for chunk in chunks:
+            self.counts.extend(_counts([chunk], self.vocab))
+            self.ids.append(chunk.id)
+            self.doc_ids.append(chunk.doc_id)
+            self.sources.append(str(chunk.metadata.get("source", "")))
+            self.dates.append(int(chunk.metadata.get("date_int") or 0))
+            if self.held is not None:
+                self.held[chunk.id] = chunk
+        return self
+
+    def lengths(self) -> np.ndarray:
+        return np.asarray([sum(c.values()) for c in self.counts], dtype=np.float64)
+
+
+def build(
+    generation: str, chunks: Iterable[Chunk], hold: bool = True, fetch: Fetch | None = None
+) -> LexicalSnapshot:
+    """The snapshot of these chunks, indexed from scratch as they stream by (held only
+    when `hold`)."""
+    rows = _Rows({}, hold).add(chunks)
     index = None
-    if chunks:
-        columns = _matrix(counts, len(vocab))
-        df = np.diff(columns.indptr).astype(np.int64)
+    if rows.ids:
+        columns = _matrix(rows.counts, len(rows.vocab))
         index = _Terms(
-            vocab=vocab,
+            vocab=rows.vocab,
             columns=columns,
-            appended=_matrix([], len(vocab)),
-            lengths=np.asarray([sum(c.values()) for c in counts], dtype=np.float64),
-            alive=np.ones(len(chunks), dtype=bool),
-            df=df,
+            appended=_matrix([], len(rows.vocab)),
+            lengths=rows.lengths(),
+            alive=np.ones(len(rows.ids), dtype=bool),
+            df=np.diff(columns.indptr).astype(np.int64),
         )
     return LexicalSnapshot(
         generation=generation,
-        rows=list(chunks),
+        ids=rows.ids,
         index=index,
-        doc_ids=np.array([c.doc_id for c in chunks], dtype=object),
-        sources=np.array([c.metadata.get("source", "") for c in chunks], dtype=object),
-        dates=np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
-        by_id={c.id: c for c in chunks},
+        doc_ids=np.array(rows.doc_ids, dtype=object),
+        sources=np.array(rows.sources, dtype=object),
+        dates=np.array(rows.dates, dtype=np.int64),
+        held=rows.held,
+        fetch=fetch,
+        alive_ids=frozenset(cid for cid in rows.ids if cid is not None),
     )
 
 
@@ -209,13 +260,12 @@ def apply(
     """A new snapshot: the chunks of the `changed` documents retired, `chunks` (their
     current ones) appended. The old snapshot stays valid for queries still using it."""
     if snapshot.index is None:
-        return build(generation, [*snapshot.chunks, *chunks])
+        return build(generation, [*snapshot.chunks, *chunks], snapshot.holds_chunks, snapshot.fetch)
     old = snapshot.index
     retire = np.isin(snapshot.doc_ids, np.array(sorted(changed), dtype=object))
     alive = old.alive & ~retire
-    vocab = old.vocab  # shared: older snapshots never look up ids beyond their df
-    counts = _counts(chunks, vocab)
-    width = len(vocab)
+    new = _Rows(old.vocab, snapshot.holds_chunks).add(chunks)  # vocab shared: only grows
+    width = len(old.vocab)
     df = np.zeros(width, dtype=np.int64)
     df[: len(old.df)] = old.df
     for part, offset in ((old.columns, 0), (old.appended, old.columns.shape[0])):
@@ -224,49 +274,41 @@ def apply(
         )
         if len(gone):
             df[: part.shape[1]] -= np.diff(part[gone].tocsc().indptr)
-    for row in counts:
+    for row in new.counts:
         for tid in row:
             df[tid] += 1
-    appended_rows = _rows_of(old.appended) + counts
     columns = old.columns
-    appended = _matrix(appended_rows, width)
-    lengths = np.concatenate(
-        [old.lengths, np.asarray([sum(c.values()) for c in counts], dtype=np.float64)]
-    )
-    alive = np.concatenate([alive, np.ones(len(counts), dtype=bool)])
-    rows: list[Chunk | None] = [
-        None if retire[i] else c for i, c in enumerate(snapshot.rows)
-    ] + list(chunks)
-    doc_ids = np.concatenate([snapshot.doc_ids, np.array([c.doc_id for c in chunks], dtype=object)])
-    sources = np.concatenate(
-        [snapshot.sources, np.array([c.metadata.get("source", "") for c in chunks], dtype=object)]
-    )
-    dates = np.concatenate(
-        [
-            snapshot.dates,
-            np.array([int(c.metadata.get("date_int") or 0) for c in chunks], dtype=np.int64),
-        ]
-    )
-    by_id = {cid: c for cid, c in snapshot.by_id.items() if c.doc_id not in changed}
-    by_id.update((c.id, c) for c in chunks)
+    appended = _matrix(_rows_of(old.appended) + new.counts, width)
+    lengths = np.concatenate([old.lengths, new.lengths()])
+    alive = np.concatenate([alive, np.ones(len(new.ids), dtype=bool)])
+    ids = [None if retire[i] else cid for i, cid in enumerate(snapshot.ids)] + new.ids
+    doc_ids = np.concatenate([snapshot.doc_ids, np.array(new.doc_ids, dtype=object)])
+    sources = np.concatenate([snapshot.sources, np.array(new.sources, dtype=object)])
+    dates = np.concatenate([snapshot.dates, np.array(new.dates, dtype=np.int64)])
+    held = None
+    if snapshot.held is not None and new.held is not None:
+        held = {cid: c for cid, c in snapshot.held.items() if c.doc_id not in changed}
+        held.update(new.held)
     if appended.shape[0] > MERGE_SHARE * max(columns.shape[0], 1) or (~alive).sum() > alive.sum():
         # merge: one column index of the alive rows (rows renumbered, retired ones gone)
         keep = np.flatnonzero(alive)
         columns = sparse.vstack([_widen(columns, width), appended], format="csr")[keep].tocsc()
         appended = _matrix([], width)
         lengths, alive = lengths[keep], np.ones(len(keep), dtype=bool)
-        rows = [rows[i] for i in keep]
+        ids = [ids[i] for i in keep]
         doc_ids, sources, dates = doc_ids[keep], sources[keep], dates[keep]
     else:
         columns = _widen(columns, width)
     return LexicalSnapshot(
         generation=generation,
-        rows=rows,
-        index=_Terms(vocab, columns, appended, lengths, alive, df),
+        ids=ids,
+        index=_Terms(old.vocab, columns, appended, lengths, alive, df),
         doc_ids=doc_ids,
         sources=sources,
         dates=dates,
-        by_id=by_id,
+        held=held,
+        fetch=snapshot.fetch,
+        alive_ids=frozenset(cid for cid in ids if cid is not None),
     )
 
 
@@ -315,8 +357,9 @@ def index_text(chunk: Chunk) -> str:
 
 
 class LexicalIndex:
-    def __init__(self, store: ChromaStore) -> None:
+    def __init__(self, store: ChromaStore, hold_chunks: int = 200_000) -> None:
         self._store = store
+        self._hold_chunks = hold_chunks
         self._lock = threading.Lock()
         self._snapshot: LexicalSnapshot | None = None
         self.rebuilds = 0  # built from the whole store
@@ -348,14 +391,15 @@ class LexicalIndex:
                 return updated
         # The chunks keep their units' vectors in the stored (int8, base64) form: the
         # answer model scores the units of some 30 candidate passages per query.
-        built = build(generation, list(self._store.iter_chunks()))
+        hold = self._store.count_chunks() <= self._hold_chunks
+        built = build(generation, self._store.iter_chunks(), hold, self._store.get_chunks)
         self.rebuilds += 1
         log.info("BM25 index built over %d chunks", built.size)
         return built
 
 
 def _mask(snap: LexicalSnapshot, filters: Filters) -> np.ndarray:
-    mask = np.ones(len(snap.rows), dtype=bool)
+    mask = np.ones(len(snap.ids), dtype=bool)
     ids = filters.doc_ids()
     if ids is not None:
         mask &= np.isin(snap.doc_ids, np.array(ids, dtype=object))

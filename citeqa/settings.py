@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         description="How the local model runs: 'onnx' (onnxruntime, faster on CPU; exported "
         "once from the packaged weights) or 'torch' (sentence-transformers). Same vectors.",
     )
+    lexical_hold_chunks: int = Field(
+        200_000,
+        ge=0,
+        description="Chunks each API process keeps in memory (text and unit vectors, about "
+        "17 KB each) beside its BM25 index, so that a query reads nothing more from the "
+        "store; a larger store has only their ids kept (about 1 KB a chunk) and each "
+        "query reads its candidates from the store.",
+    )
     embed_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto",
         description="Where the local model runs: 'auto' (a CUDA GPU when torch sees one, in "

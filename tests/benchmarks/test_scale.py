@@ -21,6 +21,7 @@ FIELDS = (
     "p95_ms",
     "bm25_build_s",
     "visible_after_ingest_s",
+    "first_visible_after_ingest_s",
     "peak_rss_mb",
     "disk_mb",
 )

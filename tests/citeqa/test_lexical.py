@@ -9,9 +9,10 @@ import pytest
 from citeqa import lexical
 from citeqa.components.store import Chunk
 from citeqa.engine import Engine
+from citeqa.settings import Settings
 from citeqa.text import question_terms, terms
-from ingest.pipeline import Source
-from tests.conftest import REPO
+from ingest.pipeline import Source, sources_from_paths
+from tests.conftest import REPO, CountingEmbedder
 
 QUESTIONS = [
     "When does the ferry leave?",
@@ -55,7 +56,7 @@ def _source(doc_id: str, text: str) -> Source:
 def _same_index(engine: Engine, snapshot: lexical.LexicalSnapshot) -> None:
     """The snapshot answers as a fresh build over the whole store would."""
     fresh = lexical.build(snapshot.generation, list(engine.store.iter_chunks()))
-    assert sorted(snapshot.by_id) == sorted(fresh.by_id)
+    assert snapshot.alive_ids == fresh.alive_ids
     for question in QUESTIONS + ["Which zeppelin hangar opened?", "When does the depot close?"]:
         wanted = question_terms(question)
         ours = {c.id: s for c, s in snapshot.search(wanted, 50, None)}
@@ -123,3 +124,28 @@ def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
     assert engine.store.changes_since(start, engine.store.generation()) is None
     assert engine.ask("When does the south gate open?").citations[0].doc_id == "b"
     assert engine.lexical.rebuilds == rebuilds + 1
+
+
+def test_a_store_too_large_to_hold_answers_the_same_from_ids(
+    engine: Engine, settings: Settings, embedder: CountingEmbedder
+) -> None:
+    """Above CITEQA_LEXICAL_HOLD_CHUNKS the snapshot keeps chunk ids only and reads the
+    candidates from the store: the same answers, suggestions and catching up."""
+    engine.ingest(sources_from_paths([REPO / "examples"]))
+    lean = Engine(settings.model_copy(update={"lexical_hold_chunks": 0}), embedder=embedder)
+    assert engine.lexical.snapshot().holds_chunks and not lean.lexical.snapshot().holds_chunks
+
+    def compare() -> None:
+        for question in QUESTIONS:
+            ours, theirs = engine.ask(question), lean.ask(question)
+            assert theirs.answer == ours.answer and theirs.abstained == ours.abstained
+            assert [(c.doc_id, c.start, c.end) for c in theirs.citations] == [
+                (c.doc_id, c.start, c.end) for c in ours.citations
+            ]
+        assert lean.suggestions(3) == engine.suggestions(3)
+
+    compare()
+    engine.ingest([_source("gate", "The north gate of the library opens at six.")])
+    compare()
+    assert lean.lexical.updates == 1
+    assert not lean.lexical.snapshot().holds_chunks
