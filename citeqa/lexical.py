@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -91,29 +93,8 @@ class _Terms:
         return scores
 
 
-def _matrix(rows: list[Counter[int]], width: int) -> sparse.csc_matrix:
-    indptr: list[int] = [0]
-    indices: list[int] = []
-    data: list[int] = []
-    for counts in rows:
-        indices.extend(counts.keys())
-        data.extend(counts.values())
-        indptr.append(len(indices))
-    csr = sparse.csr_matrix(
-        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-        shape=(len(rows), width),
-    )
-    return csr.tocsc()
-
-
-def _counts(chunks: Iterable[Chunk], vocab: dict[str, int]) -> list[Counter[int]]:
-    """Each chunk's term ids and frequencies (new terms added to vocab); a chunk without
-    terms counts one empty term, as it did in bm25s (its length is 1)."""
-    found = []
-    for chunk in chunks:
-        words = terms(index_text(chunk)) or [""]
-        found.append(Counter(vocab.setdefault(w, len(vocab)) for w in words))
-    return found
+def _empty(width: int) -> sparse.csc_matrix:
+    return sparse.csc_matrix((0, width), dtype=np.float32)
 
 
 Fetch = Callable[[Sequence[str]], dict[str, Chunk]]
@@ -198,11 +179,16 @@ class LexicalSnapshot:
 
 
 class _Rows:
-    """What a snapshot keeps of each chunk it indexes, gathered as they stream by."""
+    """What a snapshot keeps of each chunk it indexes, gathered as they stream by: term
+    frequencies in typed arrays (a row-major matrix, 8 bytes a term of a chunk), so that
+    indexing a large store holds no Python object per term."""
 
     def __init__(self, vocab: dict[str, int], hold: bool) -> None:
         self.vocab = vocab
-        self.counts: list[Counter[int]] = []
+        self.indptr = array("q", [0])
+        self.indices = array("i")
+        self.tfs = array("f")
+        self.lengths = array("d")
         self.ids: list[str | None] = []
         self.doc_ids: list[str] = []
         self.sources: list[str] = []
@@ -211,17 +197,31 @@ class _Rows:
 
     def add(self, chunks: Iterable[Chunk]) -> _Rows:
         for chunk in chunks:
-            self.counts.extend(_counts([chunk], self.vocab))
+            # a chunk without terms counts one empty term, as it did in bm25s (length 1)
+            words = terms(index_text(chunk)) or [""]
+            counts = Counter(self.vocab.setdefault(w, len(self.vocab)) for w in words)
+            self.indices.extend(counts.keys())
+            self.tfs.extend(counts.values())
+            self.indptr.append(len(self.indices))
+            self.lengths.append(len(words))
             self.ids.append(chunk.id)
-            self.doc_ids.append(chunk.doc_id)
-            self.sources.append(str(chunk.metadata.get("source", "")))
+            self.doc_ids.append(sys.intern(chunk.doc_id))
+            self.sources.append(sys.intern(str(chunk.metadata.get("source", ""))))
             self.dates.append(int(chunk.metadata.get("date_int") or 0))
             if self.held is not None:
                 self.held[chunk.id] = chunk
         return self
 
-    def lengths(self) -> np.ndarray:
-        return np.asarray([sum(c.values()) for c in self.counts], dtype=np.float64)
+    def matrix(self) -> sparse.csr_matrix:
+        """The rows' term frequencies, as wide as the vocabulary now is."""
+        return sparse.csr_matrix(
+            (
+                np.asarray(self.tfs, dtype=np.float32),
+                np.asarray(self.indices, dtype=np.int32),
+                np.asarray(self.indptr, dtype=np.int64),
+            ),
+            shape=(len(self.ids), len(self.vocab)),
+        )
 
 
 def build(
@@ -232,12 +232,12 @@ def build(
     rows = _Rows({}, hold).add(chunks)
     index = None
     if rows.ids:
-        columns = _matrix(rows.counts, len(rows.vocab))
+        columns = rows.matrix().tocsc()
         index = _Terms(
             vocab=rows.vocab,
             columns=columns,
-            appended=_matrix([], len(rows.vocab)),
-            lengths=rows.lengths(),
+            appended=_empty(len(rows.vocab)),
+            lengths=np.array(rows.lengths, dtype=np.float64),
             alive=np.ones(len(rows.ids), dtype=bool),
             df=np.diff(columns.indptr).astype(np.int64),
         )
@@ -274,12 +274,11 @@ def apply(
         )
         if len(gone):
             df[: part.shape[1]] -= np.diff(part[gone].tocsc().indptr)
-    for row in new.counts:
-        for tid in row:
-            df[tid] += 1
+    added = new.matrix()
+    df += np.bincount(added.indices, minlength=width)  # a term once per row: counted
     columns = old.columns
-    appended = _matrix(_rows_of(old.appended) + new.counts, width)
-    lengths = np.concatenate([old.lengths, new.lengths()])
+    appended = sparse.vstack([_widen(old.appended, width).tocsr(), added], format="csc")
+    lengths = np.concatenate([old.lengths, np.array(new.lengths, dtype=np.float64)])
     alive = np.concatenate([alive, np.ones(len(new.ids), dtype=bool)])
     ids = [None if retire[i] else cid for i, cid in enumerate(snapshot.ids)] + new.ids
     doc_ids = np.concatenate([snapshot.doc_ids, np.array(new.doc_ids, dtype=object)])
@@ -293,7 +292,7 @@ def apply(
         # merge: one column index of the alive rows (rows renumbered, retired ones gone)
         keep = np.flatnonzero(alive)
         columns = sparse.vstack([_widen(columns, width), appended], format="csr")[keep].tocsc()
-        appended = _matrix([], width)
+        appended = _empty(width)
         lengths, alive = lengths[keep], np.ones(len(keep), dtype=bool)
         ids = [ids[i] for i in keep]
         doc_ids, sources, dates = doc_ids[keep], sources[keep], dates[keep]
@@ -323,22 +322,6 @@ def _widen(matrix: sparse.csc_matrix, width: int) -> sparse.csc_matrix:
         ]
     )
     return sparse.csc_matrix((matrix.data, matrix.indices, indptr), shape=(matrix.shape[0], width))
-
-
-def _rows_of(matrix: sparse.csc_matrix) -> list[Counter[int]]:
-    csr = matrix.tocsr()
-    return [
-        Counter(
-            dict(
-                zip(
-                    csr.indices[csr.indptr[i] : csr.indptr[i + 1]].tolist(),
-                    csr.data[csr.indptr[i] : csr.indptr[i + 1]].astype(int).tolist(),
-                    strict=True,
-                )
-            )
-        )
-        for i in range(csr.shape[0])
-    ]
 
 
 def context_line(chunk: Chunk) -> str:
