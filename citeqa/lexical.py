@@ -17,6 +17,7 @@ question terms.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import sys
@@ -41,6 +42,9 @@ K1 = 1.5
 B = 0.75
 # appended rows are merged into the column index once they pass this share of it
 MERGE_SHARE = 0.1
+# each index keeps the BM25 gains of the terms it was asked about, at most this many
+# (row, gain) pairs in all (12 bytes each)
+CACHED_POSTINGS = 2_000_000
 
 
 class _DocFreq:
@@ -66,30 +70,55 @@ class _Terms:
     alive: np.ndarray  # False for rows of chunks since replaced or deleted
     df: np.ndarray  # per term, over alive rows
 
+    _gains: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _cached: int = 0  # (row, gain) pairs in _gains
+
     @property
     def rows(self) -> int:
         return len(self.lengths)
 
+    @functools.cached_property
+    def _stats(self) -> tuple[int, float]:
+        """The number of alive rows and their average length (fixed for this index)."""
+        n = int(self.alive.sum())
+        return n, (float(self.lengths[self.alive].sum()) / n if n else 0.0)
+
+    def _term(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """The alive rows holding term `tid` and its BM25 gain in each, computed once per
+        index for all but the commonest terms."""
+        cached = self._gains.get(tid)
+        if cached is not None:
+            return cached
+        n, average = self._stats
+        idf = math.log(1.0 + (n - self.df[tid] + 0.5) / (self.df[tid] + 0.5))
+        found_rows, found_gains = [], []
+        for part, offset in ((self.columns, 0), (self.appended, self.columns.shape[0])):
+            if tid >= part.shape[1]:
+                continue
+            begin, end = part.indptr[tid], part.indptr[tid + 1]
+            rows = part.indices[begin:end].astype(np.int64) + offset
+            rows = rows[self.alive[rows]]
+            tf = part.data[begin:end][self.alive[part.indices[begin:end] + offset]]
+            tf = tf.astype(np.float64)
+            norm = K1 * ((1 - B) + B * self.lengths[rows] / average)
+            found_rows.append(rows)
+            found_gains.append((idf * tf / (norm + tf)).astype(np.float32))
+        result = (np.concatenate(found_rows), np.concatenate(found_gains))
+        if self._cached + len(result[0]) <= CACHED_POSTINGS:
+            self._gains[tid] = result
+            self._cached += len(result[0])
+        return result
+
     def scores(self, query: Sequence[str]) -> np.ndarray:
         scores = np.zeros(self.rows, dtype=np.float32)
-        n = int(self.alive.sum())
-        if n == 0:
+        if self._stats[0] == 0:
             return scores
-        average = float(self.lengths[self.alive].sum()) / n
         for term in query:  # a repeated term counts again, as in bm25s
             tid = self.vocab.get(term)
             if tid is None or tid >= len(self.df) or self.df[tid] == 0:
                 continue
-            idf = math.log(1.0 + (n - self.df[tid] + 0.5) / (self.df[tid] + 0.5))
-            for part, offset in ((self.columns, 0), (self.appended, self.columns.shape[0])):
-                if tid >= part.shape[1]:
-                    continue
-                begin, end = part.indptr[tid], part.indptr[tid + 1]
-                rows = part.indices[begin:end] + offset
-                tf = part.data[begin:end].astype(np.float64)
-                norm = K1 * ((1 - B) + B * self.lengths[rows] / average)
-                gain = (idf * tf / (norm + tf)).astype(np.float32)
-                scores[rows] += np.where(self.alive[rows], gain, np.float32(0))
+            rows, gains = self._term(tid)
+            scores[rows] += gains
         return scores
 
 
