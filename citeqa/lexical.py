@@ -78,7 +78,7 @@ class _Terms:
         return len(self.lengths)
 
     @functools.cached_property
-    def _stats(self) -> tuple[int, float]:
+    def stats(self) -> tuple[int, float]:
         """The number of alive rows and their average length (fixed for this index)."""
         n = int(self.alive.sum())
         return n, (float(self.lengths[self.alive].sum()) / n if n else 0.0)
@@ -89,7 +89,7 @@ class _Terms:
         cached = self._gains.get(tid)
         if cached is not None:
             return cached
-        n, average = self._stats
+        n, average = self.stats
         idf = math.log(1.0 + (n - self.df[tid] + 0.5) / (self.df[tid] + 0.5))
         found_rows, found_gains = [], []
         for part, offset in ((self.columns, 0), (self.appended, self.columns.shape[0])):
@@ -97,9 +97,8 @@ class _Terms:
                 continue
             begin, end = part.indptr[tid], part.indptr[tid + 1]
             rows = part.indices[begin:end].astype(np.int64) + offset
-            rows = rows[self.alive[rows]]
-            tf = part.data[begin:end][self.alive[part.indices[begin:end] + offset]]
-            tf = tf.astype(np.float64)
+            keep = self.alive[rows]
+            rows, tf = rows[keep], part.data[begin:end][keep].astype(np.float64)
             norm = K1 * ((1 - B) + B * self.lengths[rows] / average)
             found_rows.append(rows)
             found_gains.append((idf * tf / (norm + tf)).astype(np.float32))
@@ -111,7 +110,7 @@ class _Terms:
 
     def scores(self, query: Sequence[str]) -> np.ndarray:
         scores = np.zeros(self.rows, dtype=np.float32)
-        if self._stats[0] == 0:
+        if self.stats[0] == 0:
             return scores
         for term in query:  # a repeated term counts again, as in bm25s
             tid = self.vocab.get(term)
@@ -137,7 +136,8 @@ class LexicalSnapshot:
     It holds the chunks themselves (text and stored unit vectors, so that a query reads
     nothing more from the store) while the store has at most CITEQA_LEXICAL_HOLD_CHUNKS
     of them; above that it holds their ids only and reads a query's candidates from the
-    store (`fetch`), so that memory stays about a kilobyte a chunk."""
+    store (`fetch`): at 100k chunks that cut the server's peak memory from 2.3 to 1.6 GB
+    (BENCHMARKS.md)."""
 
     generation: str
     ids: list[str | None]  # by row; None where the chunk was retired
@@ -147,7 +147,6 @@ class LexicalSnapshot:
     dates: np.ndarray  # yyyymmdd, 0 when undated
     held: dict[str, Chunk] | None  # the alive chunks by id, or None: read when needed
     fetch: Fetch | None = None
-    alive_ids: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def holds_chunks(self) -> bool:
@@ -163,7 +162,8 @@ class LexicalSnapshot:
 
     @property
     def size(self) -> int:
-        return len(self.alive_ids)
+        """The chunks alive in this generation."""
+        return self.index.stats[0] if self.index is not None else 0
 
     @property
     def df(self) -> _DocFreq:
@@ -183,7 +183,7 @@ class LexicalSnapshot:
     def search(
         self, question_terms: list[str], k: int, filters: Filters | None
     ) -> list[tuple[Chunk, float]]:
-        if self.index is None or not question_terms or not self.alive_ids:
+        if self.index is None or not question_terms or not self.size:
             return []
         scores = self.index.scores(question_terms).astype(np.float64)
         if filters is not None and not filters.is_empty():
@@ -279,7 +279,6 @@ def build(
         dates=np.array(rows.dates, dtype=np.int64),
         held=rows.held,
         fetch=fetch,
-        alive_ids=frozenset(cid for cid in rows.ids if cid is not None),
     )
 
 
@@ -336,7 +335,6 @@ def apply(
         dates=dates,
         held=held,
         fetch=snapshot.fetch,
-        alive_ids=frozenset(cid for cid in ids if cid is not None),
     )
 
 

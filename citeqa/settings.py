@@ -97,10 +97,10 @@ class Settings(BaseSettings):
     lexical_hold_chunks: int = Field(
         200_000,
         ge=0,
-        description="Chunks each API process keeps in memory (text and unit vectors, about "
-        "17 KB each) beside its BM25 index, so that a query reads nothing more from the "
-        "store; a larger store has only their ids kept (about 1 KB a chunk) and each "
-        "query reads its candidates from the store.",
+        description="Chunks each API process keeps in memory (text and unit vectors) beside "
+        "its BM25 index, so that a query reads nothing more from the store; a larger store "
+        "has only their ids kept and each query reads its candidates from the store (at "
+        "100k chunks: peak memory 1.6 instead of 2.3 GB, about 5 ms more a query).",
     )
     embed_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto",

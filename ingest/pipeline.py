@@ -1,8 +1,8 @@
 """The ingestion pipeline: sources -> text -> chunks -> embeddings -> Chroma.
 
 Idempotent and crash-safe: chunk ids are derived from (doc_id, content hash, index);
-unchanged documents are skipped before any embedding; a changed document's old chunks are
-removed before the new ones are written; a document is marked complete only after all of
+unchanged documents are skipped before any embedding; a changed document's new chunks are
+written before its old ones are removed; a document is marked complete only after all of
 its chunks are stored. Documents stream through in groups of bounded size (GROUP_CHUNKS),
 so memory stays flat while short documents share embedding batches and store writes.
 """

@@ -392,9 +392,8 @@ class ChromaStore:
         or a second delete cleans up, never chunks without a record."""
         if not doc_ids:
             return
-        ids = list(doc_ids)
-        self._chunks.delete(where={"doc_id": {"$in": ids}} if len(ids) > 1 else {"doc_id": ids[0]})
-        self._documents.delete(ids=ids)
+        self._chunks.delete(where=_of_documents(doc_ids))
+        self._documents.delete(ids=list(doc_ids))
 
     @_store_call
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
@@ -449,9 +448,9 @@ class ChromaStore:
         older version's), for all the documents in one read and one delete."""
         if not keep:
             return 0
-        where = {"doc_id": {"$in": list(keep)}} if len(keep) > 1 else {"doc_id": next(iter(keep))}
         kept = {cid for ids in keep.values() for cid in ids}
-        stale = [cid for cid in self._chunks.get(where=where, include=[])["ids"] if cid not in kept]
+        existing = self._chunks.get(where=_of_documents(list(keep)), include=[])["ids"]
+        stale = [cid for cid in existing if cid not in kept]
         if stale:
             self._chunks.delete(ids=stale)
         return len(stale)
@@ -475,8 +474,7 @@ class ChromaStore:
             got = self._chunks.get(
                 include=["documents", "metadatas"], limit=_PAGE * 5, offset=offset
             )
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                yield _chunk_from(cid, text, meta, self.dimension)
+            yield from _chunks_from(got, self.dimension)
             if len(got["ids"]) < _PAGE * 5:
                 return
             offset += _PAGE * 5
@@ -486,13 +484,10 @@ class ChromaStore:
         """Every chunk of these documents, as iter_chunks reads them."""
         if not doc_ids:
             return []
-        ids = sorted(set(doc_ids))
-        where = {"doc_id": {"$in": ids}} if len(ids) > 1 else {"doc_id": ids[0]}
-        got = self._chunks.get(where=where, include=["documents", "metadatas"])
-        return [
-            _chunk_from(cid, text, meta, self.dimension)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+        got = self._chunks.get(
+            where=_of_documents(sorted(set(doc_ids))), include=["documents", "metadatas"]
+        )
+        return list(_chunks_from(got, self.dimension))
 
     @_store_call
     def count_chunks(self) -> int:
@@ -522,10 +517,7 @@ class ChromaStore:
         got = self._chunks.get(
             ids=list(dict.fromkeys(chunk_ids)), include=["documents", "metadatas"]
         )
-        return {
-            cid: _chunk_from(cid, text, meta, self.dimension)
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
+        return {chunk.id: chunk for chunk in _chunks_from(got, self.dimension)}
 
     @_store_call
     def query_dense(
@@ -548,6 +540,18 @@ class ChromaStore:
                 strict=True,
             )
         ]
+
+
+def _of_documents(doc_ids: Sequence[str]) -> dict[str, Any]:
+    """A `where` filter for the chunks of these documents."""
+    ids = list(doc_ids)
+    return {"doc_id": {"$in": ids}} if len(ids) > 1 else {"doc_id": ids[0]}
+
+
+def _chunks_from(got: Any, dimension: int) -> Iterator[Chunk]:
+    """The chunks of a Chroma get that included documents and metadatas."""
+    for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        yield _chunk_from(cid, text, meta, dimension)
 
 
 def _chunk_from(
