@@ -139,3 +139,16 @@ def risk_coverage(
             coverage.append(len(answered) / len(points))
             accuracy.append(sum(a and g for a, g in answered) / len(answered))
     return coverage, accuracy
+
+
+def separation_auc(points: list[tuple[float, bool]]) -> float | None:
+    """How well a confidence tells answerable questions from unanswerable ones, whatever
+    the threshold: the chance that an answerable question, drawn at random, scores above
+    an unanswerable one (ties count half; 0.5 is no better than chance, below 0.5 the
+    order is reversed). From (confidence, answerable) pairs; None without both kinds."""
+    yes = [c for c, answerable in points if answerable]
+    no = [c for c, answerable in points if not answerable]
+    if not yes or not no:
+        return None
+    above = sum((y > n) + 0.5 * (y == n) for y in yes for n in no)
+    return round(above / (len(yes) * len(no)), 3)

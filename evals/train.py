@@ -440,6 +440,8 @@ def held_out_outcomes(
 
 
 def summary(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
+    from evals.metrics import separation_auc
+
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if not o.answerable]
     answered = [o for o in outcomes if o.answered(threshold)]
@@ -461,6 +463,7 @@ def summary(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "false_abstention": share([not o.answered(threshold) for o in answerable]),
         "answered_precision": share([o.right(threshold) for o in answered]),
         "retrieval_recall": share([bool(r) for r in retrieved]),
+        "separation_auc": separation_auc([(o.confidence, o.answerable) for o in outcomes]),
     }
 
 
@@ -596,19 +599,23 @@ def _markdown(report: dict[str, Any]) -> str:
         "",
         "Leave-one-group-out (the set's documents never seen by either model, nor by the "
         "threshold choice). Right: the answer holds a gold answer and cites the gold "
-        "evidence; best possible: right if it never abstained.",
+        "evidence; best possible: right if it never abstained. Separation: the chance that "
+        "an answerable question gets a higher confidence than an unanswerable one (AUC; 0.5 "
+        "is chance, below 0.5 the confidence ranks them the wrong way round): what any "
+        "threshold can do for abstention.",
         "",
         "| set | right (answerable) | abstained (unanswerable) | best possible | containment "
         "| abstention recall | false abstention | answered precision | retrieval recall@6 "
-        "| threshold |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| threshold | separation |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in report["sets"].items():
         lines.append(
             f"| {name} | {row['right']}/{row['answerable']} | "
             f"{row['abstained_unanswerable']}/{row['unanswerable']} | {row['best_possible']} | "
             f"{row['containment']} | {row['abstention_recall']} | {row['false_abstention']} | "
-            f"{row['answered_precision']} | {row['retrieval_recall']} | {row['threshold']} |"
+            f"{row['answered_precision']} | {row['retrieval_recall']} | {row['threshold']} | "
+            f"{row['separation_auc']} |"
         )
     lines += [
         "",

@@ -5,6 +5,7 @@ from evals.metrics import (
     contains_answer,
     decision_accuracy,
     normalize,
+    separation_auc,
     summarize,
     token_f1,
 )
@@ -101,6 +102,15 @@ def test_decision_accuracy_replays_the_abstention_threshold() -> None:
     wrong = result(id="w", confidence=0.9, good=False)  # answered, but not rightly
     assert decision_accuracy([wrong], 0.5) == 0.0
     assert decision_accuracy([result(id="n", confidence=None)], 0.5) == 0.0  # no candidate
+
+
+def test_separation_auc_ranks_answerable_above_unanswerable() -> None:
+    assert separation_auc([(0.9, True), (0.8, True), (0.2, False), (0.1, False)]) == 1.0
+    assert separation_auc([(0.1, True), (0.9, False)]) == 0.0  # the order reversed
+    assert separation_auc([(0.5, True), (0.5, False)]) == 0.5  # a tie counts half
+    # 0.7 beats 0.6 and 0.2; 0.3 beats 0.2 only: 3 of 4 pairs
+    assert separation_auc([(0.7, True), (0.3, True), (0.6, False), (0.2, False)]) == 0.75
+    assert separation_auc([(0.7, True)]) is None  # no unanswerable question to compare
 
 
 def test_a_right_answer_holds_the_gold_answer_and_cites_the_evidence() -> None:
