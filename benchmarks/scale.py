@@ -229,7 +229,8 @@ def _disk_mb(path: Path) -> float:
 
 def run_size(target: int, n_questions: int, work: Path, start_timeout: float) -> dict[str, Any]:
     """One size measured; a store already built in `work` (its ingest figures saved
-    beside it) is measured again without being rebuilt (a 1M store takes over an hour)."""
+    beside it) is measured again without being rebuilt (a 1M store takes over an hour);
+    it then holds the two late documents each earlier measurement posted."""
     docs, store = work / f"docs-{target}", work / f"store-{target}"
     built = work / f"ingested-{target}.json"
     if store.is_dir() and built.is_file():

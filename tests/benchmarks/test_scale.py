@@ -64,5 +64,36 @@ def test_bench_scale_runs_at_a_small_size(tmp_path: Path) -> None:
     for row in rows:
         assert all(isinstance(row[f], int | float) and row[f] > 0 for f in FIELDS), row
         assert row["bm25_chunks"] == row["chunks"]
+        assert row["server_start_s"] > 0
     assert rows[1]["chunks"] > rows[0]["chunks"]
     assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_bench_scale_reuses_a_store_built_in_a_kept_work_folder(tmp_path: Path) -> None:
+    require_shared()
+    work = tmp_path / "work"
+
+    def run(out: Path) -> dict[str, object]:
+        subprocess.run(
+            [sys.executable, "-m", "benchmarks.scale", "--sizes", "200", "--questions", "3"]
+            + ["--work", str(work), "--out", str(out)],
+            cwd=REPO,
+            check=True,
+            timeout=900,
+            capture_output=True,
+        )
+        return dict(json.loads(out.read_text())[0])
+
+    first = run(tmp_path / "first.json")
+    store = work / "store-200" / "chroma.sqlite3"
+    built_at = store.stat().st_mtime_ns
+    (work / "docs-200").rename(tmp_path / "docs-moved")  # a rebuild would need them
+    second = run(tmp_path / "second.json")
+    assert second["ingest_s"] == first["ingest_s"]  # the saved figure, not a new ingest
+    assert second["chunks"] == first["chunks"] == first["bm25_chunks"]
+    # the store as the first run left it: with its two late documents, a chunk each
+    assert second["bm25_chunks"] == first["chunks"] + 2
+    # measured again: the server posted its two late documents into the reused store
+    assert store.stat().st_mtime_ns > built_at
+    assert second["p50_ms"] > 0
