@@ -85,7 +85,8 @@ class _Terms:
 
     def _term(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """The alive rows holding term `tid` and its BM25 gain in each, computed once per
-        index for all but the commonest terms."""
+        index while its CACHED_POSTINGS budget lasts (first asked, first kept), then on
+        every use."""
         cached = self._gains.get(tid)
         if cached is not None:
             return cached
