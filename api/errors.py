@@ -53,6 +53,7 @@ STATUS: dict[type[errors.CiteqaError], int] = {
     errors.UnsupportedDocumentType: 415,
     errors.DocumentTooLarge: 413,
     errors.DocumentUnreadable: 422,
+    errors.ProcessingTimeout: 422,
     errors.StoreUnavailable: 503,
     errors.ShuttingDown: 503,
     errors.EmbedderUnavailable: 503,

@@ -72,10 +72,19 @@ class DocumentIn(BaseModel):
 
 
 class DocumentOutcome(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the pipeline's outcomes
+
     doc_id: str
     status: str = Field(description="added, updated, skipped, failed or unsupported")
     chunks: int
     message: str | None = None
+    code: str | None = Field(
+        None,
+        description="Why a document failed or is unsupported, as an error code "
+        "(unsupported_type, not_text, document_unreadable, document_too_large, "
+        "processing_timeout, ...); null otherwise.",
+        examples=["processing_timeout"],
+    )
 
 
 class IngestReport(BaseModel):

@@ -142,7 +142,8 @@ def ingest(
                 None,
                 "unchanged",
             ):
-                typer.echo(f"{outcome.status:>11}  {outcome.doc_id}: {outcome.message}")
+                code = f" [{outcome.code}]" if outcome.code else ""
+                typer.echo(f"{outcome.status:>11}  {outcome.doc_id}: {outcome.message}{code}")
         typer.echo(
             "added {added}, updated {updated}, skipped {skipped}, failed {failed}, "
             "unsupported {unsupported}; {chunks} chunks in {seconds:.1f} s".format(**summary)

@@ -64,6 +64,13 @@ class DocumentUnreadable(CiteqaError):
     code = "document_unreadable"
 
 
+class ProcessingTimeout(CiteqaError):
+    """Reading, segmenting or chunking one document took longer than its time budget
+    (settings: processing_seconds_per_mb, processing_min_seconds)."""
+
+    code = "processing_timeout"
+
+
 class IngestInProgress(CiteqaError):
     """Another process holds the embedded store's write lock."""
 

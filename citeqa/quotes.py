@@ -28,7 +28,8 @@ _TYPOGRAPHY = str.maketrans(
         "\u00a0": " ",
     }
 )
-_ELLIPSIS = re.compile(r"\s*(?:\.\.\.|\u2026)\s*")
+# Each match starts where its white space does (not again inside it): linear time.
+_ELLIPSIS = re.compile(r"(?<!\s)\s*(?:\.\.\.|\u2026)\s*")
 _MIN_CHARS = 4  # a quote must say something: at least this many characters, one alphanumeric
 
 

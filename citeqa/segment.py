@@ -35,6 +35,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from citeqa import deadline
+
 MAX_UNIT_CHARS = 1200
 
 # Unit and block kinds.
@@ -223,10 +225,13 @@ _CLAUSE = re.compile(  # "Section 2.1", "ARTICLE IV", "Part B", "§ 3": capitali
 _ATX = re.compile(r"^#{1,6}(?:\s+\S|$)")
 _ORG = re.compile(r"^\*{2,6} \S")  # "** Bug fixes" (Org mode, GNU NEWS files)
 _UNDERLINE = re.compile(r"^(?:={3,}|-{3,}|~{3,}|\^{3,}|\*{3,}|_{3,}|#{3,})$")
-_RULE = re.compile(r"^(?:[-=_~*]{3,}[ \t]*)+$")  # a table's or a page's rule line
+# a table's or a page's rule line: runs of three rule characters or more, apart by spaces
+# (one run per repetition, so that nothing can be matched two ways: linear time)
+_RULE = re.compile(r"^[-=_~*]{3,}(?:[ \t]+[-=_~*]{3,})*[ \t]*$")  # noqa: DUO138
 _FENCE = re.compile(r"^(?:```|~~~)")
-_PIPE_ROW = re.compile(r"^\|.*\|$|^[^|]+(?:\|[^|]+){2,}$")
-_PIPE_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+# each repetition starts with "|", which the class before it excludes: one way to match
+_PIPE_ROW = re.compile(r"^\|.*\|$|^[^|]+(?:\|[^|]+){2,}$")  # noqa: DUO138
+_PIPE_CELL_RULE = re.compile(r":?-{2,}:?")
 _COLUMN_GAP = re.compile(r"(?<![.!?:;,\s])(?: {2,}|\t+)(?=\S)")
 _PAGE_NUMBER = re.compile(
     r"^(?:(?:page|p\.|seite|pagina)\s*)?[-\u2013\u2014\[(]?\s*\d{1,4}\s*[-\u2013\u2014\])]?"
@@ -242,7 +247,9 @@ _CAPS_WORD = re.compile(r"[A-Z]")
 def _lines(text: str) -> list[_Line]:
     lines = []
     position = 0
-    for raw in text.split("\n"):
+    for count, raw in enumerate(text.split("\n")):
+        if not count & 1023:
+            deadline.check()
         stripped = raw.strip()
         lead = len(raw) - len(raw.lstrip())
         indent = len(raw[:lead].expandtabs(8))
@@ -250,6 +257,16 @@ def _lines(text: str) -> list[_Line]:
         lines.append(_Line(start, start + len(stripped), indent, stripped))
         position += len(raw) + 1
     return lines
+
+
+def _is_pipe_rule(line: str) -> bool:
+    """A Markdown table's separator row ("|:--|--:|"): cells of two dashes or more, each
+    with an optional colon either side, between pipes (the outer ones optional)."""
+    if "|" not in line:
+        return False
+    inner = line[1:] if line.startswith("|") else line
+    inner = inner[:-1] if inner.endswith("|") else inner
+    return all(_PIPE_CELL_RULE.fullmatch(cell.strip()) for cell in inner.split("|"))
 
 
 def _is_item(line: str) -> bool:
@@ -319,6 +336,8 @@ def _classify(lines: list[_Line], markdown: bool) -> None:
             line.role = CODE if line.text not in ("---", "...") else "fence"
         lines = lines[close + 1 :]
     for i, line in enumerate(lines):
+        if not i & 1023:
+            deadline.check()
         if line.role == FURNITURE:
             continue
         text = line.text
@@ -340,7 +359,7 @@ def _classify(lines: list[_Line], markdown: bool) -> None:
             alone = i < 2 or not lines[i - 2].text or lines[i - 2].role == "underline"
             if _UNDERLINE.match(text) and above and above.text and above.role == "" and alone:
                 above.role = HEADING
-        elif _PIPE_RULE.match(text) and "|" in text:
+        elif _is_pipe_rule(text):
             line.role = "underline"  # a Markdown table's separator row: rows around it
             if i > 0 and lines[i - 1].text:
                 lines[i - 1].role = ROW
@@ -482,6 +501,8 @@ def _group(lines: list[_Line], markdown: bool) -> list[_RawBlock]:
         current, kind = [], PARAGRAPH
 
     for i, line in enumerate(lines):
+        if not i & 1023:
+            deadline.check()
         role = line.role
         if role in (FURNITURE, "blank", "fence", "underline"):
             if role == "underline" and blocks and blocks[-1].kind == HEADING:
@@ -616,6 +637,12 @@ def _punkt():  # type: ignore[no-untyped-def]
     return tokenizer
 
 
+def warm_up() -> None:
+    """Load the sentence model now (a second or two), so that no document's processing
+    budget pays for it."""
+    _punkt()
+
+
 def punkt_spans(text: str) -> Iterable[tuple[int, int]]:
     return _punkt().span_tokenize(text)  # type: ignore[no-any-return]
 
@@ -624,8 +651,7 @@ def punkt_spans(text: str) -> Iterable[tuple[int, int]]:
 sentence_splitter: Callable[[str], Iterable[tuple[int, int]]] = punkt_spans
 
 _ALNUM = re.compile(r"[^\W_]")
-_CLOSING = re.compile(r"(?:\*\*|__|[*_`)\]\"'”’»])+(?=\s|$)")
-_LAST_WORD = re.compile(r"([^\s(\[\"'“‘]+)\.[\"'”’)\]]*\s*$")
+_CLOSING = re.compile(r"[*_`)\]\"'”’»]+(?=\s|$)")  # "**" and "__" are runs of these
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -676,19 +702,37 @@ def _windowed(view: str) -> Iterable[tuple[int, int]]:
             if cut is None:
                 cut = view.rfind(" ", offset + _WINDOW // 2, stop) + 1 or stop
             stop = cut
+        deadline.check()
         for a, b in sentence_splitter(view[offset:stop]):
             yield offset + a, offset + b
         offset = stop
 
 
+_OPENING = frozenset("([\"'“‘")
+_CLOSERS = "\"'”’)]"
+
+
+def _last_word(view: str, start: int, end: int) -> str | None:
+    """The word before the final full stop of view[start:end] ("No" in "see No."), lower
+    case; None when the span does not end in a full stop (closing marks aside). Found from
+    the end, in time linear in the span: a regular expression searched from each start
+    would be quadratic in a long unbroken token."""
+    tail = view[start:end].rstrip().rstrip(_CLOSERS)
+    if not tail.endswith("."):
+        return None
+    first = len(tail) - 1
+    while first > 0 and not (tail[first - 1].isspace() or tail[first - 1] in _OPENING):
+        first -= 1
+    return tail[first:-1].lower() if first < len(tail) - 1 else None
+
+
 def _continues(view: str, previous: tuple[int, int], start: int) -> bool:
     """A split Punkt made that should not be: after "No." before a number, after an
     initial ("J."), or before a lower-case word."""
-    match = _LAST_WORD.search(view, previous[0], previous[1])
+    word = _last_word(view, previous[0], previous[1])
     nxt = view[start : start + 1]
-    if match is None:
+    if word is None:
         return nxt.islower()
-    word = match.group(1).lower()
     if word in _NUMBER_ABBREVIATIONS and nxt.isdigit():
         return True
     if len(word) == 1 and word.isalpha() and nxt.isupper():
@@ -753,6 +797,8 @@ def segment(text: str, kind: str = "text", pages: Sequence[tuple[int, int]] = ()
     for block in raw:
         start, end = block.lines[0].start, block.lines[-1].end
         index = len(structure.blocks)
+        if not index & 255:
+            deadline.check()
         if block.kind == HEADING:
             style = block.style or "title"
             if markdown and style.startswith(("atx", "setext")):

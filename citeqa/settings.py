@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, description="Largest document accepted for ingest, in bytes."
     )
+    processing_seconds_per_mb: float = Field(
+        30.0,
+        ge=0.0,
+        description="Time budget for reading, segmenting and chunking one document, in "
+        "seconds per megabyte of its size (0: no budget). A document over its budget fails "
+        "with processing_timeout and the others are ingested.",
+    )
+    processing_min_seconds: float = Field(
+        10.0, ge=0.0, description="The smallest time budget any document gets, in seconds."
+    )
     answer: AnswerSettings = Field(
         default_factory=lambda: AnswerSettings(), description="Extractive answer tunables."
     )

@@ -17,6 +17,7 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from citeqa import deadline
 from citeqa.segment import HEADING, Structure, Unit
 from citeqa.tokens import count_tokens, encode, token_encoder
 
@@ -116,6 +117,7 @@ def chunk_passages(
     splitter = _splitter(chunk_size, chunk_overlap, pieces)
     passages: list[Passage] = []
     for start, section_text, block in jobs:
+        deadline.check()
         headings = tuple(structure.heading_path(block))
         cursor = 0
         for piece in splitter.split_text(section_text):

@@ -10,9 +10,15 @@ from citeqa.dates import date_as_int, parse_date
 __all__ = ["date_as_int", "derive_title", "extract_date", "extract_front_matter", "parse_date"]
 
 # " date 2024-05-30 President Biden ..." or "Date: 2024-05-30\n..." at the very start.
-_LEADING_DATE = re.compile(r"\A\s*date\s*[:=]?\s*(\d{4}-\d{2}-\d{2})(?:\s+|\Z)", re.IGNORECASE)
+# (White space is matched once before the separator and once after it, never by two
+# adjacent quantifiers that could share it: that would be quadratic in a long run.)
+_LEADING_DATE = re.compile(
+    r"\A\s*date(?:\s*[:=])?\s*(\d{4}-\d{2}-\d{2})(?:\s+|\Z)", re.IGNORECASE
+)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
-_MD_HEADING = re.compile(r"^#{1,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# A Markdown heading's line; its closing marks are stripped in code (a lazy group before
+# `\s*#*\s*$` backtracks in cubic time over trailing spaces).
+_MD_HEADING = re.compile(r"^#{1,3}[ \t]+(\S.*)", re.MULTILINE)
 _MAX_TITLE = 120
 
 
@@ -44,8 +50,9 @@ def derive_title(text: str, hint: str | None, file_name: str | None) -> str:
     if hint and hint.strip():
         return hint.strip()[:_MAX_TITLE]
     heading = _MD_HEADING.search(text[:5000])
-    if heading:
-        return heading.group(1).strip()[:_MAX_TITLE]
+    label = heading.group(1).rstrip().rstrip("#").rstrip() if heading else ""
+    if label:
+        return label[:_MAX_TITLE]
     first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if 0 < len(first_line) <= _MAX_TITLE:
         return first_line

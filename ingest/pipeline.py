@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from citeqa import metrics
+from citeqa import deadline, metrics
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import STORE_FORMAT, ChromaStore, Chunk, DocumentRecord
 from citeqa.errors import (
@@ -26,10 +26,11 @@ from citeqa.errors import (
     DocumentTooLarge,
     DocumentUnreadable,
     InvalidInput,
+    ProcessingTimeout,
     ShuttingDown,
     UnsupportedDocumentType,
 )
-from citeqa.segment import document_context, embedding_input, map_span, segment
+from citeqa.segment import document_context, embedding_input, map_span, segment, warm_up
 from citeqa.sentences import SentenceVectors
 from citeqa.settings import Settings
 from ingest.chunking import chunk_passages
@@ -68,6 +69,7 @@ class DocumentOutcome:
     status: str  # added | updated | skipped | failed | unsupported
     chunks: int = 0
     message: str | None = None
+    code: str | None = None  # the error code of a failed or unsupported document
 
 
 @dataclass
@@ -224,6 +226,7 @@ class IngestPipeline:
         pending until all of the group's chunks are stored, then all are complete: a run
         that dies leaves whole documents and pending ones, which the next run redoes."""
         started = time.perf_counter()
+        warm_up()
         with store_write_lock(self._lock_dir):
             manifest = Manifest(self._store)
             groups = _Groups(
@@ -242,22 +245,30 @@ class IngestPipeline:
         groups.result.seconds = time.perf_counter() - started
         return groups.result
 
-    def _parse(self, source: Source) -> tuple[str, str, str | None, LoadedDocument | None]:
-        loaded: LoadedDocument | None = None
+    def _read(self, source: Source) -> bytes | None:
+        """A file source's bytes (None for a source given as text)."""
         if source.text is not None:
-            text, _hidden = clean_text(source.text)
+            return None
+        if not is_supported(source.name):
+            raise UnsupportedDocumentType(f"unsupported file type: {source.name}")
+        assert source.read is not None
+        try:
+            data = source.read()
+        except OSError as exc:
+            raise DocumentUnreadable(f"could not read {source.name}") from exc
+        if len(data) > self._settings.max_document_bytes:
+            raise DocumentTooLarge(
+                f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
+            )
+        return data
+
+    def _parse(
+        self, source: Source, data: bytes | None
+    ) -> tuple[str, str, str | None, LoadedDocument | None]:
+        loaded: LoadedDocument | None = None
+        if data is None:
+            text, _hidden = clean_text(source.text or "")
         else:
-            if not is_supported(source.name):
-                raise UnsupportedDocumentType(f"unsupported file type: {source.name}")
-            assert source.read is not None
-            try:
-                data = source.read()
-            except OSError as exc:
-                raise DocumentUnreadable(f"could not read {source.name}") from exc
-            if len(data) > self._settings.max_document_bytes:
-                raise DocumentTooLarge(
-                    f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
-                )
             loaded = load_bytes(data, source.name)
             text = loaded.text
         front, text = extract_front_matter(text)
@@ -276,16 +287,46 @@ class IngestPipeline:
 
     def _prepare_source(self, source: Source, manifest: Manifest) -> _Prepared | DocumentOutcome:
         """The document ready to write, or its final outcome (skipped, failed,
-        unsupported)."""
+        unsupported). Reading, segmenting and chunking it spend at most its time budget
+        (proportional to its size); over it, the document fails with processing_timeout
+        before anything of it is stored."""
         try:
             doc_id = validate_doc_id(source.doc_id)
-            text, title, date, loaded = self._parse(source)
+            data = self._read(source)
         except UnsupportedDocumentType as exc:
-            return DocumentOutcome(source.doc_id, "unsupported", message=exc.message)
+            return DocumentOutcome(source.doc_id, "unsupported", message=exc.message, code=exc.code)
         except CiteqaError as exc:
-            return DocumentOutcome(source.doc_id, "failed", message=exc.message)
+            return DocumentOutcome(source.doc_id, "failed", message=exc.message, code=exc.code)
+        size = len(data) if data is not None else len(source.text or "")
+        seconds = deadline.seconds_for(
+            size, self._settings.processing_seconds_per_mb, self._settings.processing_min_seconds
+        )
+        try:
+            with deadline.budget(seconds):
+                return self._prepare_read(source, doc_id, data, manifest)
+        except ProcessingTimeout as exc:
+            log.warning("%s: over its processing budget of %.1f s", doc_id, seconds or 0.0)
+            message = f"processing took longer than its time budget of {seconds or 0.0:.1f} s"
+            return DocumentOutcome(doc_id, "failed", message=message, code=exc.code)
+
+    def _prepare_read(
+        self, source: Source, doc_id: str, data: bytes | None, manifest: Manifest
+    ) -> _Prepared | DocumentOutcome:
+        try:
+            text, title, date, loaded = self._parse(source, data)
+        except UnsupportedDocumentType as exc:
+            return DocumentOutcome(
+                source.doc_id, "unsupported", message=exc.message, code=exc.code
+            )
+        except ProcessingTimeout:
+            raise
+        except CiteqaError as exc:
+            return DocumentOutcome(source.doc_id, "failed", message=exc.message, code=exc.code)
+        deadline.check()
         if not text.strip():
-            return DocumentOutcome(doc_id, "failed", message="the document has no text")
+            return DocumentOutcome(
+                doc_id, "failed", message="the document has no text", code="document_unreadable"
+            )
         extra = {
             k: v
             for k, v in source.metadata.items()
@@ -319,6 +360,7 @@ class IngestPipeline:
         # PDF pages are given so that running headers and footers left in texts stored
         # before the loader removed them are no unit either
         structure = segment(text, record.kind or "text", pages)
+        deadline.check()
         passages = chunk_passages(
             structure,
             self._settings.chunk_size,

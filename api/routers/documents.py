@@ -88,10 +88,7 @@ def safe_name(name: str | None) -> str:
 def _report(result: IngestResult) -> IngestReport:
     return IngestReport(
         **result.summary(),
-        documents=[
-            DocumentOutcome(doc_id=o.doc_id, status=o.status, chunks=o.chunks, message=o.message)
-            for o in result.documents
-        ],
+        documents=[DocumentOutcome.model_validate(o) for o in result.documents],
     )
 
 

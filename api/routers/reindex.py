@@ -31,8 +31,5 @@ async def reindex(engine: EngineDep, body: ReindexRequest | None = None) -> Rein
         remaining=remaining,
         format=STORE_FORMAT,
         seconds=round(result.seconds, 3),
-        documents=[
-            DocumentOutcome(doc_id=o.doc_id, status=o.status, chunks=o.chunks, message=o.message)
-            for o in result.documents
-        ],
+        documents=[DocumentOutcome.model_validate(o) for o in result.documents],
     )

@@ -1,0 +1,102 @@
+"""Text machinery runs in time linear in its input: pathological lines (long runs of rule
+characters that end in something else, alternations of spaces and rule characters, 1 MB
+lines) are classified and segmented within a time budget per megabyte.
+
+A regular expression with nested or overlapping quantifiers backtracks exponentially on
+such a line (`^(?:[-=_~*]{3,}[ \\t]*)+$` took seconds at 50 dashes and doubled with each
+further one); quadratic ones take minutes at a megabyte. The budgets below are some 20
+times what the linear code needs here, so they hold on a slower machine and still catch
+anything worse than linear."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from citeqa import segment
+from ingest.loaders import clean_text
+from ingest.metadata import derive_title, extract_date, extract_front_matter
+
+RULE_CHARACTERS = "-=_~*#^|.+:"
+ENDINGS = ["\u2014", "x", "6", " 6", "\t", ":", "|", "a.", "\u2212"]
+
+# seconds a megabyte
+CLASSIFY_BUDGET = 5.0
+SEGMENT_BUDGET = 20.0  # includes the sentence model, the slowest part (~8 s/MB worst)
+
+
+@st.composite
+def pathological_lines(draw: st.DrawFn) -> str:
+    char = draw(st.sampled_from(RULE_CHARACTERS))
+    ending = draw(st.sampled_from([e for e in ENDINGS if not e.startswith(char)]))
+    n = draw(st.integers(min_value=40, max_value=4000))
+    shape = draw(st.sampled_from(["run", "spaced", "boxed", "cells", "prefixed"]))
+    if shape == "run":  # "------...---\u2014"
+        return char * n + ending
+    if shape == "spaced":  # "- - - - ... x", "---   ---   --- 6"
+        gap = draw(st.sampled_from([" ", "\t", "   ", " \t"]))
+        width = draw(st.integers(min_value=1, max_value=4))
+        return gap.join([char * width] * (n // width + 1)) + ending
+    if shape == "boxed":  # the MPL 2.0's boxed disclaimer as a PDF extracts it
+        return char * 72 + " " + " ".join(char * draw(st.integers(1, 3)) for _ in range(n)) + ending
+    if shape == "cells":  # "|---|---|...x"
+        return ("|" + char * draw(st.integers(1, 4))) * n + ending
+    prefix = draw(st.sampled_from(["# a", "## Title", "date", "Date:", "1.", "(a)", "**"]))
+    return prefix + char * n + " " * n + ending
+
+
+def per_megabyte(seconds: float, text: str) -> float:
+    return seconds / max(len(text.encode()), 1) * 1_000_000
+
+
+def timed(function, *args):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - started
+
+
+segment.warm_up()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(pathological_lines(), min_size=1, max_size=8))
+def test_line_classifiers_are_linear_on_pathological_lines(lines: list[str]) -> None:
+    # repeated to about 64 KB, so that anything quadratic shows in the time
+    text = "\n".join(lines)
+    text = "\n".join([text] * max(1, 64_000 // len(text)))
+    for markdown in (False, True):
+        seconds = timed(segment._classify, segment._lines(text), markdown)
+        assert per_megabyte(seconds, text) < CLASSIFY_BUDGET, (lines[0][:60], seconds)
+    seconds = timed(segment.segment, text, "text")
+    assert per_megabyte(seconds, text) < SEGMENT_BUDGET, (lines[0][:60], seconds)
+
+
+@settings(max_examples=60, deadline=None)
+@given(line=pathological_lines())
+def test_metadata_readers_are_linear_on_pathological_starts(line: str) -> None:
+    # titles, dates and front matter are read from a document's start
+    for text in (line, "---\n" + line, "date " + line):
+        seconds = timed(derive_title, text, None, None)
+        seconds += timed(extract_date, text)
+        seconds += timed(extract_front_matter, text)
+        seconds += timed(clean_text, text)
+        assert seconds < 0.5, (text[:60], seconds)
+
+
+def test_one_megabyte_lines_segment_within_budget() -> None:
+    size = 1_000_000
+    lines = [char * size + "\u2014" for char in RULE_CHARACTERS]
+    lines += [
+        ("- " * size)[:size] + "x",  # spaces and rule characters alternating
+        ("*" * 72 + " * * * 6\n") * (size // 80),  # a megabyte of boxed PDF lines
+        "a." * (size // 2) + "x",  # one unbroken token of abbreviations
+        "# a" + " " * size + "x",  # a heading with a megabyte of trailing space
+        " " * size + "x",
+    ]
+    for text in lines:
+        seconds = timed(segment.segment, text, "markdown")
+        assert per_megabyte(seconds, text) < SEGMENT_BUDGET, (text[:40], seconds)
+        seconds = timed(segment.sentence_spans, text)
+        assert per_megabyte(seconds, text) < SEGMENT_BUDGET, (text[:40], seconds)
