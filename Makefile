@@ -64,6 +64,8 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/flake8 --select=DUO138 $(REDOS_PATHS)
 	@! $(BIN)/regexploit-py $(REDOS_PATHS) | grep -A8 "Vulnerable regex"
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_imports.py
 
 # Debian's chromium, for the chat page's browser tests (Playwright drives it; it downloads
 # no browser of its own). CITEQA_SKIP_BROWSER=1 skips both the install and those tests.

@@ -17,12 +17,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import security
 from citeqa import errors
 
 log = logging.getLogger("citeqa.api")
 
 OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+
+
+class Unauthorized(errors.CiteqaError):
+    code = "unauthorized"
+
+
+class Forbidden(errors.CiteqaError):
+    code = "forbidden"
+
+
+class RateLimited(errors.CiteqaError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(errors.CiteqaError):
+    code = "busy"
 
 
 class ModelNotFound(errors.CiteqaError):
@@ -42,10 +61,10 @@ class UnsupportedOption(errors.InvalidInput):
 
 STATUS: dict[type[errors.CiteqaError], int] = {
     ModelNotFound: 404,
-    security.Unauthorized: 401,
-    security.Forbidden: 403,
-    security.RateLimited: 429,
-    security.Busy: 503,
+    Unauthorized: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+    Busy: 503,
     errors.InvalidInput: 422,
     errors.DocumentNotFound: 404,
     errors.JobNotFound: 404,

@@ -22,31 +22,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from citeqa.errors import CiteqaError, ConfigurationError
+from api.errors import Busy, Forbidden, RateLimited, Unauthorized, error_response, is_openai_path
+from citeqa.errors import ConfigurationError
 from citeqa.settings import Settings
 
 Scope_ = Literal["read", "admin"]
 _SCOPES = ("read", "admin")
-
-
-class Unauthorized(CiteqaError):
-    code = "unauthorized"
-
-
-class Forbidden(CiteqaError):
-    code = "forbidden"
-
-
-class RateLimited(CiteqaError):
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class Busy(CiteqaError):
-    code = "busy"
 
 
 @dataclass(frozen=True)
@@ -208,7 +189,6 @@ class ConcurrencyLimit:
             if admitted:
                 self.in_flight += 1
         if not admitted:
-            from api.errors import error_response, is_openai_path
 
             response = error_response(
                 503,

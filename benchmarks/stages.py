@@ -55,8 +55,9 @@ def main() -> None:
     import citeqa  # noqa: F401  (offline environment)
     from benchmarks.bench import make_corpus, questions
     from citeqa import segment
-    from citeqa.answering import ExtractiveAnswerer, UnitScorer
     from citeqa.answering import features as answer_features
+    from citeqa.answering.extractive import ExtractiveAnswerer
+    from citeqa.answering.scorer import UnitScorer
     from citeqa.components.store import ChromaStore
     from citeqa.engine import Engine
     from citeqa.lexical import LexicalSnapshot

@@ -3,7 +3,7 @@ offsets is exactly its quote. This is the invariant every backend's answers obey
 
 from __future__ import annotations
 
-from citeqa.components.store import DocumentRecord
+from citeqa.domain import DocumentRecord
 
 
 def verifies(record: DocumentRecord | None, quote: str, start: int, end: int) -> bool:

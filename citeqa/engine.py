@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from citeqa import metrics, wordnet
-from citeqa.answering import AnswerModel, Candidate, ExtractiveAnswerer, UnitScorer
-from citeqa.answering.model import MODEL_FILE
+from citeqa.answering.extractive import ExtractiveAnswerer
+from citeqa.answering.model import MODEL_FILE, AnswerModel
+from citeqa.answering.scorer import UnitScorer
 from citeqa.citations import verifies
 from citeqa.components.embedder import Embedder, make_embedder
 from citeqa.components.llm import ChatLLM
-from citeqa.components.store import STORE_FORMAT, ChromaStore, DocumentRecord
+from citeqa.components.store import ChromaStore
 from citeqa.contract import ABSTAIN_TEXT, Answer, AnswerSentence, Citation, Timings, Turn
 from citeqa.conversation import carry_over, condense
+from citeqa.domain import STORE_FORMAT, Candidate, DocumentRecord, Passage, Retrieval
 from citeqa.errors import DocumentNotFound, InvalidInput, LLMUnavailable, QuestionTooLong
 from citeqa.filters import Filters
 from citeqa.generate import (
@@ -34,11 +36,11 @@ from citeqa.generate import (
     SentenceScanner,
     build_prompt,
     parse_reply,
-    render_text,
-    sentence_text,
 )
 from citeqa.lexical import LexicalIndex
-from citeqa.retrieve import Passage, Retrieval, Retriever
+from citeqa.query import QueryPipeline, UnitRanking
+from citeqa.rendering import render_text, sentence_text
+from citeqa.retrieve import Retriever
 from citeqa.segment import segment
 from citeqa.settings import Settings
 from citeqa.tokens import count_tokens
@@ -151,7 +153,10 @@ class Engine:
         model = answer_model if answer_model is not None else load_answer_model(settings)
         self.scorer = UnitScorer(self.embedder, model)
         self.retriever = Retriever(
-            self.store, self.embedder, self.lexical, self.scorer, settings.answer.rerank_depth
+            self.store, self.embedder, self.lexical, settings.answer.rerank_depth
+        )
+        self.query = QueryPipeline(
+            self.retriever, [UnitRanking(self.scorer, self.retriever.depth)]
         )
         self.answerer = ExtractiveAnswerer(model, settings.answer)
         self.pipeline = IngestPipeline(self.store, self.embedder, settings, stop)
@@ -207,7 +212,7 @@ class Engine:
         candidate unit (the evals read them), whatever the configured backend."""
         question, k = self.validate_question(question, top_k)
         started = time.perf_counter()
-        retrieval = self.retriever.retrieve(question, k, filters)
+        retrieval = self.query.run(question, k, filters)
         retrieved = time.perf_counter()
         answer = self._extractive(question, retrieval)
         answer.timings_ms = _timings(started, retrieved)
@@ -236,7 +241,7 @@ class Engine:
             except LLMUnavailable as exc:
                 fallback = self._fallback_or_raise(exc)
                 standalone = carry_over(question, history)
-        retrieval = self.retriever.retrieve(standalone or question, k, filters)
+        retrieval = self.query.run(standalone or question, k, filters)
         retrieved = time.perf_counter()
         if self.llm is not None and fallback is None:
             emitted = False

@@ -21,8 +21,9 @@ from typing import Any
 
 import prompts
 from citeqa.contract import AnswerSentence
+from citeqa.domain import Passage
 from citeqa.quotes import find_quote
-from citeqa.retrieve import Passage
+from citeqa.rendering import MARKDOWN_IMAGE, URL
 from citeqa.tokens import count_tokens
 
 ANSWER_SCHEMA: dict[str, Any] = {
@@ -71,8 +72,6 @@ class Prompt:
     boundary: str = ""
 
 
-_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"'\])]+", re.IGNORECASE)
-MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _SHINGLE = 6  # words: a run this long copied from the instructions is an echo
 
 
@@ -102,7 +101,7 @@ class Safety:
             return False
         if self.boundary and self.boundary in text:
             return False
-        if any(url.rstrip(".,;:") not in self.passages_text for url in _URL.findall(text)):
+        if any(url.rstrip(".,;:") not in self.passages_text for url in URL.findall(text)):
             return False
         return not (_shingles(text) & self.instructions)
 
@@ -337,13 +336,3 @@ def _citations_of(raw: dict[str, Any]) -> Iterable[tuple[list[int], str]]:
     numbers, quote = raw.get("passages"), raw.get("quote")
     if isinstance(numbers, list) and isinstance(quote, str):
         yield [n for n in map(_number_of, numbers) if n is not None], quote
-
-
-def sentence_text(sentence: AnswerSentence) -> str:
-    """One sentence as the answer shows it: its text, then its markers."""
-    return sentence.text + " " + "".join(f"[{n}]" for n in sentence.citations)
-
-
-def render_text(sentences: Iterable[AnswerSentence]) -> str:
-    """The answer text: supported sentences, each followed by its markers."""
-    return " ".join(sentence_text(s) for s in sentences if s.supported)

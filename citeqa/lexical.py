@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from citeqa.components.store import ChromaStore, Chunk
+from citeqa.components.store import ChromaStore
 from citeqa.dates import date_as_int
+from citeqa.domain import Chunk
 from citeqa.filters import Filters
 from citeqa.segment import display_text
 from citeqa.text import terms

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from citeqa.answering.model import AnswerModel
 from citeqa.citations import verifies
+from citeqa.domain import Retrieval
 from citeqa.engine import Engine
-from citeqa.retrieve import Retrieval
 from citeqa.segment import display_map, display_text
 from citeqa.settings import Settings
 from evals.judge import LLMJudge
@@ -114,7 +114,7 @@ def run_records(
         else:
             answer = engine.ask(record.question, top_k)
             k = top_k or engine.settings.top_k
-            retrieval = engine.retriever.retrieve(record.question, k)
+            retrieval = engine.query.run(record.question, k)
         chunks = [p.chunk for p in retrieval.passages]
         spans = locator.spans(record)
         confidence, good = _replayable(engine, record, retrieval, spans)

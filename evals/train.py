@@ -119,6 +119,8 @@ _FEATURE_CODE = [
     "citeqa/wordnet.py",
     "citeqa/lexical.py",
     "citeqa/retrieve.py",
+    "citeqa/query.py",
+    "citeqa/domain.py",
     "citeqa/sentences.py",
     "citeqa/answering/features.py",
     "citeqa/answering/scorer.py",
@@ -180,9 +182,10 @@ def _dump(gold: GoldSet, docs: Path) -> SetDump:
         locator = EvidenceLocator(engine)
         retriever = engine.retriever
         for record in records:
-            _terms, vector, pool, snapshot = retriever.pool(record.question, TOP_K)
-            _asked, candidates, table = retriever.scorer.units(
-                record.question, vector, pool, snapshot, retriever.depth(TOP_K)
+            found = retriever.retrieve(record.question, TOP_K)
+            pool = found.passages
+            _asked, candidates, table = engine.scorer.units(
+                record.question, found.query_vector, pool, found.lexical, retriever.depth(TOP_K)
             )
             spans = locator.spans(record) if record.answerable else []
             targets = {d for d in (locator.resolve(g) for g in record.target_docs()) if d}
@@ -308,11 +311,10 @@ class Replay:
     given the unit model's probabilities; its answerability row for the second model."""
 
     def __init__(self, question: QuestionDump, probabilities: np.ndarray) -> None:
-        from citeqa.answering import ExtractiveAnswerer
+        from citeqa.answering.extractive import ExtractiveAnswerer
         from citeqa.answering.features import question_row
-        from citeqa.answering.scorer import Candidate, best_first, rerank
-        from citeqa.components.store import Chunk
-        from citeqa.retrieve import Passage
+        from citeqa.answering.scorer import best_first, rerank
+        from citeqa.domain import Candidate, Chunk, Passage
         from citeqa.settings import AnswerSettings
         from evals.metrics import contains_answer
 

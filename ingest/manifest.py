@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from citeqa.components.store import STORE_FORMAT, ChromaStore, DocumentRecord
+from citeqa.components.store import ChromaStore
+from citeqa.domain import STORE_FORMAT, DocumentRecord
 
 
 class Plan(StrEnum):

@@ -20,7 +20,8 @@ from typing import Any
 
 from citeqa import deadline, metrics
 from citeqa.components.embedder import Embedder
-from citeqa.components.store import STORE_FORMAT, ChromaStore, Chunk, DocumentRecord
+from citeqa.components.store import ChromaStore
+from citeqa.domain import STORE_FORMAT, Chunk, DocumentRecord
 from citeqa.errors import (
     CiteqaError,
     DocumentTooLarge,

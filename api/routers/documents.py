@@ -27,7 +27,7 @@ from api.schemas import (
     IngestReport,
 )
 from api.security import AdminAccess, ReadAccess
-from citeqa.components.store import DocumentRecord
+from citeqa.domain import DocumentRecord
 from citeqa.errors import (
     DocumentTooLarge,
     DocumentUnreadable,

@@ -8,7 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import EngineDep
 from api.schemas import DocumentOutcome, ErrorBody, ReindexReport, ReindexRequest
 from api.security import AdminAccess
-from citeqa.components.store import STORE_FORMAT
+from citeqa.domain import STORE_FORMAT
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 

@@ -6,7 +6,6 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -14,31 +13,13 @@ import numpy as np
 from citeqa.answering.features import PassageView, QuestionProfile, profile, rows, tokens
 from citeqa.answering.model import AnswerModel
 from citeqa.components.embedder import Embedder
+from citeqa.domain import Candidate, Chunk, Passage
 from citeqa.lexical import context_line
 from citeqa.segment import display_text, segment
 from citeqa.text import terms
 
 if TYPE_CHECKING:
-    from citeqa.components.store import Chunk
     from citeqa.lexical import LexicalSnapshot
-    from citeqa.retrieve import Passage
-
-
-@dataclass
-class Candidate:
-    """One unit of a candidate passage, scored."""
-
-    passage: Passage
-    start: int  # offsets into the document text
-    end: int
-    text: str  # verbatim: document_text[start:end]
-    display: str  # the same words unwrapped, for reading and scoring
-    kind: str
-    cos: float
-    probability: float = 0.0  # that it answers the question (the answer model's units part)
-    previous: Candidate | None = None  # the unit before it in its passage
-    features: np.ndarray | None = None  # its row of FEATURES
-    following: Candidate | None = None  # the unit after it in its passage
 
 
 class _LRU:

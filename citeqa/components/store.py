@@ -19,11 +19,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
 from citeqa import metrics
+from citeqa.domain import OUTDATED, STORE_FORMAT, Chunk, DocumentRecord
 from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
 from citeqa.sentences import Packed, SentenceVectors, pack
 from citeqa.settings import Settings
@@ -56,112 +56,6 @@ def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
             raise StoreUnavailable("the document store is not reachable") from exc
 
     return wrapper
-
-
-@dataclass
-class Chunk:
-    id: str
-    doc_id: str
-    index: int
-    text: str
-    start: int
-    end: int
-    metadata: dict[str, Any] = field(default_factory=dict)
-    sentences: SentenceVectors | None = None  # its sentences' vectors, when it has them
-    packed: Packed | None = None  # ... as read from the store, not yet decoded
-
-    def sentence_vectors(self) -> SentenceVectors | None:
-        """The stored unit vectors (decoded on first use and kept), or None: then the
-        answerer embeds the units itself."""
-        if self.packed is not None:
-            self.sentences, self.packed = self.packed.decode(), None
-        return self.sentences
-
-    def unit_vectors(self) -> SentenceVectors | None:
-        """The same, decoded anew each time and not kept: for the chunks of the shared
-        BM25 snapshot, whose compact stored form is what stays in memory."""
-        if self.packed is not None:
-            return self.packed.decode()
-        return self.sentences
-
-
-# How a document's chunks are made. 1: sentences ended at every line break, chunks were
-# fixed token windows (before part 5). 2: document structure (citeqa.segment): units,
-# passages along sections with their heading path, title and headings in what is
-# embedded and indexed. A store with documents of an older format keeps answering from
-# them; `citeqa reindex` rebuilds them from their stored text.
-STORE_FORMAT = 2
-OUTDATED = "outdated"  # the manifest's status of a complete document of an older format
-
-
-@dataclass
-class DocumentRecord:
-    doc_id: str
-    title: str
-    source: str
-    content_hash: str
-    status: str  # "pending" while its chunks are being written, then "complete"
-    n_chunks: int
-    date: str | None = None
-    ingested_at: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    text: str | None = None
-    format: int = STORE_FORMAT
-    kind: str | None = None  # how its text was read: text, markdown, html or pdf
-    pages: list[tuple[int, int]] | None = None  # PDF pages' (start, end) in text
-    chars: int | None = None  # length of the text (None: stored before records said)
-
-    def to_metadata(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {
-            "title": self.title,
-            "source": self.source,
-            "content_hash": self.content_hash,
-            "status": self.status,
-            "n_chunks": self.n_chunks,
-            "format": self.format,
-        }
-        if self.kind:
-            meta["kind"] = self.kind
-        chars = len(self.text) if self.text is not None else self.chars
-        if chars is not None:
-            meta["chars"] = chars
-        if self.pages:
-            meta["pages"] = ",".join(f"{a}:{b}" for a, b in self.pages)
-        if self.date:
-            meta["date"] = self.date
-        if self.ingested_at:
-            meta["ingested_at"] = self.ingested_at
-        for key, value in self.extra.items():
-            meta[f"x_{key}"] = value
-        return meta
-
-    @classmethod
-    def from_chroma(cls, doc_id: str, meta: dict[str, Any], text: str | None) -> DocumentRecord:
-        return cls(
-            doc_id=doc_id,
-            title=str(meta.get("title", doc_id)),
-            source=str(meta.get("source", "")),
-            content_hash=str(meta.get("content_hash", "")),
-            status=str(meta.get("status", "pending")),
-            n_chunks=int(meta.get("n_chunks", 0)),
-            date=meta.get("date"),
-            ingested_at=meta.get("ingested_at"),
-            extra={k[2:]: v for k, v in meta.items() if k.startswith("x_")},
-            text=text,
-            format=int(meta.get("format", 1)),
-            kind=meta.get("kind"),
-            pages=_pages(meta.get("pages")),
-            chars=int(meta["chars"]) if "chars" in meta else (len(text) if text else None),
-        )
-
-
-def _pages(value: Any) -> list[tuple[int, int]] | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return [(int(a), int(b)) for a, b in (item.split(":") for item in value.split(","))]
-    except ValueError:
-        return None
 
 
 def make_client(settings: Settings) -> Any:

@@ -53,7 +53,7 @@ def test_every_seed_answer_satisfies_the_citation_invariant(seed_engine: Engine)
 
 
 def test_citation_whose_text_changed_after_retrieval_is_dropped(seed_engine: Engine) -> None:
-    from citeqa.components.store import DocumentRecord
+    from citeqa.domain import DocumentRecord
 
     retrieval_answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
     doc_id = retrieval_answer.citations[0].doc_id

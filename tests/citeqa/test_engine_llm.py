@@ -192,7 +192,7 @@ def test_follow_up_is_condensed_before_retrieval(engine_llm: Engine, llm_server:
     assert "user: What remains prohibited?" in condense and "What about near Kyiv?" in condense
     prompt = llm_server.state.chat_requests[1]["body"]["messages"][0]["content"]
     assert passages_in(prompt) == 2
-    retrieved = engine_llm.retriever.retrieve("What remains prohibited near Kyiv?", 2).passages
+    retrieved = engine_llm.query.run("What remains prohibited near Kyiv?", 2).passages
     assert all(p.chunk.text[:200] in prompt for p in retrieved)
     assert_citations_verify(engine_llm, answer)
 
@@ -217,7 +217,7 @@ def test_offline_follow_up_carries_the_previous_question_s_key_words(seed_engine
     answer = seed_engine.ask("What about near Kyiv?", history=history)
     assert answer.backend == "extractive"
     assert answer.standalone_question == "What about near Kyiv? remains prohibited"
-    retrieved = seed_engine.retriever.retrieve(answer.standalone_question, 6).passages
+    retrieved = seed_engine.query.run(answer.standalone_question, 6).passages
     cited = {(c.start, c.end) for c in answer.citations}
     assert cited and all(
         any(p.chunk.start <= start and end <= p.chunk.end for p in retrieved)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import json
 
-from citeqa.components.store import Chunk
-from citeqa.generate import Composer, SentenceScanner, build_prompt, parse_reply, render_text
-from citeqa.retrieve import Passage
+from citeqa.domain import Chunk, Passage
+from citeqa.generate import Composer, SentenceScanner, build_prompt, parse_reply
+from citeqa.rendering import render_text
 from citeqa.tokens import count_tokens
 
 DOC = "Intro line.\nThe ferry leaves at noon. Tickets cost four euros.\nDogs ride free."

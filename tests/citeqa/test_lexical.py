@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from citeqa import lexical
-from citeqa.components.store import Chunk
+from citeqa.domain import Chunk
 from citeqa.engine import Engine
 from citeqa.settings import Settings
 from citeqa.text import question_terms, terms

@@ -7,7 +7,7 @@ from tests.conftest import REPO, SEED_DIR, require_shared
 
 
 def test_hybrid_retrieval_ranks_the_atacms_passage_first(seed_engine: Engine) -> None:
-    retrieval = seed_engine.retriever.retrieve("What remains prohibited for Ukraine?", 3)
+    retrieval = seed_engine.query.run("What remains prohibited for Ukraine?", 3)
     assert "ATACMS" in retrieval.passages[0].chunk.text
     assert retrieval.passages[0].lexical_rank == 1
 
@@ -17,11 +17,11 @@ def test_filters_restrict_dense_and_bm25_alike(engine: Engine) -> None:
     engine.ingest(sources_from_paths([SEED_DIR, REPO / "examples"]))
     question = "What is prohibited or not allowed?"
     only_garden = Filters(doc_id="riverside-community-garden.html")
-    passages = engine.retriever.retrieve(question, 10, only_garden).passages
+    passages = engine.query.run(question, 10, only_garden).passages
     assert passages and {p.chunk.doc_id for p in passages} == {"riverside-community-garden.html"}
 
     dated_2025 = Filters(date_from="2025-01-01", date_to="2025-12-31")
-    docs = {p.chunk.doc_id for p in engine.retriever.retrieve(question, 20, dated_2025).passages}
+    docs = {p.chunk.doc_id for p in engine.query.run(question, 20, dated_2025).passages}
     assert docs == {"harbor-library-handbook.md", "bike-share-faq.txt"}  # the garden is undated
 
     seed_day = Filters(date_from="2024-05-30", date_to="2024-05-30")
@@ -75,5 +75,27 @@ def test_dense_texts_come_from_the_snapshot_and_newer_chunks_from_the_store(
     engine.delete_document("ferry")
     assert [c.doc_id for c, _ in engine.retriever._dense(stale, vector, 10, None)] == ["tram"]
     # a full retrieval reads the sentence vectors of the passages it returns
-    passages = engine.retriever.retrieve("When does the tram depot close?", 3).passages
+    passages = engine.query.run("When does the tram depot close?", 3).passages
     assert passages[0].chunk.sentence_vectors() is not None
+
+
+def test_the_retriever_returns_the_fused_pool_and_the_pipeline_reranks_it(
+    seed_engine: Engine,
+) -> None:
+    question = "What remains prohibited for Ukraine?"
+    pool = seed_engine.retriever.retrieve(question, 3)
+    assert pool.candidates == []  # a retriever scores no answers
+    assert [p.fused_rank for p in pool.passages] == list(range(1, len(pool.passages) + 1))
+    scores = [p.score for p in pool.passages]
+    assert scores == sorted(scores, reverse=True)
+    assert len(pool.passages) == max(3, seed_engine.retriever.rerank_depth) or len(
+        pool.passages
+    ) == seed_engine.store.count_chunks()
+
+    ranked = seed_engine.query.run(question, 3)
+    assert len(ranked.passages) == 3 and ranked.candidates
+    pooled = {p.chunk.id for p in pool.passages}
+    assert {p.chunk.id for p in ranked.passages} <= pooled
+    bests = [p.best for p in ranked.passages]
+    assert bests == sorted(bests, reverse=True)
+    assert {id(c.passage) for c in ranked.candidates} <= {id(p) for p in ranked.passages}

@@ -21,7 +21,7 @@ def test_collection_prefix_separates_stores(engine: Engine, settings: Settings) 
 
 
 def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: Engine) -> None:
-    from citeqa.components.store import DocumentRecord
+    from citeqa.domain import DocumentRecord
 
     record = DocumentRecord(
         doc_id="memo",

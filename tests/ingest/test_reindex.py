@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from citeqa.components.store import STORE_FORMAT
+from citeqa.domain import STORE_FORMAT
 from citeqa.engine import Engine
 from citeqa.settings import Settings
 from tests.api.conftest import make_app

@@ -5,8 +5,9 @@ HTML and each passage carries its heading path. Presentations give one page per 
 and spreadsheets one per sheet (citations say which in `page`); a sheet's or a CSV
 file's rows are paragraphs whose values are named by their column.
 
-Every reader takes bytes and returns a `Converted`; any failure to read the file is
-DocumentUnreadable (a 422 at the API), never a crash, and nothing is stored. Zip
+Every reader takes the bytes and the file's name and returns a `Converted`; any failure
+to read the file is DocumentUnreadable (a 422 at the API), never a crash, and nothing is
+stored. Zip
 containers are checked for size before they are opened (zip bombs)."""
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree
 
 from citeqa.errors import DocumentUnreadable
+from ingest.readers.base import LoadedDocument, clean_text, decode
+from ingest.readers.html import load_html
 
 # At most this much uncompressed content in one zip container.
 MAX_UNPACKED = 256 * 1024 * 1024
@@ -96,7 +99,7 @@ def _xml(data: bytes, what: str) -> ElementTree.Element:
 _HEADING_STYLE = re.compile(r"heading\s*(\d)", re.I)
 
 
-def load_docx(data: bytes) -> Converted:
+def load_docx(data: bytes, name: str = "the file") -> Converted:
     import docx
     from docx.oxml.ns import qn
     from docx.table import Table
@@ -141,7 +144,7 @@ def _docx_paragraph(paragraph: Any) -> tuple[str, str]:
 # -- pptx (python-pptx) -----------------------------------------------------------------
 
 
-def load_pptx(data: bytes) -> Converted:
+def load_pptx(data: bytes, name: str = "the file") -> Converted:
     from pptx import Presentation
 
     _zip(data, "PowerPoint").close()
@@ -205,8 +208,6 @@ def _looks_like_title(frame: Any) -> bool:
 def _paged(pages: list[str], title: str | None) -> Converted:
     """Pages (slides), each cleaned of invisible characters, joined by blank lines, with
     each page's span."""
-    from ingest.loaders import clean_text
-
     pages = [clean_text(page)[0] for page in pages]
     parts: list[str] = []
     spans: list[tuple[int, int, int]] = []
@@ -311,7 +312,7 @@ def _odf_blocks(
             yield from _odf_blocks(child, headings)
 
 
-def load_odt(data: bytes) -> Converted:
+def load_odt(data: bytes, name: str = "the file") -> Converted:
     archive = _zip(data, "OpenDocument")
     with archive:
         content = _xml(_read_member(archive, "content.xml", "OpenDocument"), "OpenDocument")
@@ -332,9 +333,7 @@ _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _OPF = "{http://www.idpf.org/2007/opf}"
 
 
-def load_epub(data: bytes) -> Converted:
-    from ingest.loaders import load_html
-
+def load_epub(data: bytes, name: str = "the file") -> Converted:
     archive = _zip(data, "EPUB")
     with archive:
         container = _xml(_read_member(archive, "META-INF/container.xml", "EPUB"), "EPUB")
@@ -392,8 +391,6 @@ def _looks_like_header(row: list[str]) -> bool:
 
 
 def load_csv(data: bytes, name: str = "the file") -> Converted:
-    from ingest.loaders import decode
-
     raw, warnings = decode(data, name)
     sample = raw[:65536]
     try:
@@ -431,7 +428,7 @@ def _sheets(sheets: list[tuple[str, list[list[str]]]], title: str | None) -> Con
     return _paged(pages, title)
 
 
-def load_xlsx(data: bytes) -> Converted:
+def load_xlsx(data: bytes, name: str = "the file") -> Converted:
     import openpyxl
 
     _zip(data, "Excel").close()
@@ -453,7 +450,7 @@ def load_xlsx(data: bytes) -> Converted:
 _MAX_REPEAT = 1000
 
 
-def load_ods(data: bytes) -> Converted:
+def load_ods(data: bytes, name: str = "the file") -> Converted:
     archive = _zip(data, "OpenDocument")
     with archive:
         content = _xml(_read_member(archive, "content.xml", "OpenDocument"), "OpenDocument")
@@ -478,3 +475,21 @@ def load_ods(data: bytes) -> Converted:
                 rows.extend([cells] * repeat)
         sheets.append((table.get(_odf("table:name"), f"Sheet {len(sheets) + 1}"), rows))
     return _sheets(sheets, None)
+
+
+def as_loaded(
+    kind: str, load: Callable[[bytes, str], Converted]
+) -> Callable[[bytes, str], LoadedDocument]:
+    """One of the readers above with the registry's signature."""
+
+    def read(data: bytes, name: str) -> LoadedDocument:
+        converted = load(data, name)
+        return LoadedDocument(
+            text=converted.text,
+            kind=kind,
+            title_hint=converted.title,
+            pages=converted.pages,
+            warnings=converted.warnings,
+        )
+
+    return read

@@ -1,0 +1,70 @@
+"""What the engine answers on a gold set, question by question, as a fingerprint: whether
+it abstained, which spans it cited, and a hash of its answer text (no document text, so
+a fingerprint of a set over ../shared copies none of it).
+
+    python -m tests.answers write SET.jsonl DOCS OUT.json   # before a change
+    python -m tests.answers check SET.jsonl DOCS OUT.json   # after: exit 1 on a difference
+
+A refactor must leave every fingerprint as it was (tests/evals/test_same_answers.py
+checks the sets that build quickly); a change meant to alter answers writes them anew
+in the same commit, where the diff shows which questions moved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from citeqa.settings import Settings
+from evals.run import fresh_engine
+from evals.sets import load_set
+
+
+def fingerprints(questions: Path, docs: Path) -> dict[str, Any]:
+    records = load_set(questions)
+    found: dict[str, Any] = {}
+    with fresh_engine(Settings(), docs) as engine:
+        for record in records:
+            answer = engine.ask(record.question)
+            found[record.id] = {
+                "abstained": answer.abstained,
+                "citations": [[c.doc_id, c.start, c.end] for c in answer.citations],
+                "answer": hashlib.sha256(answer.answer.encode()).hexdigest()[:16],
+            }
+    return found
+
+
+def differences(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    return [
+        f"{key}: expected {expected.get(key)}, got {got.get(key)}"
+        for key in sorted(set(expected) | set(got))
+        if expected.get(key) != got.get(key)
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["write", "check"])
+    parser.add_argument("questions", type=Path)
+    parser.add_argument("docs", type=Path)
+    parser.add_argument("snapshot", type=Path)
+    args = parser.parse_args()
+    got = fingerprints(args.questions, args.docs)
+    if args.action == "write":
+        args.snapshot.parent.mkdir(parents=True, exist_ok=True)
+        args.snapshot.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+        print(f"{len(got)} answers written to {args.snapshot}")
+        return 0
+    moved = differences(json.loads(args.snapshot.read_text()), got)
+    for line in moved:
+        print(line)
+    print(f"{len(got)} answers, {len(moved)} different")
+    return 1 if moved else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

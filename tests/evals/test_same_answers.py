@@ -1,0 +1,26 @@
+"""The engine gives the answers, citations and abstentions its fingerprints record
+(tests/data/answers, written by `python -m tests.answers write`), question by question:
+a refactor changes none; a change meant to alter answers rewrites them in its commit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.answers import differences, fingerprints
+from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
+
+SNAPSHOTS = REPO / "tests" / "data" / "answers"
+SETS = REPO / "evals" / "sets"
+
+
+@pytest.mark.parametrize(
+    ("name", "shared"), [("examples", False), ("seed", True), ("seed-paraphrase", True)]
+)
+def test_answers_match_their_fingerprints(name: str, shared: bool) -> None:
+    if shared:
+        require_shared()
+    docs = SEED_DIR if shared else EXAMPLES
+    expected = json.loads((SNAPSHOTS / f"{name}.json").read_text())
+    assert differences(expected, fingerprints(SETS / f"{name}.jsonl", docs)) == []
