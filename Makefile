@@ -156,10 +156,12 @@ eval-real: install eval-tools
 	    --report reports/seed-paraphrase.md; \
 	fi
 
-# The answer model (citeqa/answering/answer_model.json) from every gold set found, with
-# held-out figures and the risk-coverage plot in evals/answerer_report.{md,json,png}.
+# The answer models from every gold set found, with held-out figures and risk-coverage
+# plots: with the reader (citeqa/answering/answer_model_reader.json,
+# evals/answerer_report_reader.*) and without it (answer_model.json, answerer_report.*).
 train-answerer: install eval-tools
-	$(BIN)/python -m evals.train --shared $(SHARED)
+	$(BIN)/python -m evals.train --shared $(SHARED) --reader on
+	$(BIN)/python -m evals.train --shared $(SHARED) --reader off
 
 # The public benchmarks (minutes; numbers go in the README).
 eval-public: install

@@ -194,6 +194,11 @@ class Readiness(BaseModel):
     status: str = Field(examples=["ready"])
     store: str
     embedder: str
+    reader: str = Field(
+        "off",
+        description="The cross-encoder the answer model weighs, or 'off'.",
+        examples=["ms-marco-MiniLM-L-12-v2 (int8)"],
+    )
     backend: str = Field(examples=["extractive"], description="What composes answers.")
     chunks: int
     format: int = Field(description="The store format this version writes.", examples=[2])

@@ -41,9 +41,15 @@ def carry_over(question: str, history: Sequence[Turn]) -> str:
     """Offline: a question that leans on the conversation, plus the key words of the
     previous user question that it does not already have, so retrieval keeps the
     conversation's subject; a question that stands on its own, unchanged."""
-    previous = next((t.content for t in reversed(history) if t.role == "user"), "")
     if not leans_on_history(question):
         return question
+    return with_subject(question, history)
+
+
+def with_subject(question: str, history: Sequence[Turn]) -> str:
+    """The question with the key words of the previous user question that it does not
+    already have (the conversation's subject): the other reading of a follow-up."""
+    previous = next((t.content for t in reversed(history) if t.role == "user"), "")
     have = set(key_words(question))
     carried = [w for w in key_words(previous) if w not in have]
     return f"{question} {' '.join(carried)}" if carried else question

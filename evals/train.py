@@ -1,7 +1,12 @@
 """Train the answer model and measure it on held-out data only.
 
-    python -m evals.train [--shared ../shared] [--out citeqa/answering/answer_model.json]
-                          [--report evals/answerer_report.md] [--precision 0.8]
+    python -m evals.train [--shared ../shared] [--reader on|off] [--out MODEL.json]
+                          [--report REPORT.md]
+
+(`--reader on`, the default, trains citeqa/answering/answer_model_reader.json with the
+reader's features and reports in evals/answerer_report_reader.md; `--reader off` trains
+citeqa/answering/answer_model.json, the model of CITEQA_READER=off, and reports in
+evals/answerer_report.md.)
 
 (`make train-answerer`). For every gold set it can find, it ingests the set's documents
 into a fresh store, retrieves each question's candidate passages (the fused pool, before
@@ -111,65 +116,83 @@ class SetDump:
     questions: list[QuestionDump] = field(default_factory=list)
 
 
-# The code that decides the candidates and their feature rows: a change to any of it
-# makes the cached dumps stale.
-_FEATURE_CODE = [
-    "citeqa/segment.py",
-    "citeqa/text.py",
-    "citeqa/wordnet.py",
-    "citeqa/lexical.py",
-    "citeqa/retrieve.py",
-    "citeqa/query.py",
-    "citeqa/domain.py",
-    "citeqa/sentences.py",
-    "citeqa/answering/features.py",
-    "citeqa/answering/scorer.py",
-    "citeqa/components/embedder.py",
-    "citeqa/components/minilm_onnx.py",
-    "ingest/chunking.py",
-    "ingest/loaders.py",
-    "ingest/pipeline.py",
-    "evals/run.py",
-]
+# What a dump runs: the scorer (features, the reader, the embedder), the query pipeline
+# and retriever, the ingest pipeline and the corpora and metrics of the evals, with every
+# module they import, read from the import graph so that a new one is never left out;
+# and the engine and eval runner that build the store, their files alone (the answerers
+# they also import play no part in a dump: composition is replayed at fitting).
+_DUMP_MODULES = (
+    "citeqa.answering.scorer",
+    "citeqa.query",
+    "ingest.pipeline",
+    "evals.corpora",
+    "evals.metrics",
+    "evals.sets",
+)
+_DUMP_FILES = ("citeqa.engine", "evals.run")
 
 
-def _fingerprint(gold: GoldSet, docs: Path) -> str:
-    from citeqa.answering.features import FEATURES
+def _feature_code() -> list[bytes]:
+    """The source the dumps depend on (see _DUMP_MODULES), and this module's dump code."""
+    import importlib.util
+    import inspect
+
+    import grimp
+
+    graph = grimp.build_graph(
+        "citeqa", "ingest", "evals", "prompts", exclude_type_checking_imports=True
+    )
+    names = set(_DUMP_MODULES) | set(_DUMP_FILES)
+    for module in _DUMP_MODULES:
+        names |= set(graph.find_upstream_modules(module))
+    sources = []
+    for name in sorted(names):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            sources.append(Path(spec.origin).read_bytes())
+    for part in (QuestionDump, SetDump, dump_set, _dump, _fingerprint):
+        sources.append(inspect.getsource(part).encode())
+    return sources
+
+
+def _fingerprint(gold: GoldSet, docs: Path, reader: bool) -> str:
+    from citeqa.answering.features import unit_features
 
     digest = hashlib.sha256()
-    digest.update(json.dumps(FEATURES).encode())
+    digest.update(json.dumps(unit_features(reader)).encode())
     digest.update(gold.questions.read_bytes())
     for path in sorted(docs.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-    for code in _FEATURE_CODE:
-        digest.update(hashlib.sha256((REPO / code).read_bytes()).digest())
+    for code in _feature_code():
+        digest.update(hashlib.sha256(code).digest())
     return digest.hexdigest()[:16]
 
 
-def dump_set(gold: GoldSet, cache: Path = CACHE) -> SetDump:
+def dump_set(gold: GoldSet, cache: Path = CACHE, reader: bool = False) -> SetDump:
     from evals.corpora import build
 
     with tempfile.TemporaryDirectory(prefix="citeqa-train-") as tmp:
         docs = gold.docs
         if docs is None:
             docs = build(gold.name, Path(tmp) / gold.name)
-        key = _fingerprint(gold, docs)
-        cached = cache / f"{gold.name}-{key}.pkl"
+        key = _fingerprint(gold, docs, reader)
+        stem = f"{gold.name}{'-reader' if reader else ''}"
+        cached = cache / f"{stem}-{key}.pkl"
         if cached.is_file():
             with cached.open("rb") as handle:
                 return pickle.load(handle)  # type: ignore[no-any-return]
-        dump = _dump(gold, docs)
+        dump = _dump(gold, docs, reader)
     cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob(f"{gold.name}-*.pkl"):
+    for old in cache.glob(f"{stem}-[0-9a-f]*.pkl"):
         old.unlink()
     with cached.open("wb") as handle:
         pickle.dump(dump, handle)
     return dump
 
 
-def _dump(gold: GoldSet, docs: Path) -> SetDump:
+def _dump(gold: GoldSet, docs: Path, reader: bool) -> SetDump:
     from citeqa.answering.model import placeholder
     from citeqa.settings import Settings
     from evals.metrics import contains_answer
@@ -178,7 +201,8 @@ def _dump(gold: GoldSet, docs: Path) -> SetDump:
 
     records = load_set(gold.questions)
     result = SetDump(gold.name, gold.group)
-    with fresh_engine(Settings(), docs, placeholder()) as engine:
+    settings = Settings(reader="on" if reader else "off")
+    with fresh_engine(settings, docs, placeholder(reader)) as engine:
         locator = EvidenceLocator(engine)
         retriever = engine.retriever
         for record in records:
@@ -312,7 +336,7 @@ class Replay:
 
     def __init__(self, question: QuestionDump, probabilities: np.ndarray) -> None:
         from citeqa.answering.extractive import ExtractiveAnswerer
-        from citeqa.answering.features import question_row
+        from citeqa.answering.features import FEATURES, question_row
         from citeqa.answering.scorer import best_first, rerank
         from citeqa.domain import Candidate, Chunk, Passage
         from citeqa.settings import AnswerSettings
@@ -325,16 +349,19 @@ class Replay:
                 zip(question.passage_docs, question.passage_fused, strict=True)
             )
         ]
+        kinds = [(FEATURES.index(f"kind_{k}"), k) for k in ("heading", "item", "row", "line")]
         candidates: list[Candidate] = []
         for i, display in enumerate(question.displays):
             before = int(question.previous[i])
+            row = question.rows[i]
+            kind = next((k for column, k in kinds if row[column] > 0.5), "sentence")
             candidate = Candidate(
                 pool[int(question.passage[i])],
                 int(question.starts[i]),
                 int(question.ends[i]),
                 display,
                 display,
-                "",
+                kind,
                 0.0,
                 float(probabilities[i]),
                 candidates[before] if before >= 0 else None,
@@ -351,7 +378,7 @@ class Replay:
             else np.zeros((0, question.rows.shape[1] if question.rows.ndim == 2 else 0))
         )
         self.row = question_row(table, np.asarray([c.probability for c in kept]))
-        chosen = ExtractiveAnswerer(None, AnswerSettings()).compose(kept)
+        chosen = ExtractiveAnswerer(None, AnswerSettings(**COMPOSE)).compose(kept)
         text = " ".join(c.display for c in chosen)
         self.contains = bool(question.answers) and contains_answer(text, question.answers)
         self.cited = any(bool(question.overlaps[rows[id(c)]]) for c in chosen)
@@ -378,6 +405,9 @@ class Replay:
 
 
 THRESHOLDS = [t / 100 for t in range(1, 100)]
+# How replays compose answers: the reader's model has the unit after the best one join
+# only when the reader finds it relevant (main() sets it); the model file records it.
+COMPOSE: dict[str, Any] = {"following_unit": True}
 
 
 def replays(questions: list[QuestionDump], params: Any) -> list[Replay]:
@@ -472,15 +502,19 @@ def summary(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.train", description=__doc__)
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared")
-    parser.add_argument(
-        "--out", type=Path, default=REPO / "citeqa" / "answering" / "answer_model.json"
-    )
-    parser.add_argument("--report", type=Path, default=REPO / "evals" / "answerer_report.md")
+    parser.add_argument("--reader", choices=["on", "off"], default="on")
+    parser.add_argument("--out", type=Path, help="the model file (default: by --reader)")
+    parser.add_argument("--report", type=Path, help="the report (default: by --reader)")
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
+    reader = args.reader == "on"
+    COMPOSE["following_unit"] = "relevant" if reader else True
+    suffix = "_reader" if reader else ""
+    args.out = args.out or REPO / "citeqa" / "answering" / f"answer_model{suffix}.json"
+    args.report = args.report or REPO / "evals" / f"answerer_report{suffix}.md"
 
     import citeqa  # noqa: F401  (offline paths)
-    from citeqa.answering.features import FEATURES, QUESTION_FEATURES
+    from citeqa.answering.features import question_features, unit_features
     from citeqa.answering.model import AnswerModel, Linear
     from evals.metrics import risk_coverage
     from evals.report import plot_risk_coverage
@@ -492,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     dumps = []
     for gold in golds:
         print(f"features: {gold.name} ...", flush=True)
-        dumps.append(dump_set(gold))
+        dumps.append(dump_set(gold, reader=reader))
     groups: dict[str, list[QuestionDump]] = {}
     for d in dumps:
         groups.setdefault(d.group, []).extend(d.questions)
@@ -563,8 +597,8 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     model = AnswerModel(
-        units=linear(FEATURES, units),
-        answerability=linear(QUESTION_FEATURES, answerability),
+        units=linear(unit_features(reader), units),
+        answerability=linear(question_features(reader), answerability),
         threshold=shipped_threshold,
         version=hashlib.sha256(
             json.dumps([list(units[2]), list(answerability[2])]).encode()
@@ -574,7 +608,8 @@ def main(argv: list[str] | None = None) -> int:
             "unit_rows": int(sum(len(q.rows) for d in dumps for q in d.questions)),
             "threshold_rule": "best mean per-group decision accuracy (answered right or "
             "rightly abstained) of the leave-one-group-out predictions",
-            "command": "make train-answerer",
+            "command": f"make train-answerer (python -m evals.train --reader {args.reader})",
+            "following_unit": "always" if COMPOSE["following_unit"] is True else "relevant",
         },
     )
     args.out.write_text(model.to_json(), encoding="utf-8")

@@ -31,7 +31,7 @@ from api.schemas import MAX_HISTORY_TURNS, OpenAIErrorBody
 from api.streaming import EventPump
 from citeqa import __version__
 from citeqa.contract import Answer, Citation, Turn
-from citeqa.engine import CitationsReady, Delta, Done, Event
+from citeqa.engine import CitationsReady, Delta, Done, Engine, Event
 from citeqa.errors import InvalidInput
 from citeqa.filters import Filters
 from citeqa.tokens import count_tokens
@@ -161,27 +161,33 @@ def _usage(answer: Answer) -> dict[str, int]:
     }
 
 
-def _model() -> dict[str, Any]:
+def _model(engine: Engine) -> dict[str, Any]:
     return {
         "id": MODEL_ID,
         "object": "model",
         "created": _STARTED,
         "owned_by": f"citeqa {__version__}",
+        # what it runs: extra fields, which OpenAI clients keep or ignore
+        "components": {
+            "embedder": engine.embedder.name,
+            "reader": engine.reader.name if engine.reader is not None else "off",
+            "backend": engine.backend,
+        },
     }
 
 
 @router.get("/models")
-def list_models() -> dict[str, Any]:
-    """The one model citeqa serves."""
-    return {"object": "list", "data": [_model()]}
+def list_models(engine: EngineDep) -> dict[str, Any]:
+    """The one model citeqa serves (with the models it runs in `components`)."""
+    return {"object": "list", "data": [_model(engine)]}
 
 
 @router.get("/models/{model_id}", responses={404: {"model": OpenAIErrorBody}})
-def retrieve_model(model_id: str) -> dict[str, Any]:
+def retrieve_model(model_id: str, engine: EngineDep) -> dict[str, Any]:
     """The model, if it is the one citeqa serves; otherwise a 404 `model_not_found`."""
     if model_id != MODEL_ID:
         raise ModelNotFound(f"the model '{model_id[:100]}' does not exist; use '{MODEL_ID}'")
-    return _model()
+    return _model(engine)
 
 
 @router.post(

@@ -82,6 +82,10 @@ function renderAnswer(item, answer) {
     item.appendChild(list);
   }
   if (answer.fallback) item.appendChild(el("div", "meta", "The language model was unavailable; this answer is extractive."));
+  if (answer.standalone_question) {
+    // a follow-up: what was searched, when it is not what was asked
+    item.appendChild(el("div", "meta searched", `Searched for: \u201c${answer.standalone_question}\u201d`));
+  }
 }
 
 // Shows a document in the viewer; with a citation, its quote highlighted and in view.

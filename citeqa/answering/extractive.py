@@ -10,11 +10,55 @@ from citeqa.answering.features import FEATURES, question_row
 from citeqa.answering.model import AnswerModel
 from citeqa.domain import Candidate
 from citeqa.rendering import MARKDOWN_IMAGE
+from citeqa.segment import HEADING, SENTENCE
 from citeqa.settings import AnswerSettings
 
 # An answer unit this short ("Yes.", "No, sorry.") says little without the unit before it
 # in its passage (the question of a FAQ, the clause it answers).
 SHORT_UNIT_WORDS = 4
+# A unit ending in ":" ("... then you can run:") introduces what follows it: it is cited
+# with the list items, lines or rows after it in its passage, at most this many.
+MAX_CARRIED = 4
+
+
+READER_COLUMN = len(FEATURES)  # the reader's logit, in the rows of a model that reads
+
+
+def _relevant(candidate: Candidate) -> bool:
+    """The reader finds the unit relevant to the question on its own: a positive logit
+    (the cross-encoder's own boundary, P > 0.5). False without the reader's features."""
+    row = candidate.features
+    return row is not None and row.shape[0] > READER_COLUMN and float(row[READER_COLUMN]) > 0
+
+
+def _key(candidate: Candidate) -> tuple[str, int, int]:
+    return candidate.passage.chunk.doc_id, candidate.start, candidate.end
+
+
+def dangling(candidate: Candidate) -> bool:
+    return candidate.display.rstrip().endswith(":")
+
+
+def carried(candidate: Candidate) -> list[Candidate]:
+    """What a unit ending in ":" introduces: the units after it in its passage, up to
+    the first sentence of prose after them, at most MAX_CARRIED."""
+    found: list[Candidate] = []
+    following = candidate.following
+    while following is not None and len(found) < MAX_CARRIED:
+        if found and following.kind == SENTENCE:
+            break
+        found.append(following)
+        following = following.following
+    return found
+
+
+def citable(candidate: Candidate) -> bool:
+    """A unit that can stand in an answer: not a heading alone (it answers nothing), not
+    an introduction whose list is not in hand, no markdown image (a quoted image would be
+    fetched by a reader's browser: a data leak a document could plant)."""
+    if candidate.kind == HEADING or MARKDOWN_IMAGE.search(candidate.display):
+        return False
+    return not (dangling(candidate) and candidate.following is None)
 
 
 class ExtractiveAnswerer:
@@ -23,6 +67,22 @@ class ExtractiveAnswerer:
     def __init__(self, model: AnswerModel | None, settings: AnswerSettings) -> None:
         self.model = model
         self.settings = settings
+
+    @property
+    def following_unit(self) -> str:
+        """When the unit after the best one joins the answer: "always", "relevant" (the
+        reader finds it relevant on its own) or "never"; the configured choice, else the
+        one the model was trained with (models without it: "always")."""
+        configured = self.settings.following_unit
+        if configured is True:
+            return "always"
+        if configured is False:
+            return "never"
+        if configured is not None:
+            return configured
+        if self.model is None:
+            return "never"
+        return str(self.model.training.get("following_unit", "always"))
 
     @property
     def threshold(self) -> float:
@@ -38,33 +98,43 @@ class ExtractiveAnswerer:
         if self.model is None:
             raise ValueError("no answer model")
         rows = [c.features for c in candidates if c.features is not None]
-        table = np.vstack(rows) if rows else np.zeros((0, len(FEATURES)), dtype=np.float32)
+        width = len(self.model.units.features)
+        table = np.vstack(rows) if rows else np.zeros((0, width), dtype=np.float32)
         probabilities = np.asarray([c.probability for c in candidates], dtype=np.float32)
         row = question_row(table, probabilities)
         return float(self.model.answerability.probabilities(row[None, :])[0])
 
     def compose(self, candidates: Sequence[Candidate]) -> list[Candidate]:
-        """The units of the answer, in reading order: the best unit, those within
-        `relative_cutoff` of its probability (at most `max_sentences`), the unit after the
-        best one (`following_unit`), and the unit before a best unit too short to stand
-        alone."""
-        # a quoted markdown image would be fetched by a reader's browser (a data leak a
-        # document could plant): such units are never answers, as in generated ones
-        candidates = [c for c in candidates if not MARKDOWN_IMAGE.search(c.display)]
-        if not candidates:
+        """The units of the answer, in reading order, each once: the best citable unit,
+        those within `relative_cutoff` of its probability (at most `max_sentences`), what
+        a unit ending in ":" introduces, the unit after the best one as `following_unit`
+        says, and the unit before a best unit too short to stand alone. Overlapping
+        passages hold the same unit: it is cited once."""
+        usable: list[Candidate] = []
+        seen: set[tuple[str, int, int]] = set()
+        for candidate in candidates:
+            if _key(candidate) not in seen and citable(candidate):
+                usable.append(candidate)
+            seen.add(_key(candidate))
+        if not usable:
             return []
-        best = candidates[0].probability
-        floor = self.settings.relative_cutoff * best
-        chosen = [c for c in candidates if c.probability >= floor][: self.settings.max_sentences]
+        floor = self.settings.relative_cutoff * usable[0].probability
+        chosen = [c for c in usable if c.probability >= floor][: self.settings.max_sentences]
         lead = chosen[0]
-        extra = []
-        if self.settings.following_unit and lead.following is not None:
+        extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
+        following = self.following_unit
+        if lead.following is not None and (
+            following == "always" or (following == "relevant" and _relevant(lead.following))
+        ):
             extra.append(lead.following)
         if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
             extra.append(lead.previous)
+        keys = {_key(c) for c in chosen}
         for unit in extra:
-            if all(c is not unit for c in chosen) and not MARKDOWN_IMAGE.search(unit.display):
-                chosen.append(unit)
+            if _key(unit) not in keys and unit.kind != HEADING:
+                if not MARKDOWN_IMAGE.search(unit.display):
+                    chosen.append(unit)
+                    keys.add(_key(unit))
         doc_order = {c.passage.chunk.doc_id: i for i, c in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda c: (doc_order[c.passage.chunk.doc_id], c.start))
 

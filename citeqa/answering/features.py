@@ -15,7 +15,10 @@ the model file, and a model is refused when they differ from these (model.py).
 - answer type: a who / when / where / how many / how long question and whether the
   unit holds a name, date, number or duration the question does not already hold;
 - negation in one of question and unit but not the other; the unit's kind and length,
-  and the share of its terms that the question lacks (an answer adds something).
+  and the share of its terms that the question lacks (an answer adds something);
+- with the reader (citeqa.components.reader): the cross-encoder's logit for the question
+  read with the unit in its context (title and heading path, the unit before), its gap
+  to the best unit's, the best in its passage, and its neighbours' (READER_FEATURES).
 """
 
 from __future__ import annotations
@@ -72,6 +75,13 @@ FEATURES = (
     "specifics_asked",
     "unseen_things",
 )
+READER_FEATURES = ("reader", "reader_gap", "reader_passage", "reader_previous", "reader_next")
+READER_FLOOR = -12.0  # a logit below any the reader gives: "no neighbour"
+
+
+def unit_features(reader: bool) -> tuple[str, ...]:
+    """The unit features of a model with or without the reader's."""
+    return FEATURES + READER_FEATURES if reader else FEATURES
 
 
 # -- the question ----------------------------------------------------------------------
@@ -319,6 +329,7 @@ class PassageView:
     dense_rank: int | None
     lexical_rank: int | None
     bm25: float
+    reader: np.ndarray | None = None  # each unit's reader logit, when a reader runs
 
 
 class _Masks:
@@ -384,6 +395,11 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
     cos_rank = np.empty_like(order)
     cos_rank[order] = np.arange(order.size)
     best_bm25 = max((p.bm25 for p in passages), default=0.0) or 1.0
+    with_reader = any(p.reader is not None for p in passages)
+    best_reader = max(
+        (float(p.reader.max()) for p in passages if p.reader is not None and p.reader.size),
+        default=READER_FLOOR,
+    )
     q_len = math.log1p(len(question.weights))
     masks = _Masks(question)
     specifics = question.specifics
@@ -419,6 +435,8 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
         missing_passage = masks.missing(passage_soft)
         specifics_passage = _absent_share(specifics, passage_specifics)
         softs = [masks.share(m) for m in soft]
+        logits = passage.reader.tolist() if passage.reader is not None else []
+        reader_passage = max(logits, default=READER_FLOOR)
         for j, (_start, _end, kind) in enumerate(passage.units):
             unit = facts[j]
             near_soft = soft[j] | heading_soft
@@ -480,6 +498,15 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
                     question.unseen_things,
                 )
             )
+            if with_reader:
+                logit = logits[j] if logits else READER_FLOOR
+                table[-1] += (
+                    logit,
+                    best_reader - logit,
+                    reader_passage,
+                    logits[j - 1] if logits and j else READER_FLOOR,
+                    READER_FLOOR if last or not logits else logits[j + 1],
+                )
             row += 1
     return np.asarray(table, dtype=np.float32)
 
@@ -512,7 +539,13 @@ QUESTION_FEATURES = (
     "unseen",
     "question_terms",
 )
-_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+QUESTION_READER_FEATURES = ("best_reader", "max_reader", "best_reader_gap")
+_COLUMN = {name: i for i, name in enumerate(FEATURES + READER_FEATURES)}
+
+
+def question_features(reader: bool) -> tuple[str, ...]:
+    """The question features of a model with or without the reader's."""
+    return QUESTION_FEATURES + QUESTION_READER_FEATURES if reader else QUESTION_FEATURES
 
 
 def _logit(p: float) -> float:
@@ -523,10 +556,16 @@ def _logit(p: float) -> float:
 def question_row(table: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """QUESTION_FEATURES of a question from its candidate units' rows and probabilities,
     best first. What decides whether to answer at all: how sure the unit model is of
-    its best unit and how far ahead of the next, and what that unit has in hand."""
-    row = np.zeros(len(QUESTION_FEATURES), dtype=np.float32)
+    its best unit and how far ahead of the next, and what that unit has in hand; with the
+    reader's columns in the table, what the reader makes of it too."""
+    reader = table.ndim == 2 and table.shape[1] == len(FEATURES) + len(READER_FEATURES)
+    names = question_features(reader)
+    row = np.zeros(len(names), dtype=np.float32)
     if table.shape[0] == 0:
-        row[QUESTION_FEATURES.index("best_logit")] = _logit(0.0)
+        row[names.index("best_logit")] = _logit(0.0)
+        if reader:
+            for name in QUESTION_READER_FEATURES[:2]:
+                row[names.index(name)] = READER_FLOOR
         return row
     best = table[0]
     first = float(probabilities[0])
@@ -561,6 +600,10 @@ def question_row(table: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
         "unseen": column("unseen"),
         "question_terms": column("question_terms"),
     }
-    for i, name in enumerate(QUESTION_FEATURES):
+    if reader:
+        values["best_reader"] = column("reader")
+        values["max_reader"] = float(table[:, _COLUMN["reader"]].max())
+        values["best_reader_gap"] = column("reader_gap")
+    for i, name in enumerate(names):
         row[i] = values[name]
     return row

@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from citeqa.answering.features import FEATURES, QUESTION_FEATURES
+from citeqa.answering.features import question_features, unit_features
 
 MODEL_FILE = Path(__file__).with_name("answer_model.json")
+# the same, trained with the reader's features (CITEQA_READER=on)
+READER_MODEL_FILE = Path(__file__).with_name("answer_model_reader.json")
 FORMAT = 2
 
 
@@ -66,10 +68,10 @@ class AnswerModel:
     training: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if (
-            tuple(self.units.features) != FEATURES
-            or tuple(self.answerability.features) != QUESTION_FEATURES
-        ):
+        self.reader = "reader" in self.units.features  # trained with the reader's features
+        if tuple(self.units.features) != unit_features(self.reader) or tuple(
+            self.answerability.features
+        ) != question_features(self.reader):
             raise ModelMismatch(
                 "the answer model was trained on other features; rebuild it with "
                 "`make train-answerer`"
@@ -100,7 +102,7 @@ class AnswerModel:
         )
 
 
-def placeholder() -> AnswerModel:
+def placeholder(reader: bool = False) -> AnswerModel:
     """A model that ranks units by similarity alone and answers at P(right) >= 0.5: what
     training runs with before there is a trained model (the ranking it gives is not
     used: training reads the fused pool before any reranking)."""
@@ -111,8 +113,8 @@ def placeholder() -> AnswerModel:
         return Linear(list(names), [0.0] * size, [1.0] * size, coef, intercept)
 
     return AnswerModel(
-        weights(FEATURES, {"cos": 4.0, "soft_coverage": 3.0}, -4.0),
-        weights(QUESTION_FEATURES, {"best_logit": 1.0}, 0.0),
+        weights(unit_features(reader), {"cos": 4.0, "soft_coverage": 3.0}, -4.0),
+        weights(question_features(reader), {"best_logit": 1.0}, 0.0),
         threshold=0.5,
         version="placeholder",
     )

@@ -1,4 +1,5 @@
-"""Scores every unit of a retrieval's candidate passages with the answer model."""
+"""Scores every unit of a retrieval's candidate passages with the answer model (and, with
+a reader, the reader's logit for each unit read in its context)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from citeqa.answering.features import PassageView, QuestionProfile, profile, rows, tokens
 from citeqa.answering.model import AnswerModel
 from citeqa.components.embedder import Embedder
+from citeqa.components.reader import Reader
 from citeqa.domain import Candidate, Chunk, Passage
 from citeqa.lexical import context_line
 from citeqa.segment import display_text, segment
@@ -59,10 +61,24 @@ def _segmented(text: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((u.start, u.end, u.kind) for u in segment(text).units)
 
 
+# what the reader reads of a unit's context: the end of the unit before it
+PREVIOUS_CHARS = 300
+
+
+def reader_text(context: str, previous: str | None, display: str) -> str:
+    """A unit as the reader reads it: its document's title and heading path, the unit
+    before it (its end), and the unit."""
+    lead = (previous or "")[-PREVIOUS_CHARS:]
+    return f"{context}\n{lead} {display}".strip() if lead else f"{context}\n{display}".strip()
+
+
 class UnitScorer:
-    def __init__(self, embedder: Embedder, model: AnswerModel | None) -> None:
+    def __init__(
+        self, embedder: Embedder, model: AnswerModel | None, reader: Reader | None = None
+    ) -> None:
         self._embedder = embedder
         self.model = model
+        self.reader = reader
         self._vectors = _LRU(20_000)  # unit vectors embedded at query time, by text
         self._contexts = _LRU(50_000)
         # decoded units of recently scored chunks: about 15 KB each
@@ -77,6 +93,7 @@ class UnitScorer:
         query = np.asarray(vector, dtype=np.float32)
         views: list[PassageView] = []
         candidates: list[Candidate] = []
+        read: list[str] = []  # what the reader reads of each unit, in candidate order
         for passage in passages:
             chunk = passage.chunk
             units, vectors, displays = self._units_of(chunk)
@@ -84,6 +101,12 @@ class UnitScorer:
                 continue
             cosines = vectors @ query
             previous = None
+            if self.reader is not None:
+                line = context_line(chunk)
+                read.extend(
+                    reader_text(line, displays[j - 1] if j else None, shown)
+                    for j, shown in enumerate(displays)
+                )
             for (start, end, kind), cos, shown in zip(units, cosines, displays, strict=True):
                 candidate = Candidate(
                     passage,
@@ -113,6 +136,12 @@ class UnitScorer:
                     bm25=passage.bm25,
                 )
             )
+        if self.reader is not None and read:
+            logits = self.reader.score(question, read)
+            offset = 0
+            for view in views:
+                view.reader = logits[offset : offset + len(view.units)]
+                offset += len(view.units)
         return asked, candidates, rows(asked, views, depth)
 
     def score(

@@ -93,8 +93,14 @@ def test_page_offline_answers_follow_ups_and_abstains_honestly(
     ask(page, "Who conveyed the decision to Ukraine?")
     page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
     assert "General Cavoli" in page.locator("li.assistant").last.inner_text()
-    ask(page, "Who is the mayor of Kharkiv?")
+    # a follow-up that leans on the conversation: the page says what was searched
+    ask(page, "And when?")
     page.wait_for_selector("li.assistant:nth-of-type(4)[data-done='true']", timeout=30_000)
+    searched = page.locator("li.assistant").last.locator(".searched")
+    assert searched.count() == 1 and "And when?" in searched.inner_text()
+    assert "conveyed" in searched.inner_text().lower()
+    ask(page, "Who is the mayor of Kharkiv?")
+    page.wait_for_selector("li.assistant:nth-of-type(6)[data-done='true']", timeout=30_000)
     last = page.locator("li.assistant").last
     assert "do not answer" in last.inner_text()
     assert "abstained" in (last.get_attribute("class") or "")

@@ -1,0 +1,84 @@
+"""What an extractive answer cites, over real corpora (the examples and the seed article,
+with their gold questions): every unit once, no heading alone, no introduction ("... you
+can run:") without what it introduces, and no padding: each unit is one the answer model
+rates within the relative cutoff of the best, what an introduction carries, or the unit
+before a lead too short to stand alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from citeqa.answering.extractive import SHORT_UNIT_WORDS, carried, citable, dangling
+from citeqa.domain import Candidate
+from citeqa.engine import Engine
+from citeqa.segment import HEADING
+from evals.sets import load_set
+from ingest.pipeline import sources_from_paths
+from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
+
+SETS = REPO / "evals" / "sets"
+
+
+def _key(unit: Candidate) -> tuple[str, int, int]:
+    return unit.passage.chunk.doc_id, unit.start, unit.end
+
+
+def _check(engine: Engine, set_name: str) -> int:
+    cutoff = engine.settings.answer.relative_cutoff
+    cited = 0
+    for record in load_set(SETS / f"{set_name}.jsonl"):
+        answer, retrieval = engine.ask_with_candidates(record.question)
+        if answer.abstained:
+            continue
+        keys = [(c.doc_id, c.start, c.end) for c in answer.citations]
+        assert len(keys) == len(set(keys)), (record.id, keys)  # each unit once
+        units = {_key(c): c for c in retrieval.candidates}
+        chosen = [units[k] for k in keys]
+        lead = next(c for c in retrieval.candidates if citable(c))
+        allowed = {_key(u) for c in chosen if dangling(c) for u in carried(c)}
+        if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
+            allowed.add(_key(lead.previous))
+        for unit in chosen:
+            assert unit.kind != HEADING, (record.id, unit.text)  # no heading alone
+            if dangling(unit):  # an introduction comes with what it introduces
+                assert unit.following is not None and _key(unit.following) in keys
+            if _key(unit) not in allowed:  # no padding
+                assert unit.probability >= cutoff * lead.probability - 1e-6, (
+                    record.id,
+                    unit.text,
+                )
+        cited += len(chosen)
+    return cited
+
+
+def test_examples_answers_cite_each_unit_once_without_padding(engine: Engine) -> None:
+    engine.ingest(sources_from_paths([EXAMPLES]))
+    assert _check(engine, "examples") > 0
+
+
+@pytest.mark.parametrize("name", ["seed", "seed-paraphrase"])
+def test_seed_answers_cite_each_unit_once_without_padding(engine: Engine, name: str) -> None:
+    require_shared()
+    engine.ingest(sources_from_paths([SEED_DIR]))
+    assert _check(engine, name) > 0
+
+
+def test_an_introduction_is_cited_with_the_steps_it_introduces(engine: Engine) -> None:
+    from ingest.pipeline import Source
+
+    text = (
+        "# Router manual\n\n"
+        "The router keeps its settings when the power fails.\n\n"
+        "To reset the router to its factory settings, do the following:\n\n"
+        "1. Hold the reset button on the back for ten seconds.\n"
+        "2. Wait until the status light blinks green.\n\n"
+        "The router then restarts with its default password.\n"
+    )
+    engine.ingest([Source(doc_id="router.md", source="test", name="router.md", text=text)])
+    answer = engine.ask("How do I reset the router to its factory settings?")
+    assert not answer.abstained
+    quotes = [c.quote for c in answer.citations]
+    for i, quote in enumerate(quotes):
+        if quote.rstrip().endswith(":"):
+            assert i + 1 < len(quotes) and "Hold the reset button" in quotes[i + 1], quotes
+    assert any("Hold the reset button" in q for q in quotes), quotes
