@@ -42,13 +42,12 @@ class AnswerSettings(BaseModel):
         description="A further unit joins the answer when its probability is at least this "
         "fraction of the best unit's.",
     )
-    following_unit: bool | Literal["relevant"] | None = Field(
+    following_unit: bool | None = Field(
         None,
-        description="Whether the unit after the best one in its passage joins the answer: "
-        "true (always, whatever its probability), 'relevant' (when the reader finds it "
-        "relevant to the question on its own: a positive logit), false (only by its own "
-        "probability, like any unit). Unset: as the answer model was trained (the reader's "
-        "model: 'relevant'; the model without the reader: true).",
+        description="Whether the unit after the best one in its passage joins the answer "
+        "whatever its probability (true), or only by its own probability like any unit "
+        "(false). Unset: as the answer model was trained (the reader's model: false; the "
+        "model without the reader: true).",
     )
     # Accepted so that existing configurations keep working; the learned model replaced
     # the support formula they tuned (part 5).

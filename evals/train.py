@@ -405,8 +405,8 @@ class Replay:
 
 
 THRESHOLDS = [t / 100 for t in range(1, 100)]
-# How replays compose answers: the reader's model has the unit after the best one join
-# only when the reader finds it relevant (main() sets it); the model file records it.
+# How replays compose answers: the reader's model has no unconditional unit after the
+# best one (main() sets it); the model file records the choice.
 COMPOSE: dict[str, Any] = {"following_unit": True}
 
 
@@ -508,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args(argv)
     reader = args.reader == "on"
-    COMPOSE["following_unit"] = "relevant" if reader else True
+    COMPOSE["following_unit"] = not reader
     suffix = "_reader" if reader else ""
     args.out = args.out or REPO / "citeqa" / "answering" / f"answer_model{suffix}.json"
     args.report = args.report or REPO / "evals" / f"answerer_report{suffix}.md"
@@ -609,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
             "threshold_rule": "best mean per-group decision accuracy (answered right or "
             "rightly abstained) of the leave-one-group-out predictions",
             "command": f"make train-answerer (python -m evals.train --reader {args.reader})",
-            "following_unit": "always" if COMPOSE["following_unit"] is True else "relevant",
+            "following_unit": "always" if COMPOSE["following_unit"] else "never",
         },
     )
     args.out.write_text(model.to_json(), encoding="utf-8")

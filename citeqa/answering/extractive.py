@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from citeqa.answering.features import FEATURES, question_row
+from citeqa.answering.features import question_row
 from citeqa.answering.model import AnswerModel
 from citeqa.domain import Candidate
 from citeqa.rendering import MARKDOWN_IMAGE
@@ -19,16 +19,6 @@ SHORT_UNIT_WORDS = 4
 # A unit ending in ":" ("... then you can run:") introduces what follows it: it is cited
 # with the list items, lines or rows after it in its passage, at most this many.
 MAX_CARRIED = 4
-
-
-READER_COLUMN = len(FEATURES)  # the reader's logit, in the rows of a model that reads
-
-
-def _relevant(candidate: Candidate) -> bool:
-    """The reader finds the unit relevant to the question on its own: a positive logit
-    (the cross-encoder's own boundary, P > 0.5). False without the reader's features."""
-    row = candidate.features
-    return row is not None and row.shape[0] > READER_COLUMN and float(row[READER_COLUMN]) > 0
 
 
 def _key(candidate: Candidate) -> tuple[str, int, int]:
@@ -69,20 +59,15 @@ class ExtractiveAnswerer:
         self.settings = settings
 
     @property
-    def following_unit(self) -> str:
-        """When the unit after the best one joins the answer: "always", "relevant" (the
-        reader finds it relevant on its own) or "never"; the configured choice, else the
-        one the model was trained with (models without it: "always")."""
-        configured = self.settings.following_unit
-        if configured is True:
-            return "always"
-        if configured is False:
-            return "never"
-        if configured is not None:
-            return configured
+    def following_unit(self) -> bool:
+        """Whether the unit after the best one joins the answer whatever its probability:
+        the configured choice, else the one the model was trained with (models that do
+        not say: true, as before the reader)."""
+        if self.settings.following_unit is not None:
+            return self.settings.following_unit
         if self.model is None:
-            return "never"
-        return str(self.model.training.get("following_unit", "always"))
+            return False
+        return self.model.training.get("following_unit", "always") == "always"
 
     @property
     def threshold(self) -> float:
@@ -122,10 +107,7 @@ class ExtractiveAnswerer:
         chosen = [c for c in usable if c.probability >= floor][: self.settings.max_sentences]
         lead = chosen[0]
         extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
-        following = self.following_unit
-        if lead.following is not None and (
-            following == "always" or (following == "relevant" and _relevant(lead.following))
-        ):
+        if self.following_unit and lead.following is not None:
             extra.append(lead.following)
         if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
             extra.append(lead.previous)
