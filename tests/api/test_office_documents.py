@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from citeqa.components.embedder import LocalMiniLMEmbedder
+from citeqa.settings import AnswerSettings, Settings
 from evals.corpora import libreoffice_convert
 from ingest.loaders import load_bytes
+from tests.api.conftest import make_app
 
 pytestmark = pytest.mark.slow
 
@@ -198,10 +202,21 @@ QUESTIONS = {
 }
 
 
+@pytest.fixture
+def answering_client(settings: Settings, minilm: LocalMiniLMEmbedder) -> Iterator[TestClient]:
+    """The app with a low abstention threshold: these tests check how each format is read
+    and cited, and one borderline table question must not depend on where the gold sets
+    put the threshold (abstention is measured there)."""
+    low = settings.model_copy(update={"answer": AnswerSettings(threshold=0.05)})
+    with TestClient(make_app(low, minilm)) as test_client:
+        yield test_client
+
+
 @pytest.mark.parametrize("kind", sorted(QUESTIONS))
 def test_uploaded_files_answer_with_exact_citations(
-    client: TestClient, made: dict[str, Path], kind: str
+    answering_client: TestClient, made: dict[str, Path], kind: str
 ) -> None:
+    client = answering_client
     path = made[kind]
     upload = client.post("/v1/documents", files=[("files", (path.name, path.read_bytes()))])
     assert upload.status_code == 200 and upload.json()["added"] == 1, upload.text
