@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from citeqa import deadline
+from citeqa.errors import ProcessingTimeout
 
 MAX_UNIT_CHARS = 1200
 
@@ -703,7 +704,11 @@ def _windowed(view: str) -> Iterable[tuple[int, int]]:
                 cut = view.rfind(" ", offset + _WINDOW // 2, stop) + 1 or stop
             stop = cut
         deadline.check()
-        for a, b in sentence_splitter(view[offset:stop]):
+        try:
+            spans = list(sentence_splitter(view[offset:stop]))
+        except TimeoutError as exc:  # NLTK bounds its own regular expressions' time
+            raise ProcessingTimeout("sentence splitting took longer than its limit") from exc
+        for a, b in spans:
             yield offset + a, offset + b
         offset = stop
 

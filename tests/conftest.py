@@ -100,6 +100,12 @@ def engine(settings: Settings, embedder: Embedder) -> Engine:
 
 
 @pytest.fixture
+def reading_engine(settings: Settings, embedder: Embedder) -> Engine:
+    """An engine with the reader on (CITEQA_READER=on) and the model trained with it."""
+    return Engine(settings.model_copy(update={"reader": "on"}), embedder=embedder)
+
+
+@pytest.fixture
 def seed_engine(engine: Engine) -> Engine:
     from ingest.pipeline import sources_from_paths
 

@@ -14,19 +14,20 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["embedder"] == "local:all-MiniLM-L6-v2"
-    assert ready["reader"] == "ms-marco-MiniLM-L-12-v2 (int8)"
-    model = client.get("/v1/models").json()["data"][0]
-    assert model["components"]["reader"] == ready["reader"]
+    assert ready["reader"] == "off"  # the default
+    assert client.get("/v1/models/citeqa").json()["components"]["reader"] == "off"
 
 
-def test_reader_off_keeps_the_model_without_it(
+def test_the_reader_is_named_where_clients_look(
     settings: Settings, minilm: LocalMiniLMEmbedder
 ) -> None:
     from tests.api.conftest import make_app
 
-    with TestClient(make_app(settings.model_copy(update={"reader": "off"}), minilm)) as client:
-        assert client.get("/readyz").json()["reader"] == "off"
-        assert client.get("/v1/models/citeqa").json()["components"]["reader"] == "off"
+    with TestClient(make_app(settings.model_copy(update={"reader": "on"}), minilm)) as client:
+        ready = client.get("/readyz").json()
+        assert ready["reader"] == "ms-marco-MiniLM-L-12-v2 (int8)"
+        model = client.get("/v1/models").json()["data"][0]
+        assert model["components"]["reader"] == ready["reader"]
 
 
 def test_store_down_is_503_with_a_clean_body(minilm: LocalMiniLMEmbedder) -> None:

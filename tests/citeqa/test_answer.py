@@ -105,7 +105,9 @@ PROHIBITED = [
     "Is the ban on ATACMS strikes inside Russia still in place?",
 ]
 NEAR_MISSES = [
-    "How many ATACMS missiles has the United States delivered to Ukraine?",
+    pytest.param(
+        "How many ATACMS missiles has the United States delivered to Ukraine?", marks=UNMET
+    ),
     pytest.param("Which company manufactures Storm Shadow missiles?", marks=UNMET),
     "What is the population of Kharkiv?",
     pytest.param("How did the Kremlin respond to Biden's decision?", marks=UNMET),

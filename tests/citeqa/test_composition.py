@@ -51,19 +51,23 @@ def _check(engine: Engine, set_name: str) -> int:
     return cited
 
 
-def test_examples_answers_cite_each_unit_once_without_padding(engine: Engine) -> None:
+def test_examples_answers_cite_each_unit_once_without_padding(reading_engine: Engine) -> None:
+    engine = reading_engine
     engine.ingest(sources_from_paths([EXAMPLES]))
     assert _check(engine, "examples") > 0
 
 
 @pytest.mark.parametrize("name", ["seed", "seed-paraphrase"])
-def test_seed_answers_cite_each_unit_once_without_padding(engine: Engine, name: str) -> None:
+def test_seed_answers_cite_each_unit_once_without_padding(
+    reading_engine: Engine, name: str
+) -> None:
     require_shared()
+    engine = reading_engine
     engine.ingest(sources_from_paths([SEED_DIR]))
     assert _check(engine, name) > 0
 
 
-def test_an_introduction_is_cited_with_the_steps_it_introduces(engine: Engine) -> None:
+def test_an_introduction_is_cited_with_the_steps_it_introduces(reading_engine: Engine) -> None:
     from ingest.pipeline import Source
 
     text = (
@@ -74,6 +78,7 @@ def test_an_introduction_is_cited_with_the_steps_it_introduces(engine: Engine) -
         "2. Wait until the status light blinks green.\n\n"
         "The router then restarts with its default password.\n"
     )
+    engine = reading_engine
     engine.ingest([Source(doc_id="router.md", source="test", name="router.md", text=text)])
     answer = engine.ask("How do I reset the router to its factory settings?")
     assert not answer.abstained

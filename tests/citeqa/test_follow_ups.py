@@ -15,8 +15,9 @@ def _conversation(question: str, answer: str) -> list[Turn]:
 
 
 def test_a_question_that_stands_alone_is_searched_alone_whatever_its_pronouns(
-    engine: Engine,
+    reading_engine: Engine,
 ) -> None:
+    engine = reading_engine
     engine.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation(
         "How many items can a member borrow at a time?", "Up to twelve items. [1]"
@@ -28,7 +29,10 @@ def test_a_question_that_stands_alone_is_searched_alone_whatever_its_pronouns(
     assert any(c.doc_id == "riverside-community-garden.html" for c in answer.citations)
 
 
-def test_a_question_that_leans_on_the_conversation_carries_its_subject(engine: Engine) -> None:
+def test_a_question_that_leans_on_the_conversation_carries_its_subject(
+    reading_engine: Engine,
+) -> None:
+    engine = reading_engine
     engine.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation("When is the library closed?", "On Sundays and public holidays. [1]")
     answer = engine.ask("And the reading room?", history=history)
