@@ -98,13 +98,6 @@ def load_answer_model(settings: Settings) -> AnswerModel:
     return model
 
 
-def make_reader(settings: Settings) -> Reader | None:
-    """The reader the settings ask for, loaded (None when it is off)."""
-    if settings.reader == "off":
-        return None
-    return load_reader(settings.reader_model)
-
-
 def _suggested_heading(path: str, title: str) -> str | None:
     """The innermost heading of a passage's heading path, as words to ask about: marks
     and numbering off, lower-cased unless it is a name; None when it is the title or no
@@ -174,8 +167,9 @@ class Engine:
         self.store = ChromaStore(settings, self.embedder.name, self.embedder.dimension)
         self.lexical = LexicalIndex(self.store, settings.lexical_hold_chunks)
         model = answer_model if answer_model is not None else load_answer_model(settings)
-        if reader is None and model.reader:
-            reader = make_reader(settings.model_copy(update={"reader": "on"}))
+        # a model trained with the reader's features needs the reader; one without, none
+        if model.reader and reader is None:
+            reader = load_reader(settings.reader_model)
         self.reader = reader if model.reader else None
         self.scorer = UnitScorer(self.embedder, model, self.reader)
         self.retriever = Retriever(

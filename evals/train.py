@@ -34,6 +34,7 @@ the same dumps give the same file.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import pickle
@@ -132,7 +133,8 @@ _DUMP_MODULES = (
 _DUMP_FILES = ("citeqa.engine", "evals.run")
 
 
-def _feature_code() -> list[bytes]:
+@functools.lru_cache(maxsize=1)  # one import graph and one read of the sources a run
+def _feature_code() -> tuple[bytes, ...]:
     """The source the dumps depend on (see _DUMP_MODULES), and this module's dump code."""
     import importlib.util
     import inspect
@@ -152,7 +154,7 @@ def _feature_code() -> list[bytes]:
             sources.append(Path(spec.origin).read_bytes())
     for part in (QuestionDump, SetDump, dump_set, _dump, _fingerprint):
         sources.append(inspect.getsource(part).encode())
-    return sources
+    return tuple(sources)
 
 
 def _fingerprint(gold: GoldSet, docs: Path, reader: bool) -> str:

@@ -42,13 +42,16 @@ def carried(candidate: Candidate) -> list[Candidate]:
     return found
 
 
+def _showable(candidate: Candidate) -> bool:
+    """Not a heading (alone it answers nothing), no markdown image (a quoted image would
+    be fetched by a reader's browser: a data leak a document could plant)."""
+    return candidate.kind != HEADING and not MARKDOWN_IMAGE.search(candidate.display)
+
+
 def citable(candidate: Candidate) -> bool:
-    """A unit that can stand in an answer: not a heading alone (it answers nothing), not
-    an introduction whose list is not in hand, no markdown image (a quoted image would be
-    fetched by a reader's browser: a data leak a document could plant)."""
-    if candidate.kind == HEADING or MARKDOWN_IMAGE.search(candidate.display):
-        return False
-    return not (dangling(candidate) and candidate.following is None)
+    """A unit that can lead or join an answer on its own merit: showable, and not an
+    introduction whose list is not in hand."""
+    return _showable(candidate) and not (dangling(candidate) and candidate.following is None)
 
 
 class ExtractiveAnswerer:
@@ -113,10 +116,9 @@ class ExtractiveAnswerer:
             extra.append(lead.previous)
         keys = {_key(c) for c in chosen}
         for unit in extra:
-            if _key(unit) not in keys and unit.kind != HEADING:
-                if not MARKDOWN_IMAGE.search(unit.display):
-                    chosen.append(unit)
-                    keys.add(_key(unit))
+            if _key(unit) not in keys and _showable(unit):
+                chosen.append(unit)
+                keys.add(_key(unit))
         doc_order = {c.passage.chunk.doc_id: i for i, c in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda c: (doc_order[c.passage.chunk.doc_id], c.start))
 
