@@ -20,8 +20,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's own help: paragraphs rewrapped to the terminal and flags without a type
+    # (Typer's rich help shows `--help <bool>` and keeps a docstring's line breaks)
+    rich_markup_mode=None,
 )
-docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
+docs_app = typer.Typer(
+    help="List, show and delete stored documents.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(docs_app, name="docs")
 
 
