@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
+from citeqa.contract import Answer
 from citeqa.errors import CiteqaError, describe_validation
 from citeqa.settings import Settings
 
@@ -113,7 +114,7 @@ class _Progress:
             self._line(final=True)
 
 
-@app.command()
+@app.command(short_help="Ingest files and folders; unchanged documents are skipped.")
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -164,12 +165,29 @@ def ask(
         bool, typer.Option("--json", help="Print the answer contract as JSON.")
     ] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="URL",
+            help="Ask this running citeqa server (http://host:port) instead of loading the "
+            "models here; default: CITEQA_SERVER. Its API key: CITEQA_SERVER_API_KEY.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the stored documents, with citations."""
-    engine = _engine()
-    engine.validate_question(question, top_k)  # bad input fails before the model loads
-    engine.warm_up()  # so timings_ms measures the question, not loading the model
-    answer = engine.ask(question, top_k=top_k)
+    settings = _settings()
+    url = server if server is not None else settings.server
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            _fail(f"--server {url}: the URL must start with http:// or https://", 2)
+        key = settings.server_api_key
+        answer = _ask_server(url, question, top_k, key.get_secret_value() if key else None)
+    else:
+        engine = _engine(settings)
+        engine.validate_question(question, top_k)  # bad input fails before the model loads
+        engine.warm_up()  # so timings_ms measures the question, not loading the model
+        answer = engine.ask(question, top_k=top_k)
     if json_output:
         typer.echo(answer.model_dump_json(indent=2))
         return
@@ -178,7 +196,42 @@ def ask(
         typer.echo(f"\n[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
 
 
-@app.command()
+# a server answers a question in well under a second once warm; the first question after
+# it starts may wait for its models
+ASK_TIMEOUT_S = 120.0
+
+
+def _ask_server(url: str, question: str, top_k: int | None, key: str | None) -> Answer:
+    """POST /v1/query on a running server; its errors as one line, never a traceback."""
+    import httpx
+
+    endpoint = f"{url.rstrip('/').removesuffix('/v1')}/v1/query"
+    body: dict[str, object] = {"question": question}
+    if top_k is not None:
+        body["top_k"] = top_k
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.post(endpoint, json=body, headers=headers, timeout=ASK_TIMEOUT_S)
+    except httpx.TimeoutException:
+        _fail(f"the citeqa server at {url} did not answer within {ASK_TIMEOUT_S:.0f} s")
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach the citeqa server at {url} ({type(exc).__name__})")
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if response.status_code != 200:
+        error = payload.get("error") if isinstance(payload, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        reason = message or response.reason_phrase
+        _fail(f"the server at {url} answered {response.status_code}: {reason}")
+    try:
+        return Answer.model_validate(payload)
+    except ValidationError:
+        _fail(f"{endpoint} did not answer with a citeqa answer (is it a citeqa server?)")
+
+
+@app.command(short_help="Serve the REST API, its docs and the chat page.")
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -290,7 +343,7 @@ def docs_delete(doc_id: str) -> None:
     typer.echo(f"deleted {doc_id}")
 
 
-@app.command()
+@app.command(short_help="Rebuild documents stored by an earlier version.")
 def reindex(
     limit: Annotated[
         int | None, typer.Option(help="Rebuild at most this many documents now.")
@@ -313,7 +366,7 @@ def reindex(
     )
 
 
-@app.command("eval")
+@app.command("eval", short_help="Score answers against a gold set; exits 1 when a gate fails.")
 def eval_command(
     set_path: Annotated[Path, typer.Argument(metavar="SET.jsonl", help="The gold eval set.")],
     docs: Annotated[
@@ -410,7 +463,7 @@ def eval_command(
         raise typer.Exit(1)
 
 
-@app.command("calibrate")
+@app.command("calibrate", short_help="The answer threshold against decision accuracy.")
 def calibrate_command(
     sets: Annotated[
         list[str],
