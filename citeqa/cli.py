@@ -399,6 +399,15 @@ def eval_command(
         bool,
         typer.Option("--judge", help="Also let the configured LLM judge answer correctness."),
     ] = False,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            metavar="FILE",
+            help="Write JUnit XML here for CI: a testcase per gold question (failed: what "
+            "was wrong) and one per gate threshold.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate answers against a gold set; exits 1 when a metric misses its threshold."""
     from contextlib import nullcontext
@@ -412,6 +421,7 @@ def eval_command(
         load_thresholds,
         run_records,
         summarize,
+        unstored_documents,
     )
     from evals.sets import load_set
 
@@ -426,6 +436,7 @@ def eval_command(
         _fail(f"--docs {docs} is not a folder")
     context = fresh_engine(settings, docs) if docs is not None else nullcontext(_engine(settings))
     with context as engine:
+        _refuse_unstored(engine, records, set_path, docs, unstored_documents(engine, records))
         llm_judge = None
         if judge:
             from citeqa.components.llm import ChatLLM
@@ -437,7 +448,8 @@ def eval_command(
         results = run_records(engine, records, top_k, judge=llm_judge)
     summary = summarize(results)
     bounds = load_thresholds(thresholds or DEFAULT_THRESHOLDS, name)
-    failures = [] if no_gate else [str(f) for f in check_gate(summary, bounds)]
+    gate = [] if no_gate else check_gate(summary, bounds)
+    failures = [str(f) for f in gate]
     data = rep.payload(
         name,
         summary,
@@ -457,10 +469,46 @@ def eval_command(
     if report is not None:
         rep.write_markdown(report, data)
         rep.write_json(report.with_suffix(".json"), data)
+    if junit is not None:
+        from evals import junit as junit_xml
+
+        properties = {"set": str(set_path), "backend": engine.backend, **summary}
+        tree = junit_xml.document(
+            name, records, results, None if no_gate else bounds, gate, summary, properties
+        )
+        junit_xml.write(junit, tree)
     for failure in failures:
         typer.echo(f"gate failed: {failure}", err=True)
     if failures:
         raise typer.Exit(1)
+
+
+def _refuse_unstored(  # type: ignore[no-untyped-def]
+    engine, records: list, set_path: Path, docs: Path | None, missing: list[str]
+) -> None:
+    """An eval over a store without the set's documents would only measure their absence."""
+    if not missing and (docs is not None or engine.store.manifest()):
+        return
+    if not missing:
+        _fail(
+            f"the store ({engine.settings.data_dir}) holds no documents: pass --docs DIR, "
+            f"the folder of the documents {set_path.name} asks about",
+            2,
+        )
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    count = f"{len(missing)} document{'s' if len(missing) > 1 else ''}"
+    if docs is None:
+        _fail(
+            f"{count} that {set_path.name} asks about are not in the store "
+            f"({shown}): pass --docs DIR, the folder of the set's documents, to evaluate "
+            "against a fresh store of them (or ingest them first)",
+            2,
+        )
+    _fail(
+        f"{count} that {set_path.name} asks about were not stored from "
+        f"--docs {docs} ({shown}): the folder lacks them or they could not be read",
+        2,
+    )
 
 
 @app.command("calibrate", short_help="The answer threshold against decision accuracy.")

@@ -254,3 +254,24 @@ def test_ask_asks_a_running_server_when_one_is_named(
         assert code == 1 and "cannot reach the citeqa server at http://127.0.0.1:9" in err
     # the command never opened a store of its own
     assert not (tmp_path / "data").exists()
+
+
+def test_eval_refuses_a_set_whose_documents_are_not_in_the_store(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seed_set = str(REPO / "evals/sets/seed.jsonl")
+    code, out, err = run_cli(monkeypatch, capsys, "eval", seed_set)  # an empty store
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "not in the store (us-allows-limited-strikes-in-russia)" in err
+    assert "pass --docs DIR" in err
+    code, _, _ = run_cli(monkeypatch, capsys, "ingest", str(EXAMPLES))
+    assert code == 0
+    # the user's store holds other documents: still refused, before any question is asked
+    code, out, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--json")
+    assert code == 2 and out == "" and "pass --docs DIR" in err
+    code, _, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--docs", str(EXAMPLES))
+    assert code == 2 and f"were not stored from --docs {EXAMPLES}" in err
+    # a set whose documents are there runs against the store as before
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(REPO / "evals/sets/examples.jsonl"))
+    assert code == 0, err
+    assert "citation validity" in out
