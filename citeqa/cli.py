@@ -11,7 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
-from citeqa.contract import Answer
+from citeqa.contract import WEAK_CONFIDENCE, Answer
 from citeqa.errors import CiteqaError, describe_validation
 from citeqa.settings import Settings
 
@@ -192,6 +192,9 @@ def ask(
         typer.echo(answer.model_dump_json(indent=2))
         return
     typer.echo(answer.answer)
+    if not answer.abstained and answer.confidence is not None:
+        if answer.confidence < WEAK_CONFIDENCE:
+            typer.echo(f"(a weak match, confidence {answer.confidence:.2f}: check the quotes)")
     for c in answer.citations:
         typer.echo(f"\n[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
 
@@ -496,17 +499,19 @@ def _refuse_unstored(  # type: ignore[no-untyped-def]
             2,
         )
     shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    count = f"{len(missing)} document{'s' if len(missing) > 1 else ''}"
+    one = len(missing) == 1
+    count = f"{len(missing)} document{'' if one else 's'} that {set_path.name} asks about"
     if docs is None:
         _fail(
-            f"{count} that {set_path.name} asks about are not in the store "
-            f"({shown}): pass --docs DIR, the folder of the set's documents, to evaluate "
-            "against a fresh store of them (or ingest them first)",
+            f"{count} {'is' if one else 'are'} not in the store ({shown}): pass --docs DIR, "
+            "the folder of the set's documents, to evaluate against a fresh store of them "
+            "(or ingest them first)",
             2,
         )
+    them = "it" if one else "them"
     _fail(
-        f"{count} that {set_path.name} asks about were not stored from "
-        f"--docs {docs} ({shown}): the folder lacks them or they could not be read",
+        f"{count} {'was' if one else 'were'} not stored from --docs {docs} ({shown}): the "
+        f"folder lacks {them}, or {them} could not be read",
         2,
     )
 

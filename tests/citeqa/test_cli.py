@@ -245,6 +245,10 @@ def test_ask_asks_a_running_server_when_one_is_named(
         code, out, err = run_cli(monkeypatch, capsys, "ask", question, "--server", url + "/")
         assert code == 0, err
         assert out.startswith(served["answer"]) and "(bike-share-faq.txt, chars" in out
+        assert "weak match" not in out  # confidence 0.79
+        near_miss = "Who is the chair of the garden committee?"  # answered, confidence 0.42
+        code, out, err = run_cli(monkeypatch, capsys, "ask", near_miss, "--server", url)
+        assert code == 0 and "\n(a weak match, confidence 0." in out, out
         code, out, err = run_cli(monkeypatch, capsys, "ask", "  ", "--server", url)
         assert (
             code == 1
@@ -270,7 +274,7 @@ def test_eval_refuses_a_set_whose_documents_are_not_in_the_store(
     code, out, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--json")
     assert code == 2 and out == "" and "pass --docs DIR" in err
     code, _, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--docs", str(EXAMPLES))
-    assert code == 2 and f"were not stored from --docs {EXAMPLES}" in err
+    assert code == 2 and f"was not stored from --docs {EXAMPLES}" in err
     # a set whose documents are there runs against the store as before
     code, out, err = run_cli(monkeypatch, capsys, "eval", str(REPO / "evals/sets/examples.jsonl"))
     assert code == 0, err
