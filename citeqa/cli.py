@@ -439,7 +439,7 @@ def eval_command(
         _fail(f"--docs {docs} is not a folder")
     context = fresh_engine(settings, docs) if docs is not None else nullcontext(_engine(settings))
     with context as engine:
-        _refuse_unstored(engine, records, set_path, docs, unstored_documents(engine, records))
+        _refuse_unstored(engine, set_path, docs, unstored_documents(engine, records))
         llm_judge = None
         if judge:
             from citeqa.components.llm import ChatLLM
@@ -487,7 +487,7 @@ def eval_command(
 
 
 def _refuse_unstored(  # type: ignore[no-untyped-def]
-    engine, records: list, set_path: Path, docs: Path | None, missing: list[str]
+    engine, set_path: Path, docs: Path | None, missing: list[str]
 ) -> None:
     """An eval over a store without the set's documents would only measure their absence."""
     if not missing and (docs is not None or engine.store.manifest()):

@@ -95,10 +95,10 @@ class Answer(BaseModel):
         description="The extractive answer model's probability that its answer from the "
         "retrieved passages is right (0-1), rounded to 4 places: the value compared with "
         "the abstention threshold (CITEQA_ANSWER__THRESHOLD), so an abstention has it too. "
-        f"Below {WEAK_CONFIDENCE} the chat page marks the answer as a weak match. With an "
-        "LLM backend it is the same model's probability for the passages the LLM was given "
-        "(how well the evidence answers the question), not the LLM's own certainty. Null "
-        "only from servers older than this field.",
+        f"Below {WEAK_CONFIDENCE} the chat page and `citeqa ask` show the answer as a weak "
+        "match. With an LLM backend it is the same model's probability for the passages the "
+        "LLM was given (how well the evidence answers the question), not the LLM's own "
+        "certainty. Null only from servers older than this field.",
         examples=[0.8731],
     )
 
