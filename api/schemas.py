@@ -37,7 +37,9 @@ class QueryRequest(BaseModel):
     question: str = Field(
         min_length=1,
         max_length=8000,
-        pattern=r"\S",  # not blank
+        json_schema_extra={
+            "pattern": r"\S"
+        },  # not blank: the engine refuses "the question is empty"
         description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS "
         "tokens, a limit no JSON Schema keyword can state: a longer one is refused with a "
         "422 `question_too_long`).",
