@@ -74,15 +74,11 @@ _BODY_DOC = {
                             "type": "string",
                             "minLength": 1,
                             "maxLength": 512,
-                            "description": "Id for a single uploaded file.",
+                            "description": "Id for a single uploaded file (with several "
+                            "files, a 422).",
                         },
                     },
                     "required": ["files"],
-                    # a doc_id names one document: with it, one file
-                    "anyOf": [
-                        {"properties": {"files": {"maxItems": 1}}},
-                        {"properties": {"doc_id": False}},
-                    ],
                 }
             },
         },

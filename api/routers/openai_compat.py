@@ -101,8 +101,12 @@ ChatMessage = Annotated[
 # What OpenAI's request may carry and citeqa answers only in its plainest form: the
 # schema gives the values accepted, anything else is refused with a 400 naming the option.
 _PLAIN_OPTIONS: dict[str, Any] = {
-    "tools": {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]},
-    "functions": {"anyOf": [{"type": "array", "maxItems": 0}, {"type": "null"}]},
+    "tools": {
+        "anyOf": [{"type": "array", "maxItems": 0, "items": {"type": "object"}}, {"type": "null"}]
+    },
+    "functions": {
+        "anyOf": [{"type": "array", "maxItems": 0, "items": {"type": "object"}}, {"type": "null"}]
+    },
     "tool_choice": {"anyOf": [{"const": "none"}, {"type": "null"}]},
     "function_call": {"anyOf": [{"const": "none"}, {"type": "null"}]},
     "response_format": {
