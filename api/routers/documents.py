@@ -79,6 +79,8 @@ _BODY_DOC = {
                         },
                     },
                     "required": ["files"],
+                    # a doc_id names one document: with it, one file
+                    "dependentSchemas": {"doc_id": {"properties": {"files": {"maxItems": 1}}}},
                 }
             },
         },
