@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from pydantic import ValidationError
 
+from citeqa.contract import WEAK_CONFIDENCE, Answer
 from citeqa.errors import CiteqaError, describe_validation
 from citeqa.settings import Settings
 
@@ -20,8 +21,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's own help: paragraphs rewrapped to the terminal and flags without a type
+    # (Typer's rich help shows `--help <bool>` and keeps a docstring's line breaks)
+    rich_markup_mode=None,
 )
-docs_app = typer.Typer(help="List, show and delete stored documents.", no_args_is_help=True)
+docs_app = typer.Typer(
+    help="List, show and delete stored documents.", no_args_is_help=True, rich_markup_mode=None
+)
 app.add_typer(docs_app, name="docs")
 
 
@@ -108,7 +114,7 @@ class _Progress:
             self._line(final=True)
 
 
-@app.command()
+@app.command(short_help="Ingest files and folders; unchanged documents are skipped.")
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (searched recursively).")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
@@ -159,21 +165,76 @@ def ask(
         bool, typer.Option("--json", help="Print the answer contract as JSON.")
     ] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", help="Passages to retrieve.")] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            metavar="URL",
+            help="Ask this running citeqa server (http://host:port) instead of loading the "
+            "models here; default: CITEQA_SERVER. Its API key: CITEQA_SERVER_API_KEY.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a question from the stored documents, with citations."""
-    engine = _engine()
-    engine.validate_question(question, top_k)  # bad input fails before the model loads
-    engine.warm_up()  # so timings_ms measures the question, not loading the model
-    answer = engine.ask(question, top_k=top_k)
+    settings = _settings()
+    url = server if server is not None else settings.server
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            _fail(f"--server {url}: the URL must start with http:// or https://", 2)
+        key = settings.server_api_key
+        answer = _ask_server(url, question, top_k, key.get_secret_value() if key else None)
+    else:
+        engine = _engine(settings)
+        engine.validate_question(question, top_k)  # bad input fails before the model loads
+        engine.warm_up()  # so timings_ms measures the question, not loading the model
+        answer = engine.ask(question, top_k=top_k)
     if json_output:
         typer.echo(answer.model_dump_json(indent=2))
         return
     typer.echo(answer.answer)
+    if not answer.abstained and answer.confidence is not None:
+        if answer.confidence < WEAK_CONFIDENCE:
+            typer.echo(f"(a weak match, confidence {answer.confidence:.2f}: check the quotes)")
     for c in answer.citations:
         typer.echo(f"\n[{c.n}] {c.title} ({c.doc_id}, chars {c.start}-{c.end})\n    “{c.quote}”")
 
 
-@app.command()
+# a server answers a question in well under a second once warm; the first question after
+# it starts may wait for its models
+ASK_TIMEOUT_S = 120.0
+
+
+def _ask_server(url: str, question: str, top_k: int | None, key: str | None) -> Answer:
+    """POST /v1/query on a running server; its errors as one line, never a traceback."""
+    import httpx
+
+    endpoint = f"{url.rstrip('/').removesuffix('/v1')}/v1/query"
+    body: dict[str, object] = {"question": question}
+    if top_k is not None:
+        body["top_k"] = top_k
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        response = httpx.post(endpoint, json=body, headers=headers, timeout=ASK_TIMEOUT_S)
+    except httpx.TimeoutException:
+        _fail(f"the citeqa server at {url} did not answer within {ASK_TIMEOUT_S:.0f} s")
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach the citeqa server at {url} ({type(exc).__name__})")
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if response.status_code != 200:
+        error = payload.get("error") if isinstance(payload, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        reason = message or response.reason_phrase
+        _fail(f"the server at {url} answered {response.status_code}: {reason}")
+    try:
+        return Answer.model_validate(payload)
+    except ValidationError:
+        _fail(f"{endpoint} did not answer with a citeqa answer (is it a citeqa server?)")
+
+
+@app.command(short_help="Serve the REST API, its docs and the chat page.")
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
@@ -285,7 +346,7 @@ def docs_delete(doc_id: str) -> None:
     typer.echo(f"deleted {doc_id}")
 
 
-@app.command()
+@app.command(short_help="Rebuild documents stored by an earlier version.")
 def reindex(
     limit: Annotated[
         int | None, typer.Option(help="Rebuild at most this many documents now.")
@@ -308,7 +369,7 @@ def reindex(
     )
 
 
-@app.command("eval")
+@app.command("eval", short_help="Score answers against a gold set; exits 1 when a gate fails.")
 def eval_command(
     set_path: Annotated[Path, typer.Argument(metavar="SET.jsonl", help="The gold eval set.")],
     docs: Annotated[
@@ -341,6 +402,15 @@ def eval_command(
         bool,
         typer.Option("--judge", help="Also let the configured LLM judge answer correctness."),
     ] = False,
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            "--junit",
+            metavar="FILE",
+            help="Write JUnit XML here for CI: a testcase per gold question (failed: what "
+            "was wrong) and one per gate threshold.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate answers against a gold set; exits 1 when a metric misses its threshold."""
     from contextlib import nullcontext
@@ -354,6 +424,7 @@ def eval_command(
         load_thresholds,
         run_records,
         summarize,
+        unstored_documents,
     )
     from evals.sets import load_set
 
@@ -368,6 +439,7 @@ def eval_command(
         _fail(f"--docs {docs} is not a folder")
     context = fresh_engine(settings, docs) if docs is not None else nullcontext(_engine(settings))
     with context as engine:
+        _refuse_unstored(engine, set_path, docs, unstored_documents(engine, records))
         llm_judge = None
         if judge:
             from citeqa.components.llm import ChatLLM
@@ -379,7 +451,8 @@ def eval_command(
         results = run_records(engine, records, top_k, judge=llm_judge)
     summary = summarize(results)
     bounds = load_thresholds(thresholds or DEFAULT_THRESHOLDS, name)
-    failures = [] if no_gate else [str(f) for f in check_gate(summary, bounds)]
+    gate = [] if no_gate else check_gate(summary, bounds)
+    failures = [str(f) for f in gate]
     data = rep.payload(
         name,
         summary,
@@ -399,13 +472,51 @@ def eval_command(
     if report is not None:
         rep.write_markdown(report, data)
         rep.write_json(report.with_suffix(".json"), data)
+    if junit is not None:
+        from evals import junit as junit_xml
+
+        properties = {"set": str(set_path), "backend": engine.backend, **summary}
+        tree = junit_xml.document(
+            name, records, results, None if no_gate else bounds, gate, summary, properties
+        )
+        junit_xml.write(junit, tree)
     for failure in failures:
         typer.echo(f"gate failed: {failure}", err=True)
     if failures:
         raise typer.Exit(1)
 
 
-@app.command("calibrate")
+def _refuse_unstored(  # type: ignore[no-untyped-def]
+    engine, set_path: Path, docs: Path | None, missing: list[str]
+) -> None:
+    """An eval over a store without the set's documents would only measure their absence."""
+    if not missing and (docs is not None or engine.store.manifest()):
+        return
+    if not missing:
+        _fail(
+            f"the store ({engine.settings.data_dir}) holds no documents: pass --docs DIR, "
+            f"the folder of the documents {set_path.name} asks about",
+            2,
+        )
+    shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    one = len(missing) == 1
+    count = f"{len(missing)} document{'' if one else 's'} that {set_path.name} asks about"
+    if docs is None:
+        _fail(
+            f"{count} {'is' if one else 'are'} not in the store ({shown}): pass --docs DIR, "
+            "the folder of the set's documents, to evaluate against a fresh store of them "
+            "(or ingest them first)",
+            2,
+        )
+    them = "it" if one else "them"
+    _fail(
+        f"{count} {'was' if one else 'were'} not stored from --docs {docs} ({shown}): the "
+        f"folder lacks {them}, or {them} could not be read",
+        2,
+    )
+
+
+@app.command("calibrate", short_help="The answer threshold against decision accuracy.")
 def calibrate_command(
     sets: Annotated[
         list[str],
