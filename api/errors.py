@@ -99,6 +99,10 @@ _HTTP_CODES = {
 }
 
 
+# FastAPI's detail for a body it cannot decode (bytes that are not UTF-8 JSON)
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -205,13 +209,14 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         status = exc.status_code
         headers = dict(exc.headers or {})
-        if status == 400:
-            # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8 JSON):
-            # an invalid request like any other, 422 here (400 on the OpenAI routes)
-            status, message = 422, "the body is not valid JSON"
         code = _HTTP_CODES.get(status, "http_error")
-        if status != 422:
-            message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if status == 400:
+            # an invalid request like any other: 422 (400 on the OpenAI routes), so that
+            # each route answers it with one documented status
+            status, code = 422, "invalid_request"
+            if message == _FASTAPI_BODY_ERROR:
+                message = "the body is not valid JSON"
         if status == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         return error_response(

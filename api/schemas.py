@@ -37,9 +37,8 @@ class QueryRequest(BaseModel):
     question: str = Field(
         min_length=1,
         max_length=8000,
-        json_schema_extra={
-            "pattern": r"\S"
-        },  # not blank: the engine refuses "the question is empty"
+        # not blank (stated here; the engine refuses it with "the question is empty")
+        json_schema_extra={"pattern": r"\S"},
         description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS "
         "tokens, a limit no JSON Schema keyword can state: a longer one is refused with a "
         "422 `question_too_long`).",

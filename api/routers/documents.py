@@ -47,10 +47,10 @@ from ingest.loaders import (
 from ingest.pipeline import IngestResult, Source
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
+jobs_router = APIRouter(prefix="/v1/ingest-jobs", tags=["documents"])
 
 # as DocumentIn.doc_id: an id the store can hold (a longer one is refused, not looked up)
 DocIdPath = Annotated[str, Path(min_length=1, max_length=512, description="The document's id.")]
-jobs_router = APIRouter(prefix="/v1/ingest-jobs", tags=["documents"])
 
 # Bodies parsed by hand (JSON or multipart on one route): the app adds their models to
 # the OpenAPI document's components, where _BODY_DOC refers to them.
