@@ -178,7 +178,7 @@ def citeqa_serve(env: dict[str, str], *args: str, log: Path | None = None) -> It
     port = free_port()
     sink = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

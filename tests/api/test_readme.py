@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from citeqa.cli import main
+from cli.main import main
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
 from evals.sets import load_set

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from citeqa.cli import main
+from cli.main import main
 from tests.conftest import EXAMPLES, REPO, SEED_DIR, LLMServer, citeqa_serve, require_shared
 
 EXAMPLES_EVAL = ("eval", str(REPO / "evals/sets/examples.jsonl"), "--docs", str(REPO / "examples"))

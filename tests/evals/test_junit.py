@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
 
-from citeqa.cli import main
+from cli.main import main
 from evals import junit
 from evals.metrics import QuestionResult
 from evals.run import GateFailure
