@@ -212,8 +212,8 @@ class IngestPipeline:
         self.stop = stop if stop is not None else threading.Event()
         # chunks per embedding call and store write; the embedder sorts each call's
         # texts by length into its own batches, so a call spans several of those, and
-        # a stop request waits for one call at most
-        self._write_batch = max(settings.embed_batch_size * 2, 128)
+        # a stop request waits for one call at most (tests set it smaller)
+        self.write_batch = max(settings.embed_batch_size * 2, 128)
         # the embedded store takes a file lock against other writing processes
         self._lock_dir = None if settings.chroma_url else settings.data_dir
 
@@ -427,9 +427,9 @@ class IngestPipeline:
         manifest.begin(records)
         try:
             work = [(p, c) for p in group for c in p.chunks]
-            for i in range(0, len(work), self._write_batch):
+            for i in range(0, len(work), self.write_batch):
                 self._check_stop()
-                batch = work[i : i + self._write_batch]
+                batch = work[i : i + self.write_batch]
                 self._embed_and_store(batch)
                 if on_chunks:
                     on_chunks(len(batch))

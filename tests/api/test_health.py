@@ -31,8 +31,7 @@ def test_the_reader_is_named_where_clients_look(
 
 
 def test_store_down_is_503_with_a_clean_body(minilm: LocalMiniLMEmbedder) -> None:
-    app = create_app(Settings(chroma_url=f"http://127.0.0.1:{free_port()}"))
-    app.state.engines._embedder = minilm
+    app = create_app(Settings(chroma_url=f"http://127.0.0.1:{free_port()}"), embedder=minilm)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")
