@@ -13,6 +13,7 @@ from citeqa.filters import Filters
 __all__ = ["Answer", "Citation", "Filters", "Turn"]
 
 MAX_HISTORY_TURNS = 50
+MAX_TITLE = 300
 
 
 class QueryRequest(BaseModel):
@@ -64,7 +65,12 @@ class DocumentIn(BaseModel):
         max_length=512,
         description="Stable id; when absent, `doc-` and the start of the text's SHA-256.",
     )
-    title: str | None = Field(None, max_length=300, description="Title; else the first line.")
+    title: str | None = Field(
+        None,
+        max_length=MAX_TITLE,
+        description="Title; else the text's first heading or title line, else the doc_id "
+        "made readable.",
+    )
     text: str = Field(min_length=1, description="The document text (plain text or Markdown).")
     metadata: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Extra metadata; `date` (ISO) is used by date filters."
@@ -88,6 +94,9 @@ class DocumentOutcome(BaseModel):
 
 
 class IngestReport(BaseModel):
+    """One outcome per document: each uploaded file, and each member of an uploaded
+    archive (doc_id `archive.zip/path/in/it.md`)."""
+
     added: int
     updated: int
     skipped: int
@@ -95,6 +104,11 @@ class IngestReport(BaseModel):
     unsupported: int
     chunks: int
     seconds: float
+    partial: bool = Field(
+        False,
+        description="true when some documents were stored (added, updated or unchanged) "
+        "and others failed or are unsupported; the answer is then a 207.",
+    )
     documents: list[DocumentOutcome]
 
 
@@ -153,6 +167,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+    documents: list[DocumentOutcome] | None = Field(
+        None,
+        description="An upload of which nothing could be stored: each document's outcome "
+        "(the error is the first one's). Absent from other errors.",
+    )
 
 
 class OpenAIErrorDetail(BaseModel):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from citeqa.errors import DocumentUnreadable, UnsupportedDocumentType
 from ingest.readers import office
+from ingest.readers.archive import Limits, archive_kind, decompress, inner_name
 from ingest.readers.base import LoadedDocument, clean_text, read_text
 from ingest.readers.html import read_html
 from ingest.readers.pdf import read_pdf
@@ -44,14 +45,18 @@ TEXTUAL_SUFFIXES = frozenset(
 
 
 def is_supported(name: str) -> bool:
-    return Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+    """A name of a supported format, compressed (.gz, .bz2, .xz) or not, or of an
+    archive (.zip, .tar, .tar.gz, ...) whose supported members are read."""
+    return bool(archive_kind(name)) or Path(inner_name(name)).suffix.lower() in SUPPORTED_SUFFIXES
 
 
 def load_bytes(data: bytes, name: str) -> LoadedDocument:
     """The file read by the reader its suffix names; invisible characters removed (and
     flagged) from text that has no page offsets to keep."""
+    if inner_name(name) != name:  # the pipeline unpacks with its own limits first
+        data, name = decompress(data, name, Limits()), inner_name(name)
     suffix = Path(name).suffix.lower()
-    reader = READERS.get(suffix)
+    reader = READERS.get(suffix) if not archive_kind(name) else None
     if reader is None:
         raise UnsupportedDocumentType(
             f"unsupported file type {suffix or '(none)'!r}; supported: "
@@ -66,7 +71,7 @@ def load_bytes(data: bytes, name: str) -> LoadedDocument:
 
 
 def load_path(path: Path) -> LoadedDocument:
-    if not is_supported(path.name):
+    if not is_supported(path.name) or archive_kind(path.name):
         raise UnsupportedDocumentType(f"unsupported file type {path.suffix or '(none)'!r}")
     try:
         data = path.read_bytes()
