@@ -119,7 +119,10 @@ class IngestJob(BaseModel):
     status: Literal["queued", "running", "done", "failed"] = Field(
         description="failed also when the process running the job stopped (no heartbeat)"
     )
-    documents: int = Field(description="documents in the upload")
+    documents: int = Field(
+        description="documents in the upload (an archive counts as one until its members "
+        "are reported, then as its members)"
+    )
     processed: int = Field(description="documents finished so far (stored, skipped or failed)")
     added: int
     updated: int
