@@ -152,6 +152,24 @@ class DocumentPublic(BaseModel):
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
+class DocumentPatch(BaseModel):
+    """The fields of a stored document to change; those absent stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Gzip manual", "date": "2024-05-30"}]},
+    )
+
+    title: str | None = Field(
+        None, min_length=1, max_length=MAX_TITLE, description="The new title (not empty)."
+    )
+    date: str | None = Field(
+        None,
+        max_length=40,
+        description="The new date, ISO (YYYY-MM-DD), used by date filters; null removes it.",
+    )
+
+
 class DocumentWithText(DocumentPublic):
     text: str = Field(description="The stored text; citation offsets index into it.")
 

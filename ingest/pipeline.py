@@ -49,6 +49,13 @@ from ingest.readers.archive import Limits, archive_kind, decompress, inner_name,
 
 log = logging.getLogger(__name__)
 
+
+class _Keep:
+    """A field left as it is (where None means "remove it")."""
+
+
+KEEP = _Keep()
+
 MAX_DOC_ID = 512
 
 
@@ -333,10 +340,9 @@ class IngestPipeline:
         if loaded is not None and loaded.pages:
             # PDF offsets are page-relative to the loader's text: keep that text whole.
             text = loaded.text
-        title = derive_title(
-            text,
-            source.title or front.get("title") or (loaded.title_hint if loaded else None),
-            name,
+        given = (source.title or "").strip()  # the upload's own title, kept whole
+        title = given or derive_title(
+            text, front.get("title") or (loaded.title_hint if loaded else None), name
         )
         return text, title, date, loaded
 
@@ -562,6 +568,29 @@ class IngestPipeline:
             remaining = len(self._store.outdated_documents())
         groups.result.seconds = time.perf_counter() - started
         return groups.result, remaining
+
+    def update_fields(
+        self, doc_id: str, title: str | None = None, date: str | None | _Keep = KEEP
+    ) -> DocumentRecord | None:
+        """Give a stored document another title or date (None: no date) without reading
+        or embedding it again: its record and its chunks' metadata change, so GET and the
+        citations of later answers show it. Its content hash stays, so a later upload of
+        the unchanged file is skipped and keeps this title. None when there is no such
+        document."""
+        with store_write_lock(self._lock_dir):
+            record = self._store.get_document(doc_id, with_text=False)
+            if record is None or record.status != "complete":
+                return None
+            fields: dict[str, Any] = {}
+            if title is not None:
+                record.title = fields["title"] = title
+            if not isinstance(date, _Keep):
+                record.date = fields["date"] = date
+                fields["date_int"] = date_as_int(date) if date else None
+            if fields:
+                self._store.update_document_fields(doc_id, fields, self._store.chunk_ids(doc_id))
+                self._store.bump_generation([doc_id])
+            return record
 
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):

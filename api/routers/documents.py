@@ -22,6 +22,7 @@ from api.schemas import (
     DocumentIn,
     DocumentList,
     DocumentOutcome,
+    DocumentPatch,
     DocumentPublic,
     DocumentWithText,
     ErrorBody,
@@ -29,6 +30,7 @@ from api.schemas import (
     IngestReport,
 )
 from api.security import AdminAccess, ReadAccess
+from citeqa.dates import parse_date
 from citeqa.domain import DocumentRecord
 from citeqa.errors import (
     CiteqaError,
@@ -387,6 +389,33 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentWithText:
     """A document's metadata and its stored text (citation offsets index into `text`)."""
     record = engine.get_document(doc_id)
     return DocumentWithText(**_public(record), text=record.text or "")
+
+
+@router.patch(
+    "/{doc_id:path}",
+    dependencies=[AdminAccess],
+    response_model=DocumentPublic,
+    responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> DocumentPublic:
+    """Change a stored document's title or date without reading or embedding it again:
+    the document's record and its passages' metadata change, so the listing, GET and the
+    citations of later answers show the new values at once. A later upload of the
+    unchanged file is skipped and keeps them; a changed file takes its title from the
+    file (or the upload's `title`) again."""
+    fields: dict[str, Any] = {}
+    if "title" in change.model_fields_set:
+        if change.title is None or not change.title.strip():
+            raise InvalidInput("title: a title cannot be empty")
+        fields["title"] = change.title.strip()
+    if "date" in change.model_fields_set:
+        date = parse_date(change.date) if change.date is not None else None
+        if change.date is not None and date is None:
+            raise InvalidInput("date: not a date; send YYYY-MM-DD, or null to remove it")
+        fields["date"] = date
+    if not fields:
+        raise InvalidInput("send a title or a date to change")
+    return DocumentPublic(**_public(engine.update_document(doc_id, **fields)))
 
 
 @router.delete(

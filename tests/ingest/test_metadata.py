@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from ingest.metadata import derive_title, extract_date, extract_front_matter
+from ingest.metadata import derive_title, extract_date, extract_front_matter, humanised_name
 
 
 def test_leading_date_becomes_metadata_and_leaves_the_body() -> None:
@@ -29,5 +29,21 @@ def test_title_prefers_hint_then_heading_then_short_first_line_then_file_name() 
     assert derive_title("# Heading\ntext", "Hint", "a.md") == "Hint"
     assert derive_title("intro\n# Heading\ntext", None, "a.md") == "Heading"
     assert derive_title("Short first line\nmore", None, "a.txt") == "Short first line"
+    assert derive_title("Gzip manual\n===========\nIt packs.", None, "x.txt") == "Gzip manual"
     long_line = "word " * 60
     assert derive_title(long_line, None, "us-allows-strikes.txt") == "Us allows strikes"
+    assert derive_title("", None, None) == "Untitled"
+
+
+def test_a_first_line_that_is_a_sentence_is_never_the_title() -> None:
+    readme = "This is the file README for the gzip distribution.\nIt explains..."
+    assert derive_title(readme, None, "README.gz") == "README"
+    assert derive_title("Dear all:\nthe ferry is late", None, "ferry_notice.txt") == "Ferry notice"
+    twelve_plus = "the ferry leaves at nine and the museum opens at ten every day of the week"
+    assert derive_title(twelve_plus, None, "changelog.Debian.gz") == "Changelog Debian"
+
+
+def test_file_names_are_made_readable() -> None:
+    assert humanised_name("gpl-2.txt.gz") == "Gpl 2"
+    assert humanised_name("docs.zip/guide/my_notes.v2.md") == "My notes v2"
+    assert humanised_name("python3.12.html") == "Python3.12"
