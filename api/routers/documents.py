@@ -45,8 +45,8 @@ from citeqa.errors import (
 from ingest.jobs import IngestJobs, describe
 from ingest.loaders import (
     SUPPORTED_SUFFIXES,
-    TEXTUAL_SUFFIXES,
     is_supported,
+    is_textual,
     refuse_binary,
     refuse_garbled,
 )
@@ -184,12 +184,13 @@ def _refusal(name: str, data: bytes, max_bytes: int) -> CiteqaError | None:
         return UnsupportedDocumentType(
             f"unsupported file type for {name!r}; supported: "
             + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            + ", text files named README, NEWS, changelog and the like"
             + ", each also as .gz, .bz2 or .xz, and archives: "
             + ", ".join(sorted(ARCHIVE_SUFFIXES))
         )
     if len(data) > max_bytes:
         return DocumentTooLarge(f"{name} is larger than {max_bytes} bytes")
-    if PurePosixPath(name).suffix.lower() in TEXTUAL_SUFFIXES:
+    if is_textual(name):
         try:
             refuse_binary(data, name)
         except NotText as exc:

@@ -4,6 +4,7 @@ changes a title or date without reading or embedding the document again."""
 
 from __future__ import annotations
 
+import gzip
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -23,26 +24,34 @@ def _chunks(client: TestClient, doc_id: str) -> dict[str, Any]:
 
 
 def test_a_first_line_that_is_a_sentence_gives_way_to_the_file_name(client: TestClient) -> None:
-    response = client.post("/v1/documents", files=[("files", ("README_gzip.txt", README))])
-    assert response.status_code == 200, response.text
+    response = client.post(
+        "/v1/documents",
+        files=[
+            ("files", ("README_gzip.txt", README)),
+            ("files", ("changelog.Debian.gz", gzip.compress(b"  * New upstream release.\n"))),
+            ("files", ("README.bin", bytes(range(256)) * 40)),
+        ],
+    )
+    assert response.status_code == 207, response.text
+    codes = {d["doc_id"]: d["code"] for d in response.json()["documents"]}
+    assert codes == {
+        "README_gzip.txt": None,
+        "changelog.Debian.gz": None,
+        "README.bin": "not_text",
+    }
     assert client.get("/v1/documents/README_gzip.txt").json()["title"] == "README gzip"
+    changelog = client.get("/v1/documents/changelog.Debian.gz").json()
+    assert changelog["title"] == "Changelog Debian" and "New upstream" in changelog["text"]
 
 
 def test_a_title_given_on_upload_is_the_title(client: TestClient) -> None:
     response = client.post(
         "/v1/documents",
-        files=[("files", ("README", README))],
-        data={"title": "  Gzip: the README  "},
-    )
-    # README has no supported suffix: 415, whatever the title
-    assert response.status_code == 415
-    response = client.post(
-        "/v1/documents",
-        files=[("files", ("readme.txt", README))],
+        files=[("files", ("README.Debian.gz", gzip.compress(README)))],
         data={"title": "  Gzip: the README  "},
     )
     assert response.status_code == 200, response.text
-    assert client.get("/v1/documents/readme.txt").json()["title"] == "Gzip: the README"
+    assert client.get("/v1/documents/README.Debian.gz").json()["title"] == "Gzip: the README"
     two = client.post(
         "/v1/documents",
         files=[("files", ("a.txt", b"one")), ("files", ("b.txt", b"two"))],
