@@ -74,8 +74,8 @@ def test_a_compressed_file_is_read_as_the_format_inside(
 def test_a_folder_of_archives_made_by_zip_and_tar_stores_each_supported_member(
     engine: Engine, tmp_path: Path
 ) -> None:
-    if not (shutil.which("zip") and shutil.which("tar")):
-        pytest.skip("the zip and tar programs are not installed")
+    for tool in ("zip", "tar", "xz"):
+        assert shutil.which(tool), f"{tool} is missing: `make eval-tools` installs it"
     tree = tmp_path / "tree"
     (tree / "guide").mkdir(parents=True)
     (tree / "guide" / "ferry.md").write_bytes(FERRY)
