@@ -50,6 +50,7 @@ def extract_date(text: str) -> tuple[str | None, str]:
 # mark at its end ("This is the file README for the gzip distribution." is not one).
 _MAX_TITLE_WORDS = 12
 _SENTENCE_END = (".", "!", "?", ";", ",", ":")
+_INNER_BREAK = re.compile(r"[.!?] |[;=]")
 # "Title" over a line of "=" or "-" (a setext heading)
 _UNDERLINE = re.compile(r"[=-]{3,}")
 
@@ -65,18 +66,37 @@ def _title_line(text: str) -> str | None:
         return first
     if len(first.split()) > _MAX_TITLE_WORDS or first.endswith(_SENTENCE_END):
         return None
+    # two sentences ("These are the GNU core utilities.  This package ..."), or a
+    # record's fields ("adduser (3.130) unstable; urgency=low")
+    if _INNER_BREAK.search(first):
+        return None
     return first
 
 
 def humanised_name(file_name: str) -> str:
-    """A file name as a title: no folders, no suffixes, words apart, first letter upper
-    ("gpl-2.txt.gz" -> "Gpl 2", "README.Debian" -> "README Debian")."""
-    name = file_name.replace("\\", "/").rsplit("/", 1)[-1]
-    stem = Path(name).stem if Path(name).suffix.lower() in _KNOWN_SUFFIXES else name
+    """A file name as a title: no suffixes, words apart, first letter upper ("gpl-2.txt.gz"
+    -> "Gpl 2"); a name that many folders share (README, NEWS.Debian, changelog) also
+    names its folder ("bash/README.Debian.gz" -> "README Debian (bash)")."""
+    *folders, name = [p for p in file_name.replace("\\", "/").split("/") if p]
+    stem = name
     while Path(stem).suffix.lower() in _KNOWN_SUFFIXES:
         stem = Path(stem).stem
     words = " ".join(_NAME_BREAK.sub(" ", stem).split())
-    return (words[:1].upper() + words[1:])[:_MAX_TITLE] if words else ""
+    if not words:
+        return ""
+    title = words[:1].upper() + words[1:]
+    if folders and words.split()[0].upper() in _SHARED_NAMES:
+        title = f"{title} ({folders[-1]})"
+    return title[:_MAX_TITLE]
+
+
+# the first words of file names that many folders have, each its own
+_SHARED_NAMES = frozenset(
+    {
+        "AUTHORS", "CHANGELOG", "CHANGES", "CONTRIBUTING", "COPYING", "COPYRIGHT", "HISTORY",
+        "INDEX", "INSTALL", "LICENCE", "LICENSE", "NEWS", "NOTICE", "README", "TODO",
+    }
+)
 
 
 # what parts a file name's words: "_", "-", and a "." that is not inside a number

@@ -341,8 +341,10 @@ class IngestPipeline:
             # PDF offsets are page-relative to the loader's text: keep that text whole.
             text = loaded.text
         given = (source.title or "").strip()  # the upload's own title, kept whole
+        # the file named with its folders (a folder's or an archive's path in doc_id)
+        folders = source.doc_id.rsplit("/", 1)[0] + "/" if "/" in source.doc_id else ""
         title = given or derive_title(
-            text, front.get("title") or (loaded.title_hint if loaded else None), name
+            text, front.get("title") or (loaded.title_hint if loaded else None), folders + name
         )
         return text, title, date, loaded
 

@@ -41,9 +41,15 @@ def test_a_first_line_that_is_a_sentence_is_never_the_title() -> None:
     assert derive_title("Dear all:\nthe ferry is late", None, "ferry_notice.txt") == "Ferry notice"
     twelve_plus = "the ferry leaves at nine and the museum opens at ten every day of the week"
     assert derive_title(twelve_plus, None, "changelog.Debian.gz") == "Changelog Debian"
+    two = "These are the GNU core utilities.  This package is the union of"
+    assert derive_title(two, None, "coreutils/README") == "README (coreutils)"
+    record = "adduser (3.130) unstable; urgency=low\n\n  * Fixes."
+    assert derive_title(record, None, "doc.tar.gz/adduser/NEWS.Debian") == "NEWS Debian (adduser)"
 
 
 def test_file_names_are_made_readable() -> None:
     assert humanised_name("gpl-2.txt.gz") == "Gpl 2"
     assert humanised_name("docs.zip/guide/my_notes.v2.md") == "My notes v2"
     assert humanised_name("python3.12.html") == "Python3.12"
+    assert humanised_name("bash/README.Debian.gz") == "README Debian (bash)"
+    assert humanised_name("README.Debian.gz") == "README Debian"
