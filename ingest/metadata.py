@@ -73,6 +73,19 @@ def _title_line(text: str) -> str | None:
     return first
 
 
+# Headings that open a section of any document, naming none ("Introduction", "NAME")
+_SECTION_NAMES = frozenset(
+    {
+        "abstract", "contents", "description", "foreword", "introduction", "name",
+        "overview", "preface", "summary", "synopsis", "table of contents",
+    }
+)
+
+
+def _is_section_name(label: str) -> bool:
+    return label.strip(" :.").lower() in _SECTION_NAMES
+
+
 def humanised_name(file_name: str) -> str:
     """A file name as a title: no suffixes, words apart, first letter upper ("gpl-2.txt.gz"
     -> "Gpl 2"); a name that many folders share (README, NEWS.Debian, changelog) also
@@ -118,10 +131,10 @@ def derive_title(text: str, hint: str | None, file_name: str | None) -> str:
         return hint.strip()[:_MAX_TITLE]
     heading = _MD_HEADING.search(text[:5000])
     label = heading.group(1).rstrip().rstrip("#").rstrip() if heading else ""
-    if label:
+    if label and not _is_section_name(label):
         return label[:_MAX_TITLE]
-    line = _title_line(text)
-    if line:
+    line = None if label else _title_line(text)
+    if line and not _is_section_name(line):
         return line
     named = humanised_name(file_name) if file_name else ""
     return named or "Untitled"

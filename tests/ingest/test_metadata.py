@@ -45,6 +45,10 @@ def test_a_first_line_that_is_a_sentence_is_never_the_title() -> None:
     assert derive_title(two, None, "coreutils/README") == "README (coreutils)"
     record = "adduser (3.130) unstable; urgency=low\n\n  * Fixes."
     assert derive_title(record, None, "doc.tar.gz/adduser/NEWS.Debian") == "NEWS Debian (adduser)"
+    # a heading that opens a section of any document names none
+    setext = "Introduction\n============\nBash is"
+    assert derive_title(setext, None, "bash/README") == "README (bash)"
+    assert derive_title("# NAME\n\ntar - an archiver", None, "tar.md") == "Tar"
 
 
 def test_file_names_are_made_readable() -> None:
