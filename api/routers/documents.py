@@ -77,7 +77,7 @@ _BODY_DOC = {
                         },
                         "title": {
                             "type": "string",
-                            "maxLength": 300,
+                            "maxLength": MAX_TITLE,
                             "description": "Title for a single uploaded file (else its "
                             "metadata title or first heading, else its file name).",
                         },
