@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from api import errors, observability
+from api import errors, observability, openapi
 from api.deps import EngineProvider
 from api.routers import chat_page, documents, health, openai_compat, query, reindex
 from api.security import ConcurrencyLimit, Guard, ReadAccess
@@ -29,6 +29,9 @@ from citeqa.settings import Settings
 from ingest.jobs import IngestJobs
 
 log = logging.getLogger("citeqa.api")
+
+# the requests bounded by CITEQA_MAX_CONCURRENT_REQUESTS (POSTs to these paths)
+HEAVY_PATHS = ("/v1/query", "/v1/query/stream", "/v1/chat/completions", "/v1/documents")
 
 
 def _stop_ingests_on_exit(stopping: threading.Event) -> None:
@@ -99,12 +102,8 @@ def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAP
     app.include_router(openai_compat.router, dependencies=[ReadAccess])
     app.include_router(chat_page.router)
     app.include_router(observability.router)
-    _add_docs(app)
-    app.add_middleware(
-        ConcurrencyLimit,
-        limit=settings.max_concurrent_requests,
-        paths=("/v1/query", "/v1/query/stream", "/v1/chat/completions", "/v1/documents"),
-    )
+    _add_docs(app, settings, guard)
+    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests, paths=HEAVY_PATHS)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -144,12 +143,13 @@ def _asset(name: str) -> bytes:
     return data
 
 
-def _add_docs(app: FastAPI) -> None:
+def _add_docs(app: FastAPI, settings: Settings, guard: Guard) -> None:
     generate = app.openapi
 
-    def openapi() -> dict[str, Any]:
+    def document() -> dict[str, Any]:
         """FastAPI's document plus the models it cannot see (bodies a route parses by
-        hand, the data of streamed events), so that every $ref resolves."""
+        hand, the data of streamed events), so that every $ref resolves; then the
+        security, errors and links of this app as it runs (api/openapi.py)."""
         if app.openapi_schema is None:
             spec = generate()
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
@@ -158,9 +158,10 @@ def _add_docs(app: FastAPI) -> None:
                 for name, sub in found.pop("$defs", {}).items():
                     schemas.setdefault(name, sub)
                 schemas.setdefault(model.__name__, found)
+            openapi.complete(app, spec, settings, guard, HEAVY_PATHS)
         return app.openapi_schema  # type: ignore[return-value]
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = document  # type: ignore[method-assign]
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[ReadAccess])
     def openapi_json() -> JSONResponse:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from citeqa import errors
@@ -99,6 +100,10 @@ _HTTP_CODES = {
 }
 
 
+# FastAPI's detail for a body it cannot decode (bytes that are not UTF-8 JSON)
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -127,12 +132,13 @@ def error_response(
     *,
     openai: bool = False,
     param: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    headers = None
+    headers = dict(headers or {})
     if status in (429, 503, 504):
-        headers = {"Retry-After": str(max(1, math.ceil(retry_after if retry_after else 5)))}
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after if retry_after else 5)))
     if status == 401:
-        headers = {"WWW-Authenticate": "Bearer"}
+        headers["WWW-Authenticate"] = "Bearer"
     content: dict[str, Any] = error_body(code, message)
     if openai:
         status = 400 if status == 422 else status
@@ -156,6 +162,18 @@ def _validation_param(found: Sequence[Any]) -> str | None:
         if loc:
             return ".".join(loc)
     return None
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (RFC 9110's Allow), not
+    only those of the first route that matched it."""
+    methods: set[str] = set()
+    path = request.scope.get("path", "")
+    for route in iter_route_contexts(request.app.routes):
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path) and route.methods:
+            methods.update(route.methods)
+    return sorted(methods)
 
 
 def status_of(exc: errors.CiteqaError) -> int:
@@ -198,10 +216,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        status = exc.status_code
+        headers = dict(exc.headers or {})
+        code = _HTTP_CODES.get(status, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if status == 400:
+            # an invalid request like any other: 422 (400 on the OpenAI routes), so that
+            # each route answers it with one documented status
+            status, code = 422, "invalid_request"
+            if message == _FASTAPI_BODY_ERROR:
+                message = "the body is not valid JSON"
+        if status == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
         return error_response(
-            exc.status_code, code, message, openai=is_openai_path(request.url.path)
+            status, code, message, openai=is_openai_path(request.url.path), headers=headers
         )
 
     @app.exception_handler(Exception)

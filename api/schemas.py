@@ -3,9 +3,9 @@ engine's (`citeqa.contract`), so the API, the CLI and the evals return the same 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from citeqa.contract import Answer, Citation, Turn
 from citeqa.filters import Filters
@@ -14,6 +14,19 @@ __all__ = ["Answer", "Citation", "Filters", "Turn"]
 
 MAX_HISTORY_TURNS = 50
 MAX_TITLE = 300
+
+
+def _whole(value: object) -> object:
+    """JSON does not tell 2 from 2.0; JSON Schema's `integer` takes both."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# With StrictInt: an integer as JSON Schema means it (2 or 2.0), never a string or a
+# boolean. It goes last in Annotated[StrictInt, Field(ge=..), WHOLE], so that the bounds
+# stay in the schema as minimum and maximum.
+WHOLE = BeforeValidator(_whole)
 
 
 class QueryRequest(BaseModel):
@@ -25,13 +38,15 @@ class QueryRequest(BaseModel):
     question: str = Field(
         min_length=1,
         max_length=8000,
-        description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS tokens).",
+        # not blank (stated here; the engine refuses it with "the question is empty")
+        json_schema_extra={"pattern": r"\S"},
+        description="The question, in plain language (at most CITEQA_MAX_QUESTION_TOKENS "
+        "tokens, a limit no JSON Schema keyword can state: a longer one is refused with a "
+        "422 `question_too_long`).",
         examples=["What remains prohibited?"],
     )
-    top_k: StrictInt | None = Field(
+    top_k: Annotated[StrictInt, Field(ge=1, le=200), WHOLE] | None = Field(
         None,
-        ge=1,
-        le=200,
         description="Passages to retrieve (default CITEQA_TOP_K; at most CITEQA_MAX_TOP_K).",
     )
     filters: Filters | None = Field(None, description="Restrict retrieval to some documents.")
@@ -255,10 +270,8 @@ class Readiness(BaseModel):
 class ReindexRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    limit: StrictInt = Field(  # strict: `true` is not a number of documents
-        100,
-        ge=1,
-        le=10000,
+    limit: Annotated[StrictInt, Field(ge=1, le=10000), WHOLE] = Field(
+        100,  # a whole number: `true` is not a number of documents
         description="Most documents to rebuild in this call; call again while `remaining` > 0.",
     )
 

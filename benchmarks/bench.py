@@ -258,7 +258,7 @@ def bench_server(store: str, clients: int, seconds: float) -> dict[str, Any]:
         [
             sys.executable,
             "-m",
-            "citeqa.cli",
+            "cli",
             "serve",
             "--port",
             str(port),

@@ -9,6 +9,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Below this confidence an answer is shown as a weak match (the chat page, `citeqa ask`):
+# the answer model then thinks it more likely wrong than right. The abstention threshold
+# (CITEQA_ANSWER__THRESHOLD, 0.17 for the shipped model) is lower, so weak answers exist.
+WEAK_CONFIDENCE = 0.5
+
 
 class Citation(BaseModel):
     n: int = Field(description="The marker number used in the answer text, [n].", examples=[1])
@@ -82,6 +87,20 @@ class Answer(BaseModel):
         description="With `history`: the question as retrieval saw it (condensed by the LLM, "
         "or with the previous question's key terms carried over).",
     )
+    # Added by part 10.
+    confidence: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="The extractive answer model's probability that its answer from the "
+        "retrieved passages is right (0-1), rounded to 4 places: the value compared with "
+        "the abstention threshold (CITEQA_ANSWER__THRESHOLD), so an abstention has it too. "
+        f"Below {WEAK_CONFIDENCE} the chat page and `citeqa ask` show the answer as a weak "
+        "match. With an LLM backend it is the same model's probability for the passages the "
+        "LLM was given (how well the evidence answers the question), not the LLM's own "
+        "certainty. Null only from servers older than this field.",
+        examples=[0.8731],
+    )
 
     model_config = {
         "json_schema_extra": {
@@ -108,6 +127,7 @@ class Answer(BaseModel):
                     ],
                     "backend": "extractive",
                     "timings_ms": {"retrieve": 21.4, "answer": 9.8, "total": 31.9},
+                    "confidence": 0.8731,
                 }
             ]
         }

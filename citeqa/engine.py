@@ -339,7 +339,7 @@ class Engine:
         return condense(self.llm, question, history)
 
     def _extractive(self, question: str, retrieval: Retrieval) -> Answer:
-        chosen, _confidence = self.answerer.select(retrieval.candidates)
+        chosen, confidence = self.answerer.select(retrieval.candidates)
         citations = self._verified_citations(chosen)
         shown = {(c.start, c.end): c.display for c in chosen}
         sentences = [
@@ -356,6 +356,7 @@ class Engine:
             backend=self.answerer.name,
             timings_ms=Timings(retrieve=0, answer=0, total=0),
             sentences=sentences,
+            confidence=round(confidence, 4),
         )
         return answer
 
@@ -417,6 +418,10 @@ class Engine:
                 sentences=kept,
                 dropped_sentences=composer.unsupported if settings.llm_unsupported == "drop" else 0,
                 standalone_question=standalone,
+                # the extractive model's P(right) for the passages the LLM read
+                confidence=round(self.answerer.confidence(retrieval.candidates), 4)
+                if retrieval.candidates
+                else 0.0,
             )
         )
 

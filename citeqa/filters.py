@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from citeqa.dates import date_as_int, parse_date
 
@@ -18,13 +18,19 @@ class Filters(BaseModel):
         None, description="Only these documents (one id or a list).", examples=["report.md"]
     )
     source: str | None = Field(None, description="Only chunks from this source path or URL.")
+    # format "date" (RFC 3339's full-date, YYYY-MM-DD) is what the validator accepts
     date_from: str | None = Field(
-        None, description="Only documents dated on or after this ISO date.", examples=["2024-01-01"]
+        None,
+        description="Only documents dated on or after this ISO date.",
+        examples=["2024-01-01"],
+        json_schema_extra={"format": "date"},
     )
     date_to: str | None = Field(
         None,
-        description="Only documents dated on or before this ISO date.",
+        description="Only documents dated on or before this ISO date (before date_from: "
+        "a range no document is in).",
         examples=["2024-12-31"],
+        json_schema_extra={"format": "date"},
     )
 
     @field_validator("date_from", "date_to")
@@ -33,15 +39,9 @@ class Filters(BaseModel):
         if value is None:
             return None
         parsed = parse_date(value)
-        if parsed is None or len(value.strip()) != 10:
+        if parsed is None or parsed != value:
             raise ValueError("dates must be ISO dates such as 2024-05-30")
         return parsed
-
-    @model_validator(mode="after")
-    def _range(self) -> Filters:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from must not be after date_to")
-        return self
 
     def doc_ids(self) -> list[str] | None:
         if self.doc_id is None:

@@ -278,7 +278,19 @@ class Settings(BaseSettings):
         "reach the logs.",
     )
 
-    @field_validator("chroma_url", "llm_base_url", "embed_base_url")
+    # -- the command line as a client (part 10) -----------------------------------------
+    server: str | None = Field(
+        None,
+        description="`citeqa ask` sends its question to this running citeqa server "
+        "(http://host:port) instead of loading the models itself; `--server` overrides it.",
+    )
+    server_api_key: SecretStr | None = Field(
+        None,
+        description="The API key `citeqa ask` sends to that server (Authorization: Bearer), "
+        "when it has keys.",
+    )
+
+    @field_validator("chroma_url", "llm_base_url", "embed_base_url", "server")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value in (None, ""):

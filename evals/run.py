@@ -84,6 +84,16 @@ def _comparable(text: str) -> str:
     return text.lower().translate(_TYPOGRAPHY)
 
 
+def unstored_documents(engine: Engine, records: list[EvalRecord]) -> list[str]:
+    """The documents the set's questions name (evidence and gold_docs) that the store
+    does not hold, as the set names them: scored without them, every answer they hold
+    would count as missed."""
+    locator = EvidenceLocator(engine)
+    named = {doc for r in records for doc in r.target_docs()}
+    named |= {e.doc for r in records for e in r.evidence}
+    return sorted(doc for doc in named if locator.resolve(doc) is None)
+
+
 def _overlaps(
     doc_id: str, start: int, end: int, spans: list[tuple[str, int | None, int | None]]
 ) -> bool:
@@ -228,4 +238,5 @@ __all__ = [
     "load_thresholds",
     "run_records",
     "summarize",
+    "unstored_documents",
 ]

@@ -82,8 +82,11 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data"
     monkeypatch.setenv("CITEQA_DATA_DIR", str(path))
     monkeypatch.delenv("CITEQA_CHROMA_URL", raising=False)
-    for name in list(os.environ):  # a developer's LLM settings must not change the tests
-        if name.startswith(("CITEQA_LLM_", "CITEQA_BACKEND")) or name == "OPENAI_API_KEY":
+    # a developer's LLM settings, or a server `citeqa ask` would ask, must not change the tests
+    for name in list(os.environ):
+        if name.startswith(("CITEQA_LLM_", "CITEQA_BACKEND", "CITEQA_SERVER")) or (
+            name == "OPENAI_API_KEY"
+        ):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return path
@@ -175,7 +178,7 @@ def citeqa_serve(env: dict[str, str], *args: str, log: Path | None = None) -> It
     port = free_port()
     sink = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO
 
-PACKAGES = ("citeqa", "ingest", "api", "evals", "prompts")
+PACKAGES = ("citeqa", "ingest", "api", "evals", "prompts", "cli")
 
 
 def _graph() -> grimp.ImportGraph:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -57,6 +57,9 @@ from ingest.readers.archive import ARCHIVE_SUFFIXES
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 jobs_router = APIRouter(prefix="/v1/ingest-jobs", tags=["documents"])
 
+# as DocumentIn.doc_id: an id the store can hold (a longer one is refused, not looked up)
+DocIdPath = Annotated[str, Path(min_length=1, max_length=512, description="The document's id.")]
+
 # Bodies parsed by hand (JSON or multipart on one route): the app adds their models to
 # the OpenAPI document's components, where _BODY_DOC refers to them.
 BODY_MODELS = (DocumentIn,)
@@ -70,10 +73,17 @@ _BODY_DOC = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "files": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary"},
+                        },
                         "doc_id": {
                             "type": "string",
-                            "description": "Id for a single uploaded file.",
+                            "minLength": 1,
+                            "maxLength": 512,
+                            "description": "Id for a single uploaded file (with several "
+                            "files, a 422).",
                         },
                         "title": {
                             "type": "string",
@@ -83,6 +93,8 @@ _BODY_DOC = {
                         },
                     },
                     "required": ["files"],
+                    # a doc_id names one document: with it, one file
+                    "dependentSchemas": {"doc_id": {"properties": {"files": {"maxItems": 1}}}},
                 }
             },
         },
@@ -210,21 +222,27 @@ async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -
     if not files:
         raise InvalidInput("send one or more files in the form field 'files'")
     doc_id_field = form.get("doc_id")
-    if isinstance(doc_id_field, str) and doc_id_field and len(files) > 1:
+    if doc_id_field is not None and not (
+        isinstance(doc_id_field, str) and 0 < len(doc_id_field) <= 512
+    ):
+        raise InvalidInput("doc_id must be 1-512 characters")
+    if doc_id_field is not None and len(files) > 1:
         raise InvalidInput("doc_id can only be given with a single file")
     title_field = form.get("title")
+    if title_field is not None and not (
+        isinstance(title_field, str) and len(title_field) <= MAX_TITLE
+    ):
+        raise InvalidInput(f"title must be at most {MAX_TITLE} characters")
     title = title_field.strip() if isinstance(title_field, str) and title_field.strip() else None
-    if title is not None and (len(files) > 1 or len(title) > MAX_TITLE):
-        raise InvalidInput(
-            f"title can only be given with a single file, in 1-{MAX_TITLE} characters"
-        )
+    if title is not None and len(files) > 1:
+        raise InvalidInput("title can only be given with a single file")
     upload = _Upload([], [])
     for file in files:
         name = safe_name(file.filename)
         # a file over the limit is read one byte past it, enough to say so
         data = await file.read(max_bytes + 1)
         upload.refusals.append(_refusal(name, data, max_bytes))
-        doc_id = doc_id_field if isinstance(doc_id_field, str) and doc_id_field else name
+        doc_id = doc_id_field if isinstance(doc_id_field, str) else name
         upload.sources.append(
             Source(
                 doc_id=doc_id, source=f"upload:{name}", name=name, read=_reader(data), title=title
@@ -386,7 +404,7 @@ def list_documents(
     responses={404: {"model": ErrorBody}},
     dependencies=[ReadAccess],
 )
-def get_document(doc_id: str, engine: EngineDep) -> DocumentWithText:
+def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentWithText:
     """A document's metadata and its stored text (citation offsets index into `text`)."""
     record = engine.get_document(doc_id)
     return DocumentWithText(**_public(record), text=record.text or "")
@@ -426,7 +444,7 @@ def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> Do
     response_class=Response,
     responses={404: {"model": ErrorBody}},
 )
-def delete_document(doc_id: str, engine: EngineDep) -> Response:
+def delete_document(doc_id: DocIdPath, engine: EngineDep) -> Response:
     """Delete a document and all of its chunks."""
     engine.delete_document(doc_id)
     return Response(status_code=204)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import EngineDep
 from api.errors import ModelNotFound, UnsupportedOption, openai_error_body
 from api.routers.query import SSE_HEADERS
-from api.schemas import MAX_HISTORY_TURNS, OpenAIErrorBody
+from api.schemas import MAX_HISTORY_TURNS, WHOLE, OpenAIErrorBody
 from api.streaming import EventPump
 from citeqa import __version__
 from citeqa.contract import Answer, Citation, Turn
@@ -45,19 +46,88 @@ _STARTED = int(time.time())
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
-    type: str
+    # only text parts are read; others are refused with a 400 `unsupported_option`
+    type: str = Field(json_schema_extra={"const": "text"})
     text: str | None = None
 
 
-class ChatMessage(BaseModel):
+class QuestionPart(ContentPart):
+    """A part of a user message: its text is (part of) a question, so not blank."""
+
+    text: str = Field(pattern=r"\S")  # type: ignore[assignment]
+
+
+class _Message(BaseModel):
     model_config = ConfigDict(extra="allow")
-    role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
             return "\n".join(p.text or "" for p in self.content if p.type == "text")
         return self.content or ""
+
+
+class SystemMessage(_Message):
+    """Instructions for a model: read by no part of citeqa (they cannot steer it)."""
+
+    role: Literal["system", "developer"]
+
+
+class UserMessage(_Message):
+    """A question: the last of them is the one answered, the earlier ones are history."""
+
+    role: Literal["user"]
+    content: (
+        Annotated[str, Field(pattern=r"\S")] | Annotated[list[QuestionPart], Field(min_length=1)]
+    ) = Field(  # type: ignore[assignment]
+        description="The question's text (not blank), or its text parts."
+    )
+
+
+class AssistantMessage(_Message):
+    """An earlier reply: history (its Sources list left out)."""
+
+    role: Literal["assistant"]
+
+
+class ToolMessage(_Message):
+    role: Literal["tool"]
+
+
+ChatMessage = Annotated[
+    SystemMessage | UserMessage | AssistantMessage | ToolMessage, Field(discriminator="role")
+]
+
+# What OpenAI's request may carry and citeqa answers only in its plainest form: the
+# schema gives the values accepted, anything else is refused with a 400 naming the option.
+_PLAIN_OPTIONS: dict[str, Any] = {
+    "tools": {
+        "anyOf": [{"type": "array", "maxItems": 0, "items": {"type": "object"}}, {"type": "null"}]
+    },
+    "functions": {
+        "anyOf": [{"type": "array", "maxItems": 0, "items": {"type": "object"}}, {"type": "null"}]
+    },
+    "tool_choice": {"anyOf": [{"const": "none"}, {"type": "null"}]},
+    "function_call": {"anyOf": [{"const": "none"}, {"type": "null"}]},
+    "response_format": {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {"type": {"const": "text"}},
+                "required": ["type"],
+            },
+            {"type": "null"},
+        ],
+        "description": "Only text replies.",
+    },
+    "logprobs": {"anyOf": [{"const": False}, {"type": "null"}]},
+    "top_logprobs": {"anyOf": [{"const": 0}, {"type": "null"}]},
+}
+
+
+def _document_options(schema: dict[str, Any]) -> None:
+    schema["properties"].update(_PLAIN_OPTIONS)
+    schema["properties"]["n"]["anyOf"][0]["maximum"] = 1
 
 
 class StreamOptions(BaseModel):
@@ -67,17 +137,28 @@ class StreamOptions(BaseModel):
 
 class ChatRequest(BaseModel):
     """OpenAI's request body. Sampling options (temperature, max_tokens, ...) are accepted
-    and ignored: citeqa's own settings govern generation."""
+    and ignored: citeqa's own settings govern generation. The question is the last message
+    with the role 'user' (one is required); the user and assistant messages before it are
+    the history, and the messages after it are not read."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_document_options)
     model: str = Field(MODEL_ID, description="The one model served: 'citeqa'.")
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_HISTORY_TURNS + 10)
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_HISTORY_TURNS + 10,
+        json_schema_extra={"contains": {"$ref": "#/components/schemas/UserMessage"}},
+        description="The conversation: at least one message with the role 'user'.",
+    )
     stream: StrictBool = False
     stream_options: StreamOptions | None = Field(
         None, description="`include_usage`: a last chunk with the token usage."
     )
-    n: StrictInt | None = Field(None, ge=1, description="Only 1 is supported.")
-    top_k: StrictInt | None = Field(None, ge=1, le=200, description="citeqa extension.")
+    n: Annotated[StrictInt, Field(ge=1), WHOLE] | None = Field(
+        None, description="Only 1 is supported."
+    )
+    top_k: Annotated[StrictInt, Field(ge=1, le=200), WHOLE] | None = Field(
+        None, description="citeqa extension."
+    )
     filters: Filters | None = Field(None, description="citeqa extension.")
 
     def refuse_unsupported(self) -> None:
@@ -88,7 +169,7 @@ class ChatRequest(BaseModel):
             raise UnsupportedOption("only one choice is returned: 'n' must be 1", "n")
         extra = self.model_extra or {}
         for name in ("tools", "functions"):
-            if extra.get(name):
+            if extra.get(name, []) not in ([], None):
                 raise UnsupportedOption(f"'{name}' are not supported: citeqa calls no tools", name)
         if extra.get("tool_choice") not in (None, "none"):
             raise UnsupportedOption("'tool_choice' is not supported", "tool_choice")
@@ -102,8 +183,11 @@ class ChatRequest(BaseModel):
                 "only text replies are supported ('response_format' type 'text')",
                 "response_format",
             )
-        if extra.get("logprobs") or extra.get("top_logprobs"):
+        logprobs, top = extra.get("logprobs"), extra.get("top_logprobs")
+        if not (logprobs is None or logprobs is False):
             raise UnsupportedOption("log probabilities are not supported", "logprobs")
+        if top is not None and (isinstance(top, bool) or top != 0):
+            raise UnsupportedOption("log probabilities are not supported", "top_logprobs")
         for message in self.messages:
             if isinstance(message.content, list):
                 for part in message.content:
@@ -114,18 +198,22 @@ class ChatRequest(BaseModel):
                         )
 
 
-def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[Turn]]:
-    """The question (the last message, which must be the user's) and the history
-    (earlier user and assistant turns; system prompts cannot steer citeqa)."""
-    if messages[-1].role != "user":
-        raise InvalidInput("the last message must have the role 'user'")
+def split_conversation(
+    messages: Sequence[SystemMessage | UserMessage | AssistantMessage | ToolMessage],
+) -> tuple[str, list[Turn]]:
+    """The question (the last message with the role 'user') and the history (the user
+    and assistant turns before it; system prompts cannot steer citeqa)."""
+    asked = [i for i, message in enumerate(messages) if isinstance(message, UserMessage)]
+    if not asked:
+        raise InvalidInput("the question is the last message with the role 'user': send one")
+    last = asked[-1]
     history = []
-    for message in messages[:-1]:
-        if message.role in ("user", "assistant"):
+    for message in messages[:last]:
+        if isinstance(message, UserMessage | AssistantMessage):
             text = message.text().split(f"\n\n{SOURCES_HEADING}\n")[0].strip()
             if text:
                 history.append(Turn(role=message.role, content=text[:16000]))
-    return messages[-1].text(), history[-MAX_HISTORY_TURNS:]
+    return messages[last].text(), history[-MAX_HISTORY_TURNS:]
 
 
 def sources_text(citations: list[Citation]) -> str:
@@ -193,6 +281,20 @@ def retrieve_model(model_id: str, engine: EngineDep) -> dict[str, Any]:
 @router.post(
     "/chat/completions",
     responses={
+        200: {
+            "description": 'A chat.completion object; with `"stream": true`, '
+            "chat.completion.chunk objects as Server-Sent Events (`data: {...}`), ending with "
+            "`data: [DONE]`.",
+            "content": {
+                "text/event-stream": {
+                    "itemSchema": {
+                        "type": "object",
+                        "properties": {"data": {"type": "string"}},
+                        "required": ["data"],
+                    }
+                }
+            },
+        },
         400: {"model": OpenAIErrorBody},
         404: {"model": OpenAIErrorBody},
         503: {"model": OpenAIErrorBody},

@@ -86,7 +86,18 @@ _EVENTS_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/query", response_model=Answer, responses=_ERRORS)
+@router.post(
+    "/query",
+    response_model=Answer,
+    responses={
+        200: {
+            "description": 'The answer (JSON); with `"stream": true`, its events, as '
+            "POST /v1/query/stream sends them.",
+            "content": {"text/event-stream": _EVENTS_DOC[200]["content"]["text/event-stream"]},
+        },
+        **_ERRORS,
+    },
+)
 async def query(body: QueryRequest, engine: EngineDep) -> Any:
     """Answer a question from the stored documents.
 

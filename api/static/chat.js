@@ -8,6 +8,7 @@ const form = document.getElementById("ask");
 const input = document.getElementById("question");
 const send = document.getElementById("send");
 let history = [];
+const WEAK_CONFIDENCE = 0.5; // citeqa.contract.WEAK_CONFIDENCE (tested equal)
 let apiKey = sessionStorage.getItem("citeqa-api-key") || "";
 
 // Asks for an API key: on 401 (a key is needed) or 403 (an admin key is needed).
@@ -73,6 +74,10 @@ function renderAnswer(item, answer) {
     }
   }
   item.classList.toggle("abstained", answer.abstained);
+  // a weak match: the answer model finds it more likely wrong than right (README)
+  const weak = !answer.abstained && answer.confidence != null && answer.confidence < WEAK_CONFIDENCE;
+  item.classList.toggle("weak", weak);
+  if (weak) item.appendChild(el("div", "meta weak-note", `Weak match (confidence ${Math.round(answer.confidence * 100)}%): the documents may not answer this.`));
   if (answer.citations.length) {
     const list = el("ol", "sources");
     for (const c of answer.citations) {

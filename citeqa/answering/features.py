@@ -375,6 +375,15 @@ class _Masks:
         return max(absent, default=0.0) / self.top
 
 
+def soft_coverages(question: QuestionProfile, displays: Sequence[str]) -> np.ndarray:
+    """Each unit's soft_coverage: the idf-weighted share of the question's terms it holds,
+    exactly or as a WordNet relative."""
+    masks = _Masks(question)
+    return np.asarray(
+        [masks.share(masks.soft(_unit_facts(d).terms)) for d in displays], dtype=np.float32
+    )
+
+
 def _specific_mask(specifics: list[str], present: frozenset[str]) -> int:
     return sum(1 << i for i, s in enumerate(specifics) if s in present)
 

@@ -159,7 +159,7 @@ def start_serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes
     """A real `citeqa serve` process (stderr piped) and its base URL, once it answers."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -55,7 +55,7 @@ def test_workers_are_refused_on_the_embedded_store(tmp_path: Path) -> None:
     env = {**os.environ, "CITEQA_DATA_DIR": str(tmp_path)}
     env.pop("CITEQA_CHROMA_URL", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "citeqa.cli", "serve", "--workers", "2"],
+        [sys.executable, "-m", "cli", "serve", "--workers", "2"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
-from citeqa.cli import main
-from tests.conftest import REPO, SEED_DIR, LLMServer, require_shared
+from cli.main import main
+from tests.conftest import EXAMPLES, REPO, SEED_DIR, LLMServer, citeqa_serve, require_shared
 
 EXAMPLES_EVAL = ("eval", str(REPO / "evals/sets/examples.jsonl"), "--docs", str(REPO / "examples"))
 
@@ -189,3 +192,90 @@ def test_ingest_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert proc.returncode == 0 and b"added 3" in out
     assert "3/3" in shown and "doc" in shown and "chunks/s" in shown and "\r" in shown
     assert "ingest: " not in shown  # the bar, not the plain lines
+
+
+def test_help_names_no_types_of_flags_and_keeps_sentences_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for command in ([], ["ingest"], ["ask"], ["eval"], ["reindex"], ["docs"]):
+        code, out, _ = run_cli(monkeypatch, capsys, *command, "--help")
+        assert code == 0 and re.search(r"--help +Show this message and exit\.", out), out
+        assert "<bool>" not in out, out
+        # the description is rewrapped to the width: a line breaks only where the next
+        # word would not have fitted (the docstring's own line breaks are gone)
+        description = out.split("\n\n")[1].splitlines()
+        for line, after in zip(description, description[1:], strict=False):
+            assert len(line) + 1 + len(after.split()[0]) > 78, out
+        # and no command's summary is cut short
+        lines = [line.strip() for line in out.splitlines()]
+        assert not any(line.endswith("...") for line in lines if "Usage:" not in line), out
+
+
+def test_ask_asks_a_running_server_when_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = "ask-key-12345"
+    env = {
+        **os.environ,
+        "CITEQA_DATA_DIR": str(tmp_path / "server-data"),
+        "CITEQA_API_KEYS": f"{key}:admin",
+    }
+    question = "How much does the monthly bike share pass cost?"
+    with citeqa_serve(env, "--log-level", "warning") as url:
+        files = [("files", (p.name, p.read_bytes())) for p in sorted(EXAMPLES.iterdir())]
+        auth = {"Authorization": f"Bearer {key}"}
+        upload = httpx.post(f"{url}/v1/documents", files=files, headers=auth, timeout=120)
+        assert upload.json()["added"] == 3
+        served = httpx.post(f"{url}/v1/query", json={"question": question}, headers=auth).json()
+
+        # CITEQA_SERVER names it; without its key, the server's 401 in one line
+        monkeypatch.setenv("CITEQA_SERVER", url)
+        code, out, err = run_cli(monkeypatch, capsys, "ask", question, "--json")
+        assert code == 1 and out == ""
+        assert err.startswith(f"error: the server at {url} answered 401: an API key is required")
+        monkeypatch.setenv("CITEQA_SERVER_API_KEY", key)
+        code, out, err = run_cli(monkeypatch, capsys, "ask", question, "--json")
+        assert code == 0, err
+        answer = json.loads(out)
+        assert answer["citations"] == served["citations"]
+        assert answer["confidence"] == served["confidence"]
+        # --server names it (over CITEQA_SERVER); the plain output; --top-k passed on
+        monkeypatch.setenv("CITEQA_SERVER", "http://127.0.0.1:9")
+        code, out, err = run_cli(monkeypatch, capsys, "ask", question, "--server", url + "/")
+        assert code == 0, err
+        assert out.startswith(served["answer"]) and "(bike-share-faq.txt, chars" in out
+        assert "weak match" not in out  # confidence 0.79
+        near_miss = "Who is the chair of the garden committee?"  # answered, confidence 0.42
+        code, out, err = run_cli(monkeypatch, capsys, "ask", near_miss, "--server", url)
+        assert code == 0 and "\n(a weak match, confidence 0." in out, out
+        code, out, err = run_cli(monkeypatch, capsys, "ask", "  ", "--server", url)
+        assert (
+            code == 1
+            and err.strip() == f"error: the server at {url} answered 422: the question is empty"
+        )
+        code, _, err = run_cli(monkeypatch, capsys, "ask", question, "--top-k", "99")
+        assert code == 1 and "cannot reach the citeqa server at http://127.0.0.1:9" in err
+    # the command never opened a store of its own
+    assert not (tmp_path / "data").exists()
+
+
+def test_eval_refuses_a_set_whose_documents_are_not_in_the_store(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seed_set = str(REPO / "evals/sets/seed.jsonl")
+    code, out, err = run_cli(monkeypatch, capsys, "eval", seed_set)  # an empty store
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "not in the store (us-allows-limited-strikes-in-russia)" in err
+    assert "pass --docs DIR" in err
+    code, _, _ = run_cli(monkeypatch, capsys, "ingest", str(EXAMPLES))
+    assert code == 0
+    # the user's store holds other documents: still refused, before any question is asked
+    code, out, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--json")
+    assert code == 2 and out == "" and "pass --docs DIR" in err
+    code, _, err = run_cli(monkeypatch, capsys, "eval", seed_set, "--docs", str(EXAMPLES))
+    assert code == 2 and f"was not stored from --docs {EXAMPLES}" in err
+    # a set whose documents are there runs against the store as before
+    code, out, err = run_cli(monkeypatch, capsys, "eval", str(REPO / "evals/sets/examples.jsonl"))
+    assert code == 0, err
+    assert "citation validity" in out

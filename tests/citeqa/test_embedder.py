@@ -95,7 +95,7 @@ def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None
             "CITEQA_DATA_DIR": str(tmp_path / "data"),
         }
     )
-    cli = [sys.executable, "-m", "citeqa.cli"]
+    cli = [sys.executable, "-m", "cli"]
     ingest = subprocess.run(
         [*cli, "ingest", str(REPO / "examples")],
         env=env,

@@ -131,6 +131,18 @@ def test_nothing_verified_means_abstain(engine_llm: Engine, llm_server: LLMServe
     assert engine_llm.ask("Who is the mayor of Kharkiv?").abstained
 
 
+def test_llm_answers_carry_the_extractive_model_s_confidence_in_the_evidence(
+    engine_llm: Engine,
+) -> None:
+    for question in ("Who conveyed the decision to Ukraine?", "Who is the mayor of Kharkiv?"):
+        generated = engine_llm.ask(question)
+        extractive, _retrieval = engine_llm.ask_with_candidates(question)
+        assert generated.backend.startswith("llm:") and extractive.backend == "extractive"
+        assert generated.confidence == extractive.confidence
+    # the evidence for the second question is weak
+    assert extractive.confidence is not None and extractive.confidence < 0.5
+
+
 def test_a_document_changed_after_retrieval_is_never_cited(
     engine_llm: Engine, llm_server: LLMServer
 ) -> None:

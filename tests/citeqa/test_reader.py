@@ -97,3 +97,25 @@ def test_a_missing_or_unreadable_model_is_a_clear_configuration_error(tmp_path: 
     # a Hugging Face id with no network (the tests run offline)
     with pytest.raises(ConfigurationError, match="could not be fetched"):
         CrossEncoderReader("cross-encoder/ms-marco-MiniLM-L-6-v2")
+
+
+def test_the_reader_reads_only_the_units_that_look_most_like_an_answer(reading_engine) -> None:  # type: ignore[no-untyped-def]
+    from citeqa.answering.features import FEATURES, READER_FLOOR
+    from citeqa.answering.scorer import READ_UNITS
+    from ingest.pipeline import sources_from_paths
+    from tests.conftest import EXAMPLES
+
+    engine = reading_engine
+    engine.ingest(sources_from_paths([EXAMPLES]))
+    question = "How many items can a member borrow at a time?"
+    found = engine.retriever.retrieve(question, 6)
+    _asked, candidates, table = engine.scorer.units(
+        question, found.query_vector, found.passages, found.lexical, engine.retriever.depth(6)
+    )
+    assert len(candidates) > READ_UNITS  # the pool is larger than what is read
+    logits = table[:, len(FEATURES)]
+    read = logits > READER_FLOOR
+    assert read.sum() == READ_UNITS
+    # the unit that answers is among those read
+    answering = [i for i, c in enumerate(candidates) if "twelve items" in c.display]
+    assert answering and all(read[i] for i in answering)

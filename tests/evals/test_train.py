@@ -54,3 +54,46 @@ def test_fitting_is_deterministic_and_replays_compose_answers(
     report = train.summary(outcomes, threshold)
     assert report["answerable"] + report["unanswerable"] == len(outcomes)
     json.dumps(report)  # what the report file holds
+
+
+def test_an_answer_removed_twin_keeps_the_question_and_loses_its_answer(
+    dumps: list[train.SetDump],
+) -> None:
+    column = {name: i for i, name in enumerate(FEATURES)}
+    made = 0
+    for question in (q for d in dumps for q in d.questions if q.answerable):
+        twin = train.answer_removed(question)
+        if twin is None:
+            continue
+        made += 1
+        assert not twin.answerable and not twin.labels.any()
+        assert len(twin.rows) < len(question.rows)
+
+        # no unit that answered is left
+        def spans(q: train.QuestionDump, which: np.ndarray) -> set[tuple[str, int, int]]:
+            return {
+                (q.passage_docs[int(q.passage[i])], int(q.starts[i]), int(q.ends[i])) for i in which
+            }
+
+        answering = spans(question, np.flatnonzero(question.labels | question.contains))
+        assert answering and not answering & spans(twin, np.arange(len(twin.rows)))
+        # the pool-relative features ranked again among the units kept
+        assert twin.rows[:, column["cos_gap"]].min() == 0.0
+        assert twin.rows[:, column["cos_rank"]].min() == 0.0
+        assert sorted(twin.passage_fused) == list(range(1, len(twin.passage_fused) + 1))
+        assert all(-1 <= p < len(twin.rows) for p in twin.previous)
+        replay = train.Replay(twin, np.full(len(twin.rows), 0.5))
+        assert not replay.label
+    assert made >= 10
+
+
+def test_a_near_miss_whose_source_answer_stands_in_another_document_is_left_out(
+    dumps: list[train.SetDump],
+) -> None:
+    examples = dumps[0]
+    question = next(q for q in examples.questions if q.answerable and q.contains.any())
+    holding = {
+        question.passage_docs[int(question.passage[i])] for i in np.flatnonzero(question.contains)
+    }
+    assert train.keep_near_miss(question, sorted(holding))
+    assert not train.keep_near_miss(question, ["some-other-document"])

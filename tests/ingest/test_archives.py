@@ -214,7 +214,7 @@ def test_the_cli_says_why_an_archive_was_refused(tmp_path: Path, data_dir: Path)
     _zip(folder / "hostile.zip", {"../escape.txt": b"x"})
     (folder / "museum.txt.gz").write_bytes(gzip.compress(MUSEUM))
     done = subprocess.run(
-        [sys.executable, "-m", "citeqa.cli", "ingest", str(folder)],
+        [sys.executable, "-m", "cli", "ingest", str(folder)],
         cwd=REPO,
         capture_output=True,
         text=True,

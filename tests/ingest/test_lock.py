@@ -58,7 +58,7 @@ def test_second_writer_fails_fast_with_a_clear_error(
     assert response.json()["error"]["code"] == "ingest_in_progress"
 
     cli = subprocess.run(
-        [sys.executable, "-m", "citeqa.cli", "ingest", str(REPO / "examples")],
+        [sys.executable, "-m", "cli", "ingest", str(REPO / "examples")],
         cwd=REPO,
         env={"CITEQA_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin"},
         capture_output=True,

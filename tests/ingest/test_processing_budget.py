@@ -138,7 +138,7 @@ def test_the_cli_report_names_the_code(tmp_path: Path) -> None:
         "CITEQA_PROCESSING_MIN_SECONDS": "0.5",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "citeqa.cli", "ingest", str(folder)],
+        [sys.executable, "-m", "cli", "ingest", str(folder)],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -1,0 +1,56 @@
+"""What every command shares: the Typer app, settings, the engine, and errors as one
+line on stderr (never a traceback)."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from citeqa.errors import describe_validation
+from citeqa.settings import Settings
+
+app = typer.Typer(
+    help="Question answering over your own documents, with verified citations. Offline by "
+    "default; settings come from CITEQA_* environment variables.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # click's own help: paragraphs rewrapped to the terminal and flags without a type
+    # (Typer's rich help shows `--help <bool>` and keeps a docstring's line breaks)
+    rich_markup_mode=None,
+)
+docs_app = typer.Typer(
+    help="List, show and delete stored documents.", no_args_is_help=True, rich_markup_mode=None
+)
+app.add_typer(docs_app, name="docs")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
+
+
+def with_backend(current: Settings, backend: str) -> Settings:
+    try:
+        return Settings.model_validate({**current.model_dump(), "backend": backend})
+    except ValidationError as exc:
+        fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
+
+
+def engine(current: Settings | None = None):  # type: ignore[no-untyped-def]
+    from citeqa.engine import Engine
+
+    return Engine(current or settings())
+
+
+def print_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
