@@ -5,9 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 from citeqa.contract import Answer, Citation, Turn
+from citeqa.dates import parse_date
 from citeqa.filters import Filters
 
 __all__ = ["Answer", "Citation", "Filters", "Turn"]
@@ -176,13 +185,28 @@ class DocumentPatch(BaseModel):
     )
 
     title: str | None = Field(
-        None, min_length=1, max_length=MAX_TITLE, description="The new title (not empty)."
+        None,
+        min_length=1,
+        max_length=MAX_TITLE,
+        pattern=r"\S",
+        description="The new title (not blank); null or absent: unchanged.",
     )
+    # format "date" (RFC 3339's full-date) is what the validator accepts
     date: str | None = Field(
         None,
-        max_length=40,
         description="The new date, ISO (YYYY-MM-DD), used by date filters; null removes it.",
+        json_schema_extra={"format": "date"},
     )
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = parse_date(value)
+        if parsed is None or parsed != value:
+            raise ValueError("send an ISO date such as 2024-05-30, or null to remove it")
+        return parsed
 
 
 class DocumentWithText(DocumentPublic):

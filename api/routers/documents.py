@@ -30,7 +30,6 @@ from api.schemas import (
     IngestReport,
 )
 from api.security import AdminAccess, ReadAccess
-from citeqa.dates import parse_date
 from citeqa.domain import DocumentRecord
 from citeqa.errors import (
     CiteqaError,
@@ -419,21 +418,15 @@ def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentWithText:
 def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> DocumentPublic:
     """Change a stored document's title or date without reading or embedding it again:
     the document's record and its passages' metadata change, so the listing, GET and the
-    citations of later answers show the new values at once. A later upload of the
-    unchanged file is skipped and keeps them; a changed file takes its title from the
-    file (or the upload's `title`) again."""
+    citations of later answers show the new values at once. A field absent (or a null
+    title) stays as it is; an empty body changes nothing and answers the document. A
+    later upload of the unchanged file is skipped and keeps them; a changed file takes
+    its title from the file (or the upload's `title`) again."""
     fields: dict[str, Any] = {}
-    if "title" in change.model_fields_set:
-        if change.title is None or not change.title.strip():
-            raise InvalidInput("title: a title cannot be empty")
+    if change.title is not None:  # not blank (checked by DocumentPatch)
         fields["title"] = change.title.strip()
     if "date" in change.model_fields_set:
-        date = parse_date(change.date) if change.date is not None else None
-        if change.date is not None and date is None:
-            raise InvalidInput("date: not a date; send YYYY-MM-DD, or null to remove it")
-        fields["date"] = date
-    if not fields:
-        raise InvalidInput("send a title or a date to change")
+        fields["date"] = change.date  # an ISO date (checked by DocumentPatch) or None
     return DocumentPublic(**_public(engine.update_document(doc_id, **fields)))
 
 
