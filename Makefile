@@ -27,8 +27,9 @@ $(VENV)/.installed: pyproject.toml
 
 # Debian packages. `system`: WordNet (the answer model's synonyms; citeqa works without
 # it, with exact terms only). `eval-tools`: what makes the real-formatted eval corpora
-# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), and the
-# office-format tests' sample files (LibreOffice Writer, Impress and Calc).
+# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), the
+# office-format tests' sample files (LibreOffice Writer, Impress and Calc), and the archive
+# tests' (zip, and xz for tar).
 APT_INSTALL = \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
@@ -42,7 +43,7 @@ system:
 	@missing=$$(dpkg -s wordnet-base >/dev/null 2>&1 || echo wordnet-base); $(APT_INSTALL)
 eval-tools: system
 	@missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
-	    libreoffice-calc-nogui; do \
+	    libreoffice-calc-nogui zip xz-utils; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system

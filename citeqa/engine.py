@@ -533,6 +533,14 @@ class Engine:
             self._format_status = cached
         return dict(cached[1])
 
+    def update_document(self, doc_id: str, **fields: Any) -> DocumentRecord:
+        """Change a document's title or date (IngestPipeline.update_fields): nothing is
+        read or embedded again."""
+        record = self.pipeline.update_fields(doc_id, **fields)
+        if record is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return record
+
     def delete_document(self, doc_id: str) -> None:
         if not self.pipeline.delete(doc_id):
             raise DocumentNotFound(f"no document with id {doc_id!r}")
