@@ -11,7 +11,7 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test soak bench lint browser clients system eval-tools \
+.PHONY: install run serve ingest test test-fast soak bench lint browser clients system eval-tools \
 	eval eval-real eval-public train-answerer clean bench-docs bench-scale
 
 install: $(VENV)/.installed
@@ -110,6 +110,12 @@ test: install lint browser clients eval-tools
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real
+
+# The fast tier: the tests that need neither the real embedding model's answers (marked
+# `model`) nor servers, subprocesses or time budgets (marked `slow`), with a deterministic
+# stand-in embedder (citeqa/components/hashing.py). `make test` runs everything.
+test-fast: install
+	CITEQA_TEST_EMBEDDER=hash $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not model"
 
 # The long run of the load test: 8 clients query for 60 s while documents are added and
 # deleted (make test runs the same test for 8 s). CI runs it after make test.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -10,6 +11,7 @@ from citeqa.settings import Settings
 from tests.conftest import free_port
 
 
+@pytest.mark.model  # reports the real model
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
