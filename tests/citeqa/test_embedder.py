@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
 from citeqa.settings import Settings
 from ingest.pipeline import sources_from_paths
-from tests.conftest import REPO, free_port
+from tests.conftest import EXAMPLES, REPO, free_port
 from tests.fixtures import openai_server
 
 
@@ -120,14 +121,22 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
 
     from citeqa.components import minilm_onnx
 
+    pytest.importorskip("sentence_transformers", reason="needs the torch extra")
     onnx = LocalMiniLMEmbedder(runtime="onnx")
     torch = LocalMiniLMEmbedder(runtime="torch")
     assert onnx.runtime == "onnx" and torch.runtime == "torch"
     long_text = " ".join(["The harbour ferry timetable changes in winter."] * 60)  # > 256 pieces
     texts = ["Who conveyed the decision?", "A", long_text, "Zeppelin hangar, 1931.", "x " * 5]
+    # and the shipped documents' paragraphs, as ingest embeds them
+    texts += [
+        part
+        for path in sorted(EXAMPLES.iterdir())
+        for part in path.read_text(encoding="utf-8").split("\n\n")
+        if part.strip()
+    ]
     a = np.asarray(onnx.embed_documents(texts))
     b = np.asarray(torch.embed_documents(texts))
-    assert a.shape == b.shape == (5, 384)
+    assert a.shape == b.shape == (len(texts), 384) and len(texts) > 10
     assert float((a * b).sum(axis=1).min()) > 0.99999
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     # the export is cached by the weights' hash, with each layer's attention fused
@@ -137,6 +146,66 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
     ops = [node.op_type for node in graph.node]
     assert ops.count("Attention") == 6, sorted(set(ops))
     assert "Softmax" not in ops
+
+
+def _without_torch(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m tests.fixtures.without_torch ARGS` (torch, transformers and
+    sentence-transformers cannot be imported), from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.fixtures.without_torch", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_graph_built_without_torch_gives_the_reference_vectors(tmp_path: Path) -> None:
+    """Built from the safetensors with torch unimportable, into an empty model cache, the
+    graph gives the vectors sentence-transformers gave for the same texts
+    (tests/fixtures/minilm_reference.py made them), batched together so that the
+    short ones are padded and the long one truncated at 256 pieces."""
+    code = (
+        "import json, sys, numpy as np\n"
+        "from citeqa.components.embedder import LocalMiniLMEmbedder\n"
+        "from tests.fixtures.minilm_reference import FILE\n"
+        "reference = np.load(FILE, allow_pickle=False)\n"
+        "embedder = LocalMiniLMEmbedder(runtime='onnx', device='auto')\n"
+        "vectors = np.asarray(embedder.embed_documents([str(t) for t in reference['texts']]))\n"
+        "cosines = (vectors * reference['vectors']).sum(axis=1)\n"
+        "print(json.dumps({'runtime': embedder.runtime, 'cosines': cosines.tolist(),\n"
+        "    'norms': np.linalg.norm(vectors, axis=1).tolist()}))\n"
+    )
+    run = _without_torch(["-c", code], {"CITEQA_MODEL_CACHE": str(tmp_path)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "blocked import" not in run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["runtime"] == "onnx"
+    assert len(result["cosines"]) == 8
+    assert min(result["cosines"]) > 0.99999, result["cosines"]
+    assert all(abs(n - 1.0) < 1e-5 for n in result["norms"])
+    # built once into the cache, renamed into place, attention fused in every layer
+    import onnx
+
+    (built,) = tmp_path.iterdir()
+    assert built.name.endswith("-built-fused.onnx")
+    ops = [node.op_type for node in onnx.load(str(built)).graph.node]
+    assert ops.count("Attention") == 6 and "Softmax" not in ops, sorted(set(ops))
+
+
+def test_torch_settings_without_the_torch_extra_are_clear_errors(tmp_path: Path) -> None:
+    for setting in ({"CITEQA_EMBED_RUNTIME": "torch"}, {"CITEQA_EMBED_DEVICE": "cuda"}):
+        run = _without_torch(
+            ["cli", "ask", "Who can ride?"], {**setting, "CITEQA_DATA_DIR": str(tmp_path)}
+        )
+        assert run.returncode != 0
+        message = run.stdout + run.stderr
+        assert f"{next(iter(setting))}=" in message, message[-2000:]
+        assert "torch extra is not installed" in message and "make install-torch" in message
+        assert "Traceback" not in message
 
 
 @pytest.mark.parametrize(
