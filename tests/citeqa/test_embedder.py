@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from citeqa.components import embedder as embedder_module
@@ -20,7 +21,7 @@ from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
 from citeqa.settings import Settings
 from ingest.pipeline import sources_from_paths
-from tests.conftest import EXAMPLES, REPO, free_port
+from tests.conftest import EXAMPLES, REPO, citeqa_serve, free_port
 from tests.fixtures import openai_server
 
 
@@ -77,8 +78,10 @@ def test_openai_embedder_needs_a_key_or_base_url(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.slow
-def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None:
-    """Offline by default: with proxies pointing at a closed port and no offline switches
+def test_the_runtime_commands_work_offline_and_without_torch(tmp_path: Path) -> None:
+    """As the runtime install runs them: ingest, ask, eval and serve with torch,
+    transformers and sentence-transformers unimportable (tests/fixtures/without_torch.py)
+    and offline by default: with proxies pointing at a closed port and no offline switches
     or caches set by the caller, any attempt to fetch a model or an encoding would fail."""
     dead = f"http://127.0.0.1:{free_port()}"
     env = {
@@ -96,24 +99,33 @@ def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None
             "CITEQA_DATA_DIR": str(tmp_path / "data"),
         }
     )
-    cli = [sys.executable, "-m", "cli"]
-    ingest = subprocess.run(
-        [*cli, "ingest", str(REPO / "examples")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ingest.returncode == 0, ingest.stderr[-2000:]
-    ask = subprocess.run(
-        [*cli, "ask", "How old must bike share riders be?", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ask.returncode == 0, ask.stderr[-2000:]
-    assert "sixteen" in ask.stdout
+    runner = (sys.executable, "-m", "tests.fixtures.without_torch")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        run = subprocess.run(
+            [*runner, "cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "blocked import" not in run.stderr, run.stderr[-2000:]
+        return run
+
+    cli("ingest", str(EXAMPLES))
+    assert "sixteen" in cli("ask", "How old must bike share riders be?", "--json").stdout
+    report = tmp_path / "reports" / "examples.md"
+    cli("eval", "evals/sets/examples.jsonl", "--docs", "examples", "--report", str(report))
+    assert report.is_file() and report.with_suffix(".png").is_file()
+    log = tmp_path / "serve.log"
+    with citeqa_serve(env, log=log, runner=runner) as url:
+        answer = httpx.post(
+            f"{url}/v1/query", json={"question": "Who can ride a bike share bike?"}, timeout=60
+        )
+    assert answer.status_code == 200 and "sixteen" in answer.json()["answer"]
+    assert "blocked import" not in log.read_text(errors="replace")
 
 
 def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
