@@ -193,7 +193,7 @@ def build_graph(model_dir: Path) -> Any:
         initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8  # readable by onnxruntime releases back to 1.14
+    model.ir_version = 8  # what every onnxruntime>=1.17 reads
     onnx.checker.check_model(model, full_check=True)
     return model
 
@@ -223,6 +223,9 @@ def _fuse(path: str) -> None:
     try:
         from onnxruntime.transformers import optimizer
 
+        # opt_level 0: its level-1 pre-pass (onnxruntime's basic optimizations) imports
+        # torch; the built graph has nothing for it to fold, and the session applies all of
+        # onnxruntime's graph optimizations when it loads the graph anyway
         fused = optimizer.optimize_model(
             path, model_type="bert", num_heads=HEADS, hidden_size=HIDDEN, opt_level=0
         )
@@ -234,12 +237,14 @@ def _fuse(path: str) -> None:
 
 
 class OnnxMiniLM:
-    def __init__(self) -> None:
+    def __init__(self, graph: Path | None = None) -> None:
+        """`graph`: an ONNX file of the model to run instead of the cached built graph
+        (which is built on first use)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         model_dir = _model_dir()
-        path = onnx_path(model_dir)
+        path = graph or onnx_path(model_dir)
         if not path.exists():
             log.info("building all-MiniLM-L6-v2's ONNX graph (once) at %s", path)
             build(model_dir, path)

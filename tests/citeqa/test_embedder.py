@@ -208,6 +208,24 @@ def test_the_graph_built_without_torch_gives_the_reference_vectors(tmp_path: Pat
     assert ops.count("Attention") == 6 and "Softmax" not in ops, sorted(set(ops))
 
 
+def test_the_plain_graph_gives_the_fused_graphs_vectors(tmp_path: Path) -> None:
+    """The graph as built, before onnxruntime's optimizer fuses it, is what runs when the
+    fusion fails: the same vectors, padded batches included."""
+    import numpy as np
+    import onnx
+
+    from citeqa.components import minilm_onnx
+    from tests.fixtures.minilm_reference import FILE
+
+    texts = [str(t) for t in np.load(FILE, allow_pickle=False)["texts"]]
+    plain = tmp_path / "plain.onnx"
+    onnx.save(minilm_onnx.build_graph(minilm_onnx._model_dir()), str(plain))
+    assert "Softmax" in {node.op_type for node in onnx.load(str(plain)).graph.node}
+    a = minilm_onnx.OnnxMiniLM(plain).encode(texts, batch_size=8)
+    b = minilm_onnx.load().encode(texts, batch_size=8)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+
+
 def test_torch_settings_without_the_torch_extra_are_clear_errors(tmp_path: Path) -> None:
     for setting in ({"CITEQA_EMBED_RUNTIME": "torch"}, {"CITEQA_EMBED_DEVICE": "cuda"}):
         run = _without_torch(
