@@ -100,7 +100,7 @@ def main() -> None:
         model_dir = minilm_onnx._model_dir()
         built_path = minilm_onnx.onnx_path(model_dir)
         started = time.perf_counter()
-        minilm_onnx.build(model_dir, built_path)
+        built_path = minilm_onnx.build(model_dir, built_path)
         build_s = time.perf_counter() - started
         exported_path = Path(cache) / "exported.onnx"
         started = time.perf_counter()

@@ -198,9 +198,11 @@ def build_graph(model_dir: Path) -> Any:
     return model
 
 
-def build(model_dir: Path, target: Path) -> None:
+def build(model_dir: Path, target: Path) -> Path:
     """Build the graph, fuse it and write it to `target`, through a temporary file in the
-    same directory renamed into place (concurrent processes never read half a file)."""
+    same directory renamed into place (concurrent processes never read half a file).
+    When the fusion fails, the plain graph goes beside it instead (`*-plain.onnx`), and
+    that path is returned: the next process tries the fusion again."""
     import onnx
 
     model = build_graph(model_dir)
@@ -209,17 +211,19 @@ def build(model_dir: Path, target: Path) -> None:
     os.close(fd)
     try:
         onnx.save(model, tmp)
-        _fuse(tmp)
+        if not _fuse(tmp):
+            target = target.with_name(target.name.replace("-fused.onnx", "-plain.onnx"))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return target
 
 
-def _fuse(path: str) -> None:
+def _fuse(path: str) -> bool:
     """Rewrite the built graph in place with fused attention, GELU and layer-norm
-    operators. Fusion is an optimisation only: if the optimizer fails, the plain graph
-    is kept (same vectors, slower) and the reason logged."""
+    operators; whether it did. Fusion is an optimisation only: if the optimizer fails,
+    the plain graph is kept (same vectors, about 1.3x slower) and the reason logged."""
     try:
         from onnxruntime.transformers import optimizer
 
@@ -232,8 +236,10 @@ def _fuse(path: str) -> None:
         counts = fused.get_fused_operator_statistics()
         fused.save_model_to_file(path)
         log.info("fused ONNX operators: %s", {k: v for k, v in counts.items() if v})
+        return True
     except Exception as exc:  # noqa: BLE001 - fall back to the unfused, equivalent graph
         log.warning("ONNX fusion failed, keeping the plain graph: %s", exc)
+        return False
 
 
 class OnnxMiniLM:
@@ -247,7 +253,7 @@ class OnnxMiniLM:
         path = graph or onnx_path(model_dir)
         if not path.exists():
             log.info("building all-MiniLM-L6-v2's ONNX graph (once) at %s", path)
-            build(model_dir, path)
+            path = build(model_dir, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

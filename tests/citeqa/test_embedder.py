@@ -226,6 +226,32 @@ def test_the_plain_graph_gives_the_fused_graphs_vectors(tmp_path: Path) -> None:
     assert float((a * b).sum(axis=1).min()) > 0.99999
 
 
+def test_a_failed_fusion_keeps_the_plain_graph_and_tries_again(tmp_path: Path) -> None:
+    """Without sympy, onnxruntime's optimizer cannot run: the plain graph is cached apart
+    (`*-plain.onnx`) and gives the reference vectors; the fused name stays free, so a
+    process that can fuse builds it."""
+    code = (
+        "import numpy as np\n"
+        "from citeqa.components.minilm_onnx import OnnxMiniLM\n"
+        "from tests.fixtures.minilm_reference import FILE\n"
+        "reference = np.load(FILE, allow_pickle=False)\n"
+        "vectors = OnnxMiniLM().encode([str(t) for t in reference['texts']])\n"
+        "print((vectors * reference['vectors']).sum(axis=1).min())\n"
+    )
+    cache = {"CITEQA_MODEL_CACHE": str(tmp_path)}
+    run = _without_torch(["-c", code], {**cache, "CITEQA_TEST_HIDE": "sympy"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "ONNX fusion failed" in run.stderr
+    assert float(run.stdout.split()[-1]) > 0.99999
+    assert [p.name.endswith("-built-plain.onnx") for p in tmp_path.iterdir()] == [True]
+    run = _without_torch(["-c", code], cache)
+    assert run.returncode == 0 and "ONNX fusion failed" not in run.stderr
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()) == [
+        "fused.onnx",
+        "plain.onnx",
+    ]
+
+
 def test_torch_settings_without_the_torch_extra_are_clear_errors(tmp_path: Path) -> None:
     for setting in ({"CITEQA_EMBED_RUNTIME": "torch"}, {"CITEQA_EMBED_DEVICE": "cuda"}):
         run = _without_torch(
