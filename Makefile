@@ -11,9 +11,9 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install install-torch install-dev run serve ingest test soak bench lint browser \
-	clients system eval-tools eval eval-real eval-public train-answerer clean bench-docs \
-	bench-scale
+.PHONY: install install-torch install-dev run serve ingest test test-fast soak bench lint \
+	browser clients system eval-tools eval eval-real eval-public train-answerer clean \
+	bench-docs bench-scale
 
 # Three levels, each on top of the one before:
 #   install        what serving, ingest, ask and eval need; no torch (the embedder runs on
@@ -49,8 +49,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed-torch
 
 # Debian packages. `system`: WordNet (the answer model's synonyms; citeqa works without
 # it, with exact terms only). `eval-tools`: what makes the real-formatted eval corpora
-# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), and the
-# office-format tests' sample files (LibreOffice Writer, Impress and Calc).
+# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), the
+# office-format tests' sample files (LibreOffice Writer, Impress and Calc), and the archive
+# tests' (zip, and xz for tar).
 APT_INSTALL = \
 	if [ -z "$$missing" ]; then :; \
 	else echo "Debian packages: $$missing ($$why)"; fi; \
@@ -68,9 +69,9 @@ system:
 	@why="WordNet, the answer model's synonyms; citeqa works without it, with exact terms"; \
 	  missing=$$(dpkg -s wordnet-base >/dev/null 2>&1 || echo wordnet-base); $(APT_INSTALL)
 eval-tools: system
-	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files"; \
+	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files; zip and xz the archive tests'"; \
 	  missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
-	    libreoffice-calc-nogui; do \
+	    libreoffice-calc-nogui zip xz-utils; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system
@@ -140,6 +141,12 @@ test: install-dev lint browser clients eval-tools
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real
+
+# The fast tier: the tests that need neither the real embedding model's answers (marked
+# `model`) nor servers, subprocesses or time budgets (marked `slow`), with a deterministic
+# stand-in embedder (citeqa/components/hashing.py). `make test` runs everything.
+test-fast: install-dev
+	CITEQA_TEST_EMBEDDER=hash $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not model"
 
 # The long run of the load test: 8 clients query for 60 s while documents are added and
 # deleted (make test runs the same test for 8 s). CI runs it after make test.

@@ -66,8 +66,18 @@ class CountingEmbedder:
         return self._inner.embed_query(text)
 
 
+# `make test-fast` sets CITEQA_TEST_EMBEDDER=hash: the tests that take the session's
+# model get the deterministic stand-in (citeqa.components.hashing) instead, and those
+# marked `model` (they judge answers, which need the real model) are left out.
+FAST_EMBEDDER = os.environ.get("CITEQA_TEST_EMBEDDER") == "hash"
+
+
 @pytest.fixture(scope="session")
 def minilm() -> LocalMiniLMEmbedder:
+    if FAST_EMBEDDER:
+        from citeqa.components.hashing import HashEmbedder
+
+        return HashEmbedder()  # type: ignore[return-value]
     return LocalMiniLMEmbedder()
 
 

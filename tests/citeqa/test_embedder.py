@@ -175,6 +175,7 @@ def _without_torch(
     )
 
 
+@pytest.mark.slow
 def test_the_graph_built_without_torch_gives_the_reference_vectors(tmp_path: Path) -> None:
     """Built from the safetensors with torch unimportable, into an empty model cache, the
     graph gives the vectors sentence-transformers gave for the same texts
@@ -208,6 +209,7 @@ def test_the_graph_built_without_torch_gives_the_reference_vectors(tmp_path: Pat
     assert ops.count("Attention") == 6 and "Softmax" not in ops, sorted(set(ops))
 
 
+@pytest.mark.slow
 def test_the_plain_graph_gives_the_fused_graphs_vectors(tmp_path: Path) -> None:
     """The graph as built, before onnxruntime's optimizer fuses it, is what runs when the
     fusion fails: the same vectors, padded batches included."""
@@ -226,6 +228,7 @@ def test_the_plain_graph_gives_the_fused_graphs_vectors(tmp_path: Path) -> None:
     assert float((a * b).sum(axis=1).min()) > 0.99999
 
 
+@pytest.mark.slow
 def test_a_failed_fusion_keeps_the_plain_graph_and_tries_again(tmp_path: Path) -> None:
     """Without sympy, onnxruntime's optimizer cannot run: the plain graph is cached apart
     (`*-plain.onnx`) and gives the reference vectors; the fused name stays free, so a
@@ -252,6 +255,7 @@ def test_a_failed_fusion_keeps_the_plain_graph_and_tries_again(tmp_path: Path) -
     ]
 
 
+@pytest.mark.slow
 def test_torch_settings_without_the_torch_extra_are_clear_errors(tmp_path: Path) -> None:
     for setting in ({"CITEQA_EMBED_RUNTIME": "torch"}, {"CITEQA_EMBED_DEVICE": "cuda"}):
         run = _without_torch(
