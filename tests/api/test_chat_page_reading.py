@@ -190,6 +190,19 @@ def test_a_long_streamed_answer_stays_in_view_unless_the_reader_scrolls_up(
         )
         <= 2
     )
+    # one column (a phone): the page itself scrolls, and follows the stream the same way
+    page.set_viewport_size({"width": 420, "height": 700})
+    llm_server_module.state.push(Step(), long_answer())
+    page.evaluate(
+        RECORD.replace(
+            "const list = document.getElementById('messages')",
+            "const list = document.scrollingElement",
+        )
+    )
+    ask(page, "What does it say once more?")
+    page.wait_for_selector("li.assistant:nth-of-type(8)[data-done='true']", timeout=60_000)
+    grown = [s for s in page.evaluate("window.samples") if s["grown"]]
+    assert len(grown) >= 5 and max(s["below"] for s in grown) <= 2, grown
     assert errors == []
     page.close()
 
