@@ -395,6 +395,7 @@ const uploadStatus = document.getElementById("upload-status");
 const progress = document.getElementById("upload-progress");
 let documents = [];
 // the status line is announced as an alert while it shows an error
+uploadStatus.setAttribute("role", "status");
 new MutationObserver(() => {
   uploadStatus.setAttribute("role", uploadStatus.classList.contains("error") ? "alert" : "status");
 }).observe(uploadStatus, { attributes: true, attributeFilter: ["class"] });
@@ -466,31 +467,6 @@ async function deleteDocument(doc) {
   await loadDocuments();
 }
 
-// One multipart upload through XMLHttpRequest, for its progress events.
-function sendFiles(files) {
-  return new Promise((resolve, reject) => {
-    const form = new FormData();
-    for (const file of files) form.append("files", file, file.name);
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/v1/documents?wait=false"); // an ingest job, followed file by file
-    if (apiKey) xhr.setRequestHeader("authorization", `Bearer ${apiKey}`);
-    xhr.upload.addEventListener("progress", (event) => {
-      if (!event.lengthComputable) return;
-      progress.value = event.loaded / event.total;
-      uploadStatus.textContent = `Uploading\u2026 ${Math.round(100 * event.loaded / event.total)}% `
-        + `of ${megabytes(event.total)} sent`;
-    });
-    xhr.addEventListener("load", () => {
-      let body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
-      if (xhr.status === 202 && body && body.job_id) followJob(body).then(resolve, reject);
-      else resolve({ status: xhr.status, body });
-    });
-    xhr.addEventListener("error", () => reject(new Error("the upload failed (network)")));
-    xhr.send(form);
-  });
-}
-
 function megabytes(bytes) {
   return bytes < 100000 ? `${Math.max(1, Math.round(bytes / 1000))} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
 }
@@ -527,6 +503,31 @@ async function followJob(job) {
 }
 
 const OUTCOME_WORD = { added: "added", updated: "updated", skipped: "unchanged", failed: "failed", unsupported: "not supported" };
+
+// One multipart upload through XMLHttpRequest, for its progress events.
+function sendFiles(files) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const file of files) form.append("files", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/v1/documents?wait=false"); // an ingest job, followed file by file
+    if (apiKey) xhr.setRequestHeader("authorization", `Bearer ${apiKey}`);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (!event.lengthComputable) return;
+      progress.value = event.loaded / event.total;
+      uploadStatus.textContent = `Uploading\u2026 ${Math.round(100 * event.loaded / event.total)}% `
+        + `of ${megabytes(event.total)} sent`;
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
+      if (xhr.status === 202 && body && body.job_id) followJob(body).then(resolve, reject);
+      else resolve({ status: xhr.status, body });
+    });
+    xhr.addEventListener("error", () => reject(new Error("the upload failed (network)")));
+    xhr.send(form);
+  });
+}
 
 async function addFiles(files, retried = false) {
   if (!files.length) return;
