@@ -192,10 +192,6 @@ class IngestJobs:
                 state.chunks_embedded += n
             progressed()
 
-        def on_outcome(outcome: DocumentOutcome) -> None:
-            on_document(outcome)
-            progressed()
-
         heart = threading.Thread(target=beat, name=f"ingest-{state.job_id}-beat", daemon=True)
         with guard:
             state.status = "running"
@@ -203,7 +199,7 @@ class IngestJobs:
         heart.start()
         started = time.perf_counter()
         try:
-            engine.ingest(sources, on_document=on_outcome, on_chunks=on_chunks)
+            engine.ingest(sources, on_document=on_document, on_chunks=on_chunks)
             status, message = "done", ""
         except ShuttingDown:
             status = "failed"
