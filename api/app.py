@@ -24,6 +24,7 @@ from api.deps import EngineProvider
 from api.routers import chat_page, documents, health, openai_compat, query, reindex
 from api.security import ConcurrencyLimit, Guard, ReadAccess
 from citeqa import __version__
+from citeqa.components.embedder import Embedder
 from citeqa.errors import CiteqaError
 from citeqa.settings import Settings
 from ingest.jobs import IngestJobs
@@ -53,9 +54,13 @@ def _stop_ingests_on_exit(stopping: threading.Event) -> None:
         signal.signal(sig, handler)
 
 
-def create_app(settings: Settings | None = None, warm_up: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, warm_up: bool = True, embedder: Embedder | None = None
+) -> FastAPI:
+    """The app; `embedder` overrides the one the settings name (tests pass the model they
+    already loaded)."""
     settings = settings or Settings()
-    provider = EngineProvider(settings)
+    provider = EngineProvider(settings, embedder)
     jobs = IngestJobs()
 
     @asynccontextmanager

@@ -17,13 +17,21 @@ class EngineProvider:
     """Loads the embedder once; opens the store on first use and again after a failure,
     so the API starts (and reports not-ready) while Chroma is down, then recovers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self._embedder: Embedder | None = None
+        # an embedder given here (a test's already-loaded model) is used instead of one
+        # made from the settings
+        self._embedder: Embedder | None = embedder
         self._engine: Engine | None = None
         self._lock = threading.Lock()
         # set when the server is stopping: ingests in progress roll back and end
         self.stopping = threading.Event()
+
+    def use_embedder(self, embedder: Embedder) -> None:
+        """Use this embedder (a test's already-loaded model) for the engines opened from
+        now on, instead of one made from the settings."""
+        with self._lock:
+            self._embedder = embedder
 
     def embedder(self) -> Embedder:
         with self._lock:

@@ -73,6 +73,7 @@ STATUS: dict[type[errors.CiteqaError], int] = {
     errors.UnsupportedDocumentType: 415,
     errors.DocumentTooLarge: 413,
     errors.DocumentUnreadable: 422,
+    errors.ArchiveTooLarge: 413,
     errors.ProcessingTimeout: 422,
     errors.StoreUnavailable: 503,
     errors.ShuttingDown: 503,
@@ -186,7 +187,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.CiteqaError)
     async def _domain(request: Request, exc: errors.CiteqaError) -> JSONResponse:
         retry_after = getattr(exc, "retry_after", None)
-        return error_response(
+        response = error_response(
             status_of(exc),
             exc.code,
             exc.message,
@@ -194,6 +195,14 @@ def install(app: FastAPI) -> None:
             openai=is_openai_path(request.url.path),
             param=getattr(exc, "param", None),
         )
+        if exc.documents is not None and not is_openai_path(request.url.path):
+            content = {**error_body(exc.code, exc.message), "documents": exc.documents}
+            response = JSONResponse(
+                status_code=response.status_code,
+                content=content,
+                headers={k: v for k, v in response.headers.items() if k == "retry-after"},
+            )
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

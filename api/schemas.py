@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 from citeqa.contract import Answer, Citation, Turn
+from citeqa.dates import parse_date
 from citeqa.filters import Filters
 
 __all__ = ["Answer", "Citation", "Filters", "Turn"]
 
 MAX_HISTORY_TURNS = 50
+MAX_TITLE = 300
 
 
 def _whole(value: object) -> object:
@@ -79,7 +89,12 @@ class DocumentIn(BaseModel):
         max_length=512,
         description="Stable id; when absent, `doc-` and the start of the text's SHA-256.",
     )
-    title: str | None = Field(None, max_length=300, description="Title; else the first line.")
+    title: str | None = Field(
+        None,
+        max_length=MAX_TITLE,
+        description="Title; else the text's first heading or title line, else the doc_id "
+        "made readable.",
+    )
     text: str = Field(min_length=1, description="The document text (plain text or Markdown).")
     metadata: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="Extra metadata; `date` (ISO) is used by date filters."
@@ -103,6 +118,9 @@ class DocumentOutcome(BaseModel):
 
 
 class IngestReport(BaseModel):
+    """One outcome per document: each uploaded file, and each member of an uploaded
+    archive (doc_id `archive.zip/path/in/it.md`)."""
+
     added: int
     updated: int
     skipped: int
@@ -110,6 +128,11 @@ class IngestReport(BaseModel):
     unsupported: int
     chunks: int
     seconds: float
+    partial: bool = Field(
+        False,
+        description="true when some documents were stored (added, updated or unchanged) "
+        "and others failed or are unsupported; the answer is then a 207.",
+    )
     documents: list[DocumentOutcome]
 
 
@@ -120,7 +143,10 @@ class IngestJob(BaseModel):
     status: Literal["queued", "running", "done", "failed"] = Field(
         description="failed also when the process running the job stopped (no heartbeat)"
     )
-    documents: int = Field(description="documents in the upload")
+    documents: int = Field(
+        description="documents in the upload (an archive counts as one until its members "
+        "are reported, then as its members)"
+    )
     processed: int = Field(description="documents finished so far (stored, skipped or failed)")
     added: int
     updated: int
@@ -156,6 +182,39 @@ class DocumentPublic(BaseModel):
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
+class DocumentPatch(BaseModel):
+    """The fields of a stored document to change; those absent stay as they are."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": "Gzip manual", "date": "2024-05-30"}]},
+    )
+
+    title: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TITLE,
+        pattern=r"\S",
+        description="The new title (not blank); null or absent: unchanged.",
+    )
+    # format "date" (RFC 3339's full-date) is what the validator accepts
+    date: str | None = Field(
+        None,
+        description="The new date, ISO (YYYY-MM-DD), used by date filters; null removes it.",
+        json_schema_extra={"format": "date"},
+    )
+
+    @field_validator("date")
+    @classmethod
+    def _iso_date(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = parse_date(value)
+        if parsed is None or parsed != value:
+            raise ValueError("send an ISO date such as 2024-05-30, or null to remove it")
+        return parsed
+
+
 class DocumentWithText(DocumentPublic):
     text: str = Field(description="The stored text; citation offsets index into it.")
 
@@ -174,6 +233,11 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+    documents: list[DocumentOutcome] | None = Field(
+        None,
+        description="An upload of which nothing could be stored: each document's outcome "
+        "(the error is the first one's). Absent from other errors.",
+    )
 
 
 class OpenAIErrorDetail(BaseModel):

@@ -25,61 +25,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from benchmarks.bench import REPO, make_corpus, peak_rss_mb, percentile, questions
-
-_WORD = re.compile(r"\w+")
-DIMENSION = 384
-
-
-class HashEmbedder:
-    """A stand-in for MiniLM: each text's words hashed (crc32) into 384 signed buckets,
-    normalised. Deterministic in every process, about a hundred times faster than the
-    model, and of the same dimension, so stores and vectors have their real sizes."""
-
-    name = "bench:hash-384"
-    dimension = DIMENSION
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def _vector(self, text: str) -> np.ndarray:
-        vector = np.zeros(DIMENSION, dtype=np.float32)
-        for word in _WORD.findall(text.lower()):
-            code = zlib.crc32(word.encode())
-            vector[code % DIMENSION] += 1.0 if code & 0x10000 else -1.0
-        norm = float(np.linalg.norm(vector))
-        return vector / norm if norm else vector
-
-    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls += 1
-        return [self._vector(t).tolist() for t in texts]
-
-    def embed_chunks(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
-    ) -> tuple[list[list[float]], list[np.ndarray | None]]:
-        self.calls += 1
-        units = [
-            np.vstack([self._vector(text[a:b]) for a, b in per_text]) if per_text else None
-            for text, per_text in zip(texts, spans, strict=True)
-        ]
-        return [self._vector(t).tolist() for t in texts], units
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._vector(text).tolist()
+from citeqa.components.hashing import HashEmbedder
 
 
 def _engine(store: Path) -> Any:
@@ -125,8 +81,7 @@ def step_serve(store: Path, port: int) -> None:
     from api.app import create_app
     from citeqa.settings import Settings
 
-    app = create_app(Settings(data_dir=store))
-    app.state.engines._embedder = HashEmbedder()
+    app = create_app(Settings(data_dir=store), embedder=HashEmbedder())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -55,6 +55,11 @@ from ingest.pipeline import DocumentOutcome, IngestPipeline, IngestResult, Sourc
 
 log = logging.getLogger(__name__)
 
+# With the reader on, a generated sentence is kept only when the reader's logit for it
+# against one of its quotes reaches this: on the seed article and the examples, a
+# sentence restating its quote scores 5-9, one citing an unrelated quote -10 to -11.
+READER_SUPPORT = 0.0
+
 
 @dataclass
 class Delta:
@@ -367,6 +372,14 @@ class Engine:
             return carry_over(question, history)
         return condense(self.llm, question, history)
 
+    def _about(self, sentence: str, quotes: list[str]) -> bool:
+        """The reader finds the generated sentence about what at least one of its quotes
+        says (READER_SUPPORT). It reads relevance, not entailment: it drops a sentence
+        that cites an unrelated quote (logits near -10), not one that misstates its
+        quote's number ("up to twenty items" against "up to twelve items": 9.2)."""
+        assert self.reader is not None
+        return bool(quotes) and float(max(self.reader.score(sentence, quotes))) >= READER_SUPPORT
+
     def _extractive(self, question: str, retrieval: Retrieval) -> Answer:
         chosen, confidence = self.answerer.select(retrieval.candidates)
         citations = self._verified_citations(chosen)
@@ -408,7 +421,12 @@ class Engine:
                 records[doc_id] = self.store.get_documents([doc_id]).get(doc_id)
             return verifies(records[doc_id], quoted.text, quoted.start, quoted.end)
 
-        composer = Composer(prompt.passages, check=stored, safety=Safety.for_prompt(prompt))
+        composer = Composer(
+            prompt.passages,
+            check=stored,
+            safety=Safety.for_prompt(prompt),
+            about=self._about if self.reader is not None else None,
+        )
         if prompt.passages:
             for raw in self._raw_sentences(prompt, stream):
                 if raw is None:
@@ -543,6 +561,14 @@ class Engine:
             )
             self._format_status = cached
         return dict(cached[1])
+
+    def update_document(self, doc_id: str, **fields: Any) -> DocumentRecord:
+        """Change a document's title or date (IngestPipeline.update_fields): nothing is
+        read or embedded again."""
+        record = self.pipeline.update_fields(doc_id, **fields)
+        if record is None:
+            raise DocumentNotFound(f"no document with id {doc_id!r}")
+        return record
 
     def delete_document(self, doc_id: str) -> None:
         if not self.pipeline.delete(doc_id):

@@ -19,6 +19,8 @@ def describe_validation(errors: Sequence[Mapping[str, Any]], default: str = "inp
 
 class CiteqaError(Exception):
     code = "internal_error"
+    # an upload refused whole: each file's outcome, answered beside the error
+    documents: list[dict[str, Any]] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -62,6 +64,21 @@ class TooManyFiles(DocumentTooLarge):
 
 class DocumentUnreadable(CiteqaError):
     code = "document_unreadable"
+
+
+class ArchiveRefused(DocumentUnreadable):
+    """An archive that cannot be opened safely: a member named with an absolute path or
+    `..` (path traversal), or one that is not an archive of a known kind. Nothing of it
+    is stored."""
+
+    code = "archive_refused"
+
+
+class ArchiveTooLarge(ArchiveRefused):
+    """An archive or compressed file over a limit (settings: archive_max_bytes,
+    archive_max_members, archive_max_ratio), found while it unpacks: a bomb."""
+
+    code = "archive_too_large"
 
 
 class ProcessingTimeout(CiteqaError):
@@ -120,3 +137,18 @@ class LLMBadOutput(LLMUnavailable):
     """The LLM's reply could not be read as an answer."""
 
     code = "llm_bad_output"
+
+
+def error_of_code(code: str | None, message: str) -> CiteqaError:
+    """The domain error whose code this is (DocumentUnreadable when none is): a stored
+    outcome's code raised again as its error, so the API maps it to its HTTP status."""
+    todo: list[type[CiteqaError]] = [CiteqaError]
+    while todo:
+        cls = todo.pop()
+        if cls.code == code and cls is not CiteqaError:
+            try:
+                return cls(message)
+            except TypeError:  # an error that needs more than a message
+                break
+        todo.extend(cls.__subclasses__())
+    return DocumentUnreadable(message)

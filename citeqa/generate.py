@@ -264,12 +264,15 @@ class Quoted:
 class Composer:
     """Turns the model's sentences into verified ones. A sentence is supported when it
     cites at least one passage, every quote it gives is found in the passage it names,
-    and its text passes `Safety`; invented passage numbers and quotes that are not there
-    make it unsupported."""
+    and its text passes `Safety` (and, with a reader, the reader finds it about what its
+    quotes say); invented passage numbers and quotes that are not there make it
+    unsupported."""
 
     passages: Sequence[Passage]
     check: Callable[[Quoted], bool] = lambda _quoted: True  # e.g. against the stored text
     safety: Safety = field(default_factory=Safety)
+    # with a reader: whether a sentence is about what its quotes say (see READER_SUPPORT)
+    about: Callable[[str, list[str]], bool] | None = None
     quotes: list[Quoted] = field(default_factory=list)
     sentences: list[AnswerSentence] = field(default_factory=list)
     unsupported: int = 0
@@ -282,6 +285,8 @@ class Composer:
         verified = [self._verify(numbers, quote) for numbers, quote in refs]
         ok = bool(verified) and all(q is not None for q in verified)
         ok = ok and self.safety.allows(text)
+        if ok and self.about is not None:
+            ok = self.about(text, [q.text for q in verified if q is not None])
         numbers = sorted({self._number(q) for q in verified if q is not None}) if ok else []
         sentence = AnswerSentence(text=text, citations=numbers, supported=ok)
         if not ok:

@@ -246,6 +246,25 @@ class Settings(BaseSettings):
     max_files_per_upload: int = Field(
         100, ge=1, le=10_000, description="Most files in one POST /v1/documents."
     )
+    archive_max_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Most bytes one archive (.zip, .tar, .tar.gz, ...) or compressed file "
+        "(.gz, .bz2, .xz) may unpack to, counted while it unpacks; over it the whole "
+        "archive is refused (archive_too_large) and nothing of it is stored.",
+    )
+    archive_max_members: int = Field(
+        10_000,
+        ge=1,
+        description="Most entries (files, folders, links) in one archive; more: refused.",
+    )
+    archive_max_ratio: float = Field(
+        100.0,
+        ge=1.0,
+        description="Most an archive or compressed file may unpack to, as a multiple of "
+        "its own size, once it unpacks to more than 1 MiB (a bomb: a small file that "
+        "unpacks to a huge one); over it: refused.",
+    )
 
     # -- operations (part 6) -------------------------------------------------------------
     log_format: Literal["text", "json"] = Field(

@@ -45,25 +45,40 @@ def words(text: str) -> list[str]:
     ]
 
 
-# Stems of words seen before: stemming dominated scoring the retrieved sentences, and
-# the vocabulary is Zipfian. Bounded: emptied when it reaches _STEM_CACHE_MAX words.
-_STEMS: dict[str, str] = {}
-_STEM_CACHE_MAX = 200_000
+class StemCache:
+    """Stems of words seen before: stemming dominated scoring the retrieved sentences, and
+    the vocabulary is Zipfian. Bounded: emptied when it would pass `limit` words."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._known: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def clear(self) -> None:
+        self._known.clear()
+
+    def stems(self, found: list[str]) -> list[str]:
+        if not found:
+            return []
+        known = self._known
+        missing = list({w for w in found if w not in known})
+        fresh = dict(zip(missing, _stemmer().stemWords(missing), strict=True)) if missing else {}
+        if fresh:
+            if len(known) + len(fresh) > self.limit:
+                known.clear()
+            known.update(fresh)
+        # another thread may empty the cache meanwhile: fall back to stemming again
+        return [fresh.get(w) or known.get(w) or _stemmer().stemWord(w) for w in found]
+
+
+STEM_CACHE = StemCache()
 
 
 def stems(found: list[str]) -> list[str]:
-    """The Snowball stems of words (cached)."""
-    if not found:
-        return []
-    known = _STEMS
-    missing = list({w for w in found if w not in known})
-    fresh = dict(zip(missing, _stemmer().stemWords(missing), strict=True)) if missing else {}
-    if fresh:
-        if len(known) + len(fresh) > _STEM_CACHE_MAX:
-            known.clear()
-        known.update(fresh)
-    # another thread may empty the cache meanwhile: fall back to stemming again
-    return [fresh.get(w) or known.get(w) or _stemmer().stemWord(w) for w in found]
+    """The Snowball stems of words (cached in STEM_CACHE)."""
+    return STEM_CACHE.stems(found)
 
 
 def terms(text: str) -> list[str]:

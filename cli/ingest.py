@@ -37,7 +37,10 @@ class _Progress:
 
     def document(self, _outcome: object) -> None:
         self._documents += 1
+        # an archive counts as one file and reports one outcome per member
+        self._total = max(self._total, self._documents)
         if self._bar is not None:
+            self._bar.total = self._total
             self._bar.update(1)
         self._line()
 
@@ -84,8 +87,9 @@ def ingest(
         ),
     ] = 5.0,
 ) -> None:
-    """Ingest documents (text, Markdown, HTML, PDF, office formats); unchanged ones are
-    skipped."""
+    """Ingest documents (text, Markdown, HTML, PDF, office formats, each also compressed
+    as .gz, .bz2 or .xz, and the supported files in .zip and .tar archives); unchanged
+    ones are skipped."""
     from ingest.pipeline import sources_from_paths
 
     engine = engine_of()

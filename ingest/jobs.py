@@ -174,6 +174,8 @@ class IngestJobs:
         def on_document(outcome: DocumentOutcome) -> None:
             with guard:
                 state.processed += 1
+                # an archive counts as one file until its members report
+                state.documents = max(state.documents, state.processed)
                 state.counts[outcome.status] = state.counts.get(outcome.status, 0) + 1
                 state.chunks += outcome.chunks if outcome.status in ("added", "updated") else 0
                 state.outcomes.append(outcome)

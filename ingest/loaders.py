@@ -16,6 +16,7 @@ from ingest.readers.registry import (
     SUPPORTED_SUFFIXES,
     TEXTUAL_SUFFIXES,
     is_supported,
+    is_textual,
     load_bytes,
     load_path,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "clean_text",
     "decode",
     "is_supported",
+    "is_textual",
     "load_bytes",
     "load_html",
     "load_path",

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from citeqa import deadline, metrics
@@ -45,8 +45,16 @@ from ingest.metadata import (
     extract_front_matter,
     parse_date,
 )
+from ingest.readers.archive import Limits, archive_kind, decompress, inner_name, members
 
 log = logging.getLogger(__name__)
+
+
+class _Keep:
+    """A field left as it is (where None means "remove it")."""
+
+
+KEEP = _Keep()
 
 MAX_DOC_ID = 512
 
@@ -212,10 +220,11 @@ class IngestPipeline:
         self.stop = stop if stop is not None else threading.Event()
         # chunks per embedding call and store write; the embedder sorts each call's
         # texts by length into its own batches, so a call spans several of those, and
-        # a stop request waits for one call at most
-        self._write_batch = max(settings.embed_batch_size * 2, 128)
+        # a stop request waits for one call at most (tests set it smaller)
+        self.write_batch = max(settings.embed_batch_size * 2, 128)
         # the embedded store takes a file lock against other writing processes
         self._lock_dir = None if settings.chroma_url else settings.data_dir
+        self._limits = Limits.from_settings(settings)
 
     def run(
         self,
@@ -233,8 +242,11 @@ class IngestPipeline:
             groups = _Groups(
                 lambda group: self._write_group(group, manifest, on_chunks), on_document
             )
-            for source in sources:
+            for source in self._unpacked(sources):
                 self._check_stop()
+                if isinstance(source, DocumentOutcome):  # a refused archive or member
+                    groups.outcome(source)
+                    continue
                 if groups.holds(source.doc_id.strip()):  # a second version: after the first
                     groups.flush()
                 prepared = self._prepare_source(source, manifest)
@@ -246,10 +258,59 @@ class IngestPipeline:
         groups.result.seconds = time.perf_counter() - started
         return groups.result
 
-    def _read(self, source: Source) -> bytes | None:
-        """A file source's bytes (None for a source given as text)."""
+    def _unpacked(self, sources: Iterable[Source]) -> Iterator[Source | DocumentOutcome]:
+        """The sources, each archive (.zip, .tar, .tar.gz, ...) replaced by its members:
+        doc_id and source are the archive's followed by the member's path in it. An
+        archive refused whole (a bomb, a traversing name) is one failed outcome, and
+        nothing of it is stored; a member refused alone (a link, a nested archive) is
+        its own outcome."""
+        for source in sources:
+            if source.text is not None or not archive_kind(source.name):
+                yield source
+                continue
+            self._check_stop()
+            try:
+                doc_id = validate_doc_id(source.doc_id)
+                assert source.read is not None
+                try:
+                    data = source.read()
+                except OSError as exc:
+                    raise DocumentUnreadable(f"could not read {source.name}") from exc
+                found = members(data, source.name, self._limits)
+            except CiteqaError as exc:
+                log.warning("%s: archive refused: %s", source.doc_id, exc.message)
+                yield DocumentOutcome(source.doc_id, "failed", message=exc.message, code=exc.code)
+                continue
+            if not found:
+                yield DocumentOutcome(
+                    doc_id, "failed", message=f"{source.name} holds no files",
+                    code=DocumentUnreadable.code,
+                )
+            for member in found:
+                member_id = f"{doc_id}/{member.path}"
+                if member.refusal is not None:
+                    unsupported = isinstance(member.refusal, UnsupportedDocumentType)
+                    yield DocumentOutcome(
+                        member_id,
+                        "unsupported" if unsupported else "failed",
+                        message=member.refusal.message,
+                        code=member.refusal.code,
+                    )
+                    continue
+                yield Source(
+                    doc_id=member_id,
+                    source=f"{source.source}/{member.path}",
+                    name=PurePosixPath(member.path).name,
+                    read=member.read,
+                    metadata=dict(source.metadata),
+                )
+
+    def _read(self, source: Source) -> tuple[bytes | None, str]:
+        """A file source's bytes, unpacked when it is compressed (.gz, .bz2, .xz), and
+        the name of what they are ("notes.md" for "notes.md.gz"); no bytes for a source
+        given as text."""
         if source.text is not None:
-            return None
+            return None, source.name
         if not is_supported(source.name):
             raise UnsupportedDocumentType(f"unsupported file type: {source.name}")
         assert source.read is not None
@@ -261,16 +322,16 @@ class IngestPipeline:
             raise DocumentTooLarge(
                 f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
             )
-        return data
+        return decompress(data, source.name, self._limits), inner_name(source.name)
 
     def _parse(
-        self, source: Source, data: bytes | None
+        self, source: Source, data: bytes | None, name: str
     ) -> tuple[str, str, str | None, LoadedDocument | None]:
         loaded: LoadedDocument | None = None
         if data is None:
             text, _hidden = clean_text(source.text or "")
         else:
-            loaded = load_bytes(data, source.name)
+            loaded = load_bytes(data, name)
             text = loaded.text
         front, text = extract_front_matter(text)
         date, text = extract_date(text)
@@ -279,10 +340,11 @@ class IngestPipeline:
         if loaded is not None and loaded.pages:
             # PDF offsets are page-relative to the loader's text: keep that text whole.
             text = loaded.text
-        title = derive_title(
-            text,
-            source.title or front.get("title") or (loaded.title_hint if loaded else None),
-            source.name,
+        given = (source.title or "").strip()  # the upload's own title, kept whole
+        # the file named with its folders (a folder's or an archive's path in doc_id)
+        folders = source.doc_id.rsplit("/", 1)[0] + "/" if "/" in source.doc_id else ""
+        title = given or derive_title(
+            text, front.get("title") or (loaded.title_hint if loaded else None), folders + name
         )
         return text, title, date, loaded
 
@@ -293,7 +355,7 @@ class IngestPipeline:
         before anything of it is stored."""
         try:
             doc_id = validate_doc_id(source.doc_id)
-            data = self._read(source)
+            data, name = self._read(source)
         except UnsupportedDocumentType as exc:
             return DocumentOutcome(source.doc_id, "unsupported", message=exc.message, code=exc.code)
         except CiteqaError as exc:
@@ -304,17 +366,17 @@ class IngestPipeline:
         )
         try:
             with deadline.budget(seconds):
-                return self._prepare_read(source, doc_id, data, manifest)
+                return self._prepare_read(source, doc_id, data, name, manifest)
         except ProcessingTimeout as exc:
             log.warning("%s: over its processing budget of %.1f s", doc_id, seconds or 0.0)
             message = f"processing took longer than its time budget of {seconds or 0.0:.1f} s"
             return DocumentOutcome(doc_id, "failed", message=message, code=exc.code)
 
     def _prepare_read(
-        self, source: Source, doc_id: str, data: bytes | None, manifest: Manifest
+        self, source: Source, doc_id: str, data: bytes | None, name: str, manifest: Manifest
     ) -> _Prepared | DocumentOutcome:
         try:
-            text, title, date, loaded = self._parse(source, data)
+            text, title, date, loaded = self._parse(source, data, name)
         except UnsupportedDocumentType as exc:
             return DocumentOutcome(
                 source.doc_id, "unsupported", message=exc.message, code=exc.code
@@ -349,7 +411,7 @@ class IngestPipeline:
             date=date,
             extra=extra,
             text=text,
-            kind=loaded.kind if loaded is not None else _kind_of(source.name),
+            kind=loaded.kind if loaded is not None else _kind_of(name),
             pages=[(start, end) for _number, start, end in loaded.pages] if loaded else None,
         )
         message = "; ".join(warnings) if warnings else None
@@ -427,9 +489,9 @@ class IngestPipeline:
         manifest.begin(records)
         try:
             work = [(p, c) for p in group for c in p.chunks]
-            for i in range(0, len(work), self._write_batch):
+            for i in range(0, len(work), self.write_batch):
                 self._check_stop()
-                batch = work[i : i + self._write_batch]
+                batch = work[i : i + self.write_batch]
                 self._embed_and_store(batch)
                 if on_chunks:
                     on_chunks(len(batch))
@@ -508,6 +570,29 @@ class IngestPipeline:
             remaining = len(self._store.outdated_documents())
         groups.result.seconds = time.perf_counter() - started
         return groups.result, remaining
+
+    def update_fields(
+        self, doc_id: str, title: str | None = None, date: str | None | _Keep = KEEP
+    ) -> DocumentRecord | None:
+        """Give a stored document another title or date (None: no date) without reading
+        or embedding it again: its record and its chunks' metadata change, so GET and the
+        citations of later answers show it. Its content hash stays, so a later upload of
+        the unchanged file is skipped and keeps this title. None when there is no such
+        document."""
+        with store_write_lock(self._lock_dir):
+            record = self._store.get_document(doc_id, with_text=False)
+            if record is None or record.status != "complete":
+                return None
+            fields: dict[str, Any] = {}
+            if title is not None:
+                record.title = fields["title"] = title
+            if not isinstance(date, _Keep):
+                record.date = fields["date"] = date
+                fields["date_int"] = date_as_int(date) if date else None
+            if fields:
+                self._store.update_document_fields(doc_id, fields, self._store.chunk_ids(doc_id))
+                self._store.bump_generation([doc_id])
+            return record
 
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):

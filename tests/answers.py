@@ -7,8 +7,8 @@ a fingerprint of a set over ../shared copies none of it).
 
 A refactor must leave every fingerprint as it was on the machine that wrote them (`check`
 is exact); tests/evals/test_same_answers.py checks the sets that build quickly on any
-machine, up to what floating point can move (`drifts`); a change meant to alter answers writes them anew
-in the same commit, where the diff shows which questions moved.
+machine, up to what floating point can move (`drifts`); a change meant to alter answers
+writes them anew in the same commit, where the diff shows which questions moved.
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def drifts(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
         cited = {tuple(span) for span in was["citations"]}
         kept = cited & {tuple(span) for span in now["citations"]}
         if cited and 2 * len(kept) < len(cited):
-            moved.append(f"{key}: kept {len(kept)} of {len(cited)} spans: expected {was}, got {now}")
+            moved.append(
+                f"{key}: kept {len(kept)} of {len(cited)} spans: expected {was}, got {now}"
+            )
     return moved
 
 

@@ -66,8 +66,18 @@ class CountingEmbedder:
         return self._inner.embed_query(text)
 
 
+# `make test-fast` sets CITEQA_TEST_EMBEDDER=hash: the tests that take the session's
+# model get the deterministic stand-in (citeqa.components.hashing) instead, and those
+# marked `model` (they judge answers, which need the real model) are left out.
+FAST_EMBEDDER = os.environ.get("CITEQA_TEST_EMBEDDER") == "hash"
+
+
 @pytest.fixture(scope="session")
 def minilm() -> LocalMiniLMEmbedder:
+    if FAST_EMBEDDER:
+        from citeqa.components.hashing import HashEmbedder
+
+        return HashEmbedder()  # type: ignore[return-value]
     return LocalMiniLMEmbedder()
 
 
@@ -171,14 +181,19 @@ def wait_for_http(
 
 
 @contextmanager
-def citeqa_serve(env: dict[str, str], *args: str, log: Path | None = None) -> Iterator[str]:
+def citeqa_serve(
+    env: dict[str, str],
+    *args: str,
+    log: Path | None = None,
+    runner: Sequence[str] = (sys.executable, "-m"),
+) -> Iterator[str]:
     """A real `citeqa serve` process on a free port; its base URL. No traceback may reach
     its stderr, which goes to `log` when given (a file, so that a chatty server never
-    fills a pipe)."""
+    fills a pipe). `runner` runs the module `cli` (python -m, by default)."""
     port = free_port()
     sink = log.open("wb") if log is not None else None
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--port", str(port), *args],
+        [*runner, "cli", "serve", "--port", str(port), *args],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

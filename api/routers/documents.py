@@ -3,7 +3,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -17,9 +18,11 @@ from starlette.types import Message
 
 from api.deps import EngineDep, SettingsDep
 from api.schemas import (
+    MAX_TITLE,
     DocumentIn,
     DocumentList,
     DocumentOutcome,
+    DocumentPatch,
     DocumentPublic,
     DocumentWithText,
     ErrorBody,
@@ -29,22 +32,26 @@ from api.schemas import (
 from api.security import AdminAccess, ReadAccess
 from citeqa.domain import DocumentRecord
 from citeqa.errors import (
+    CiteqaError,
     DocumentTooLarge,
-    DocumentUnreadable,
     InvalidInput,
+    NotText,
     TooManyFiles,
     UnsupportedDocumentType,
     describe_validation,
+    error_of_code,
 )
 from ingest.jobs import IngestJobs, describe
 from ingest.loaders import (
     SUPPORTED_SUFFIXES,
-    TEXTUAL_SUFFIXES,
     is_supported,
+    is_textual,
     refuse_binary,
     refuse_garbled,
 )
+from ingest.pipeline import DocumentOutcome as Outcome
 from ingest.pipeline import IngestResult, Source
+from ingest.readers.archive import ARCHIVE_SUFFIXES
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 jobs_router = APIRouter(prefix="/v1/ingest-jobs", tags=["documents"])
@@ -77,6 +84,12 @@ _BODY_DOC = {
                             "description": "Id for a single uploaded file (with several "
                             "files, a 422).",
                         },
+                        "title": {
+                            "type": "string",
+                            "maxLength": MAX_TITLE,
+                            "description": "Title for a single uploaded file (else its "
+                            "metadata title or first heading, else its file name).",
+                        },
                     },
                     "required": ["files"],
                     # a doc_id names one document: with it, one file
@@ -97,11 +110,33 @@ def safe_name(name: str | None) -> str:
     return base
 
 
+# outcomes of a document that is in the store after the upload
+_KEPT = ("added", "updated", "skipped")
+
+
+def _status_of(error: CiteqaError) -> str:
+    return "unsupported" if isinstance(error, UnsupportedDocumentType) else "failed"
+
+
 def _report(result: IngestResult) -> IngestReport:
     return IngestReport(
         **result.summary(),
+        partial=any(d.status not in _KEPT for d in result.documents),
         documents=[DocumentOutcome.model_validate(o) for o in result.documents],
     )
+
+
+def _refuse(outcomes: Sequence[Outcome]) -> None:
+    """Raise the error of an upload of which nothing was stored: the first file's own
+    error (its code and HTTP status), its message naming each file, and each file's
+    outcome in the body's `documents`."""
+    first = next(o for o in outcomes if o.status not in _KEPT)
+    message = "; ".join(f"{o.doc_id}: {o.message or o.status}" for o in outcomes)
+    if len(outcomes) == 1:
+        message = first.message or message
+    error = error_of_code(first.code, message[:2000])
+    error.documents = [DocumentOutcome.model_validate(o).model_dump() for o in outcomes]
+    raise error
 
 
 def _public(record: DocumentRecord) -> dict[str, Any]:
@@ -145,7 +180,36 @@ async def _with_boundary(request: Request) -> Request:
     return Request(scope, replay)
 
 
-async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -> list[Source]:
+@dataclass
+class _Upload:
+    """The sources of a request, and for each file refused before reading (unsupported,
+    too large, not text) its error: when every file is refused so, the request is
+    answered with the first refusal at once (also with wait=false)."""
+
+    sources: list[Source]
+    refusals: list[CiteqaError | None]
+
+
+def _refusal(name: str, data: bytes, max_bytes: int) -> CiteqaError | None:
+    if not is_supported(name):
+        return UnsupportedDocumentType(
+            f"unsupported file type for {name!r}; supported: "
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+            + ", text files named README, NEWS, changelog and the like"
+            + ", each also as .gz, .bz2 or .xz, and archives: "
+            + ", ".join(sorted(ARCHIVE_SUFFIXES))
+        )
+    if len(data) > max_bytes:
+        return DocumentTooLarge(f"{name} is larger than {max_bytes} bytes")
+    if is_textual(name):
+        try:
+            refuse_binary(data, name)
+        except NotText as exc:
+            return exc
+    return None
+
+
+async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -> _Upload:
     request = await _with_boundary(request)
     try:
         form = await request.form(max_files=max_files, max_fields=20)
@@ -163,24 +227,27 @@ async def _sources_from_form(request: Request, max_bytes: int, max_files: int) -
         raise InvalidInput("doc_id must be 1-512 characters")
     if doc_id_field is not None and len(files) > 1:
         raise InvalidInput("doc_id can only be given with a single file")
-    sources: list[Source] = []
-    for upload in files:
-        name = safe_name(upload.filename)
-        if not is_supported(name):
-            raise UnsupportedDocumentType(
-                f"unsupported file type for {name!r}; supported: "
-                + ", ".join(sorted(SUPPORTED_SUFFIXES))
-            )
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise DocumentTooLarge(f"{name} is larger than {max_bytes} bytes")
-        if PurePosixPath(name).suffix.lower() in TEXTUAL_SUFFIXES:
-            refuse_binary(data, name)  # 415 before anything is read or embedded
+    title_field = form.get("title")
+    if title_field is not None and not (
+        isinstance(title_field, str) and len(title_field) <= MAX_TITLE
+    ):
+        raise InvalidInput(f"title must be at most {MAX_TITLE} characters")
+    title = title_field.strip() if isinstance(title_field, str) and title_field.strip() else None
+    if title is not None and len(files) > 1:
+        raise InvalidInput("title can only be given with a single file")
+    upload = _Upload([], [])
+    for file in files:
+        name = safe_name(file.filename)
+        # a file over the limit is read one byte past it, enough to say so
+        data = await file.read(max_bytes + 1)
+        upload.refusals.append(_refusal(name, data, max_bytes))
         doc_id = doc_id_field if isinstance(doc_id_field, str) else name
-        sources.append(
-            Source(doc_id=doc_id, source=f"upload:{name}", name=name, read=_reader(data))
+        upload.sources.append(
+            Source(
+                doc_id=doc_id, source=f"upload:{name}", name=name, read=_reader(data), title=title
+            )
         )
-    return sources
+    return upload
 
 
 async def _source_from_json(request: Request) -> Source:
@@ -210,6 +277,12 @@ async def _source_from_json(request: Request) -> Source:
     status_code=200,
     openapi_extra=_BODY_DOC,
     responses={
+        207: {
+            "model": IngestReport,
+            "description": "Some documents were stored and others failed or are "
+            "unsupported (`partial: true`): each one's outcome, status, message and code is "
+            "in `documents`.",
+        },
         202: {
             "model": IngestJob,
             "description": "With `wait=false`: the job, to follow at "
@@ -237,20 +310,38 @@ async def add_documents(
     Markdown, HTML, PDF, Word (.docx), OpenDocument text and spreadsheets (.odt, .ods),
     PowerPoint (.pptx), EPUB, Excel (.xlsx) and CSV.
 
-    Unchanged documents are skipped; a changed one replaces its previous version. A
-    file of a text format whose content is not text (binary data renamed `.txt`) is
-    refused with a 415 `not_text` before anything is stored. When no document of the
-    request can be read (corrupt or empty), the answer is a 422 `document_unreadable`
-    and nothing is stored; otherwise the report lists each file.
+    Each of these may come compressed (`.gz`, `.bz2`, `.xz`), and a `.zip` or `.tar`
+    (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar.xz`) archive stores each supported member as a
+    document, its doc_id and source the archive's followed by the member's path in it.
+    An archive that unpacks past its limits (a bomb) is refused with a 413
+    `archive_too_large`, one naming a member with an absolute path or `..` with a 422
+    `archive_refused`; nothing of it is stored.
+
+    Unchanged documents are skipped; a changed one replaces its previous version. The
+    report has one outcome per document (added, updated, skipped, failed, unsupported;
+    a message and an error code for each that was not stored). When some documents
+    were stored and others not, the answer is a 207 with `partial: true`; when none
+    could be stored, it is the first one's error (415 `unsupported_type` or `not_text`,
+    413 `document_too_large`, 422 `document_unreadable`, ...) with each outcome in
+    `documents`. A `title` form field (one file) sets the document's title.
     """
     content_type = request.headers.get("content-type", "")
     length = int(request.headers.get("content-length") or 0)
     if length > settings.max_document_bytes * settings.max_files_per_upload:
         raise DocumentTooLarge("the request body is too large")
     if content_type.startswith("multipart/form-data"):
-        sources = await _sources_from_form(
+        upload = await _sources_from_form(
             request, settings.max_document_bytes, settings.max_files_per_upload
         )
+        if all(upload.refusals):  # no file worth reading: the first one's error, at once
+            _refuse(
+                [
+                    Outcome(s.doc_id, _status_of(e), message=e.message, code=e.code)
+                    for s, e in zip(upload.sources, upload.refusals, strict=True)
+                    if e is not None
+                ]
+            )
+        sources = upload.sources
     elif content_type.startswith("application/json"):
         if length > settings.max_document_bytes:
             raise DocumentTooLarge(
@@ -269,13 +360,12 @@ async def add_documents(
             headers={"Location": f"/v1/ingest-jobs/{job.job_id}"},
         )
     result = await run_in_threadpool(engine.ingest, sources)
-    if result.documents and all(d.status == "failed" for d in result.documents):
-        # nothing could be read (a corrupt or empty file): a client error, and nothing
-        # was stored; with several files the report says which ones failed
-        raise DocumentUnreadable(
-            "; ".join(f"{d.doc_id}: {d.message or 'unreadable'}" for d in result.documents)[:2000]
-        )
-    return _report(result)
+    if result.documents and not any(d.status in _KEPT for d in result.documents):
+        _refuse(result.documents)  # nothing could be stored: a client error
+    report = _report(result)
+    if report.partial:
+        return JSONResponse(status_code=207, content=report.model_dump())
+    return report
 
 
 @jobs_router.get(
@@ -317,6 +407,27 @@ def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentWithText:
     """A document's metadata and its stored text (citation offsets index into `text`)."""
     record = engine.get_document(doc_id)
     return DocumentWithText(**_public(record), text=record.text or "")
+
+
+@router.patch(
+    "/{doc_id:path}",
+    dependencies=[AdminAccess],
+    response_model=DocumentPublic,
+    responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> DocumentPublic:
+    """Change a stored document's title or date without reading or embedding it again:
+    the document's record and its passages' metadata change, so the listing, GET and the
+    citations of later answers show the new values at once. A field absent (or a null
+    title) stays as it is; an empty body changes nothing and answers the document. A
+    later upload of the unchanged file is skipped and keeps them; a changed file takes
+    its title from the file (or the upload's `title`) again."""
+    fields: dict[str, Any] = {}
+    if change.title is not None:  # not blank (checked by DocumentPatch)
+        fields["title"] = change.title.strip()
+    if "date" in change.model_fields_set:
+        fields["date"] = change.date  # an ISO date (checked by DocumentPatch) or None
+    return DocumentPublic(**_public(engine.update_document(doc_id, **fields)))
 
 
 @router.delete(

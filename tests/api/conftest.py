@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import EngineProvider
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
 from tests.conftest import REPO, SEED_FILE, LLMServer, free_port, require_shared, wait_for_http
@@ -61,10 +60,7 @@ class LiveServer:
 
 def make_app(settings: Settings, minilm: LocalMiniLMEmbedder, warm_up: bool = True) -> FastAPI:
     """The real app, using the session's already-loaded model, not a second copy."""
-    app = create_app(settings, warm_up=warm_up)
-    provider: EngineProvider = app.state.engines
-    provider._embedder = minilm
-    return app
+    return create_app(settings, warm_up=warm_up, embedder=minilm)
 
 
 def seed(base_url: str) -> None:

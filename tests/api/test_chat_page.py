@@ -262,3 +262,76 @@ def test_page_asks_for_an_admin_key_to_add_and_delete(
         wait_for_status(page, "Deleted museum.txt")
         assert len(prompts) == 3 and prompts[2].startswith("Delete")
         page.close()
+
+
+ERROR_RED = "rgb(161, 38, 34)"
+
+
+def outcomes(page: object) -> list[tuple[str, str, str]]:
+    """Each line of the upload's results: doc_id, status, and its class."""
+    return page.locator("#upload-results li").evaluate_all(  # type: ignore[attr-defined]
+        "items => items.map(i => [i.dataset.docId, i.dataset.status, i.className])"
+    )
+
+
+def test_page_shows_each_files_outcome_with_errors_styled_as_errors(
+    browser: object, data_dir: Path, minilm: object
+) -> None:
+    import io
+    import random
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as made:
+        made.writestr("guide/ferry.md", "# Ferry\n\nThe night ferry to Marrow leaves at ten.")
+        made.writestr("logo.png", b"\x89PNG")
+    noise = random.Random(5).randbytes(200_000)
+    with serving(data_dir, minilm) as live:
+        page = browser.new_page()  # type: ignore[attr-defined]
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(live.url)
+        page.wait_for_selector("#suggestions p")
+        page.set_input_files(
+            "#file-input",
+            files=[
+                {"name": "museum.txt", "mimeType": "text/plain", "buffer": MUSEUM.encode()},
+                {"name": "tool.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"},
+                {"name": "noise.txt", "mimeType": "text/plain", "buffer": noise},
+                {"name": "docs.zip", "mimeType": "application/zip", "buffer": archive.getvalue()},
+            ],
+        )
+        wait_for_status(page, "2 added")
+        assert "3 not added" in page.inner_text("#upload-status")
+        assert outcomes(page) == [
+            ["museum.txt", "added", "stored"],
+            ["tool.exe", "unsupported", "error"],
+            ["noise.txt", "unsupported", "error"],
+            ["docs.zip/guide/ferry.md", "added", "stored"],
+            ["docs.zip/logo.png", "unsupported", "error"],
+        ]
+        refused = page.locator("#upload-results li[data-doc-id='noise.txt']")
+        assert "not supported" in refused.inner_text() and "not text" in refused.inner_text()
+        assert refused.evaluate("e => getComputedStyle(e).color") == ERROR_RED
+        stored = page.locator("#upload-results li[data-doc-id='museum.txt']")
+        assert stored.evaluate("e => getComputedStyle(e).color") != ERROR_RED
+        page.wait_for_function("() => document.querySelectorAll('#doc-list li.doc').length == 2")
+        assert sorted(listed(page)) == ["docs.zip/guide/ferry.md", "museum.txt"]
+
+        # an upload of which nothing is stored: the error, styled as one, and each file
+        page.set_input_files(
+            "#file-input",
+            files=[
+                {"name": "a.exe", "mimeType": "application/octet-stream", "buffer": b"MZ"},
+                {"name": "b.bin", "mimeType": "application/octet-stream", "buffer": b"\x00"},
+            ],
+        )
+        wait_for_status(page, "No file was added")
+        status = page.locator("#upload-status")
+        assert status.evaluate("e => getComputedStyle(e).color") == ERROR_RED
+        assert [line[:2] for line in outcomes(page)] == [
+            ["a.exe", "unsupported"],
+            ["b.bin", "unsupported"],
+        ]
+        assert errors == []
+        page.close()

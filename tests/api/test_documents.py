@@ -58,20 +58,7 @@ def test_uploaded_names_cannot_escape_with_paths(client: TestClient) -> None:
         assert "/" not in doc_id and "\\" not in doc_id and not doc_id.startswith("..")
 
 
-def test_unsupported_upload_is_415_and_stores_nothing(client: TestClient) -> None:
-    response = client.post(
-        "/v1/documents",
-        files=[
-            ("files", ("ok.txt", b"fine", "text/plain")),
-            ("files", ("x.exe", b"MZ", "application/octet-stream")),
-        ],
-    )
-    assert response.status_code == 415
-    assert response.json()["error"]["code"] == "unsupported_type"
-    assert client.get("/v1/documents").json()["total"] == 0
-
-
-def test_binary_upload_named_as_text_is_415_not_text_and_stores_nothing(
+def test_a_mixed_upload_stores_the_good_files_and_answers_207_with_each_outcome(
     client: TestClient,
 ) -> None:
     noise = random.Random(11).randbytes(3_000_000)
@@ -79,9 +66,54 @@ def test_binary_upload_named_as_text_is_415_not_text_and_stores_nothing(
         "/v1/documents",
         files=[
             ("files", ("ok.txt", b"The ferry leaves at noon.", "text/plain")),
+            ("files", ("x.exe", b"MZ", "application/octet-stream")),
             ("files", ("noise.txt", noise, "text/plain")),
+            ("files", ("broken.pdf", b"%PDF-1.4 cut short", "application/pdf")),
         ],
     )
+    assert response.status_code == 207, response.text
+    report = response.json()
+    assert report["partial"] is True and report["added"] == 1 and report["unsupported"] == 2
+    outcomes = {d["doc_id"]: (d["status"], d["code"]) for d in report["documents"]}
+    assert outcomes == {
+        "ok.txt": ("added", None),
+        "x.exe": ("unsupported", "unsupported_type"),
+        "noise.txt": ("unsupported", "not_text"),
+        "broken.pdf": ("failed", "document_unreadable"),
+    }
+    assert all(d["message"] for d in report["documents"] if d["status"] != "added")
+    listing = client.get("/v1/documents").json()
+    assert [d["doc_id"] for d in listing["documents"]] == ["ok.txt"]
+    again = client.post(
+        "/v1/documents", files=[("files", ("ok.txt", b"The ferry leaves at noon.", "text/plain"))]
+    )
+    assert again.status_code == 200 and again.json()["partial"] is False
+
+
+def test_an_upload_of_only_unsupported_files_is_415_with_each_outcome(client: TestClient) -> None:
+    response = client.post(
+        "/v1/documents",
+        files=[
+            ("files", ("x.exe", b"MZ", "application/octet-stream")),
+            ("files", ("y.bin", b"\x00\x01", "application/octet-stream")),
+        ],
+    )
+    assert response.status_code == 415
+    body = response.json()
+    assert body["error"]["code"] == "unsupported_type"
+    assert "x.exe" in body["error"]["message"] and "y.bin" in body["error"]["message"]
+    assert [(d["doc_id"], d["status"]) for d in body["documents"]] == [
+        ("x.exe", "unsupported"),
+        ("y.bin", "unsupported"),
+    ]
+    assert client.get("/v1/documents").json()["total"] == 0
+
+
+def test_binary_upload_named_as_text_is_415_not_text_and_stores_nothing(
+    client: TestClient,
+) -> None:
+    noise = random.Random(11).randbytes(3_000_000)
+    response = client.post("/v1/documents", files=[("files", ("noise.txt", noise, "text/plain"))])
     assert response.status_code == 415
     error = response.json()["error"]
     assert error["code"] == "not_text" and "noise.txt" in error["message"]

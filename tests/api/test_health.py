@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -10,6 +11,7 @@ from citeqa.settings import Settings
 from tests.conftest import free_port
 
 
+@pytest.mark.model  # reports the real model
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
@@ -31,8 +33,7 @@ def test_the_reader_is_named_where_clients_look(
 
 
 def test_store_down_is_503_with_a_clean_body(minilm: LocalMiniLMEmbedder) -> None:
-    app = create_app(Settings(chroma_url=f"http://127.0.0.1:{free_port()}"))
-    app.state.engines._embedder = minilm
+    app = create_app(Settings(chroma_url=f"http://127.0.0.1:{free_port()}"), embedder=minilm)
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         ready = client.get("/readyz")

@@ -18,6 +18,7 @@ ADMIN = "admin-key-4567"
 ADMIN_ROUTES = {
     ("post", "/v1/documents"),
     ("delete", "/v1/documents/{doc_id}"),
+    ("patch", "/v1/documents/{doc_id}"),
     ("get", "/v1/ingest-jobs/{job_id}"),
     ("post", "/v1/reindex"),
 }
@@ -103,7 +104,7 @@ def test_links_lead_from_upload_and_model_list(client: TestClient) -> None:
 
 def test_405_names_every_method_of_the_path(client: TestClient) -> None:
     for method, path, allow in [
-        ("TRACE", "/v1/documents/x.md", "DELETE, GET"),
+        ("TRACE", "/v1/documents/x.md", "DELETE, GET, PATCH"),
         ("PUT", "/v1/documents", "GET, POST"),
         ("FOO", "/healthz", "GET"),
     ]:

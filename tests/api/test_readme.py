@@ -18,9 +18,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from cli.main import main
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
+from cli.main import main
 from evals.sets import load_set
 from tests.api.conftest import LiveServer, make_app
 from tests.api.sse import parse

@@ -65,7 +65,7 @@ class AdminKey:
 @pytest.fixture(scope="module", autouse=True)
 def seeded_app(minilm: LocalMiniLMEmbedder) -> Iterator[None]:
     provider: EngineProvider = APP.state.engines
-    provider._embedder = minilm
+    provider.use_embedder(minilm)
     with TestClient(APP) as client:
         doc = {"doc_id": "ferry.md", "text": "The ferry to Gull Island leaves at noon daily."}
         assert client.post("/v1/documents", json=doc, headers=AUTH).status_code == 200

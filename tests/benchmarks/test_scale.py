@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.scale import HashEmbedder
+from citeqa.components.hashing import HashEmbedder
 from tests.conftest import REPO, require_shared
 
 FIELDS = (

@@ -10,6 +10,9 @@ from citeqa.errors import InvalidInput, QuestionTooLong
 from evals.sets import load_set
 from tests.conftest import REPO, assert_citations_verify
 
+# these judge answers, which need the real embedding model (not in make test-fast)
+pytestmark = pytest.mark.model
+
 
 def test_prohibition_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
     answer = seed_engine.ask("Is the use of ATACMS inside Russia still prohibited?")

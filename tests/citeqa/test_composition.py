@@ -16,6 +16,9 @@ from evals.sets import load_set
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
 
+# these judge answers, which need the real embedding model (not in make test-fast)
+pytestmark = pytest.mark.model
+
 SETS = REPO / "evals" / "sets"
 
 

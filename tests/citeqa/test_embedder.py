@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from citeqa.components import embedder as embedder_module
@@ -19,7 +21,7 @@ from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
 from citeqa.settings import Settings
 from ingest.pipeline import sources_from_paths
-from tests.conftest import REPO, free_port
+from tests.conftest import EXAMPLES, REPO, citeqa_serve, free_port
 from tests.fixtures import openai_server
 
 
@@ -76,8 +78,10 @@ def test_openai_embedder_needs_a_key_or_base_url(monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.slow
-def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None:
-    """Offline by default: with proxies pointing at a closed port and no offline switches
+def test_the_runtime_commands_work_offline_and_without_torch(tmp_path: Path) -> None:
+    """As the runtime install runs them: ingest, ask, eval and serve with torch,
+    transformers and sentence-transformers unimportable (tests/fixtures/without_torch.py)
+    and offline by default: with proxies pointing at a closed port and no offline switches
     or caches set by the caller, any attempt to fetch a model or an encoding would fail."""
     dead = f"http://127.0.0.1:{free_port()}"
     env = {
@@ -95,24 +99,33 @@ def test_ingest_and_ask_work_with_every_download_blocked(tmp_path: Path) -> None
             "CITEQA_DATA_DIR": str(tmp_path / "data"),
         }
     )
-    cli = [sys.executable, "-m", "cli"]
-    ingest = subprocess.run(
-        [*cli, "ingest", str(REPO / "examples")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ingest.returncode == 0, ingest.stderr[-2000:]
-    ask = subprocess.run(
-        [*cli, "ask", "How old must bike share riders be?", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert ask.returncode == 0, ask.stderr[-2000:]
-    assert "sixteen" in ask.stdout
+    runner = (sys.executable, "-m", "tests.fixtures.without_torch")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        run = subprocess.run(
+            [*runner, "cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "blocked import" not in run.stderr, run.stderr[-2000:]
+        return run
+
+    cli("ingest", str(EXAMPLES))
+    assert "sixteen" in cli("ask", "How old must bike share riders be?", "--json").stdout
+    report = tmp_path / "reports" / "examples.md"
+    cli("eval", "evals/sets/examples.jsonl", "--docs", "examples", "--report", str(report))
+    assert report.is_file() and report.with_suffix(".png").is_file()
+    log = tmp_path / "serve.log"
+    with citeqa_serve(env, log=log, runner=runner) as url:
+        answer = httpx.post(
+            f"{url}/v1/query", json={"question": "Who can ride a bike share bike?"}, timeout=60
+        )
+    assert answer.status_code == 200 and "sixteen" in answer.json()["answer"]
+    assert "blocked import" not in log.read_text(errors="replace")
 
 
 def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
@@ -120,14 +133,22 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
 
     from citeqa.components import minilm_onnx
 
+    pytest.importorskip("sentence_transformers", reason="needs the torch extra")
     onnx = LocalMiniLMEmbedder(runtime="onnx")
     torch = LocalMiniLMEmbedder(runtime="torch")
     assert onnx.runtime == "onnx" and torch.runtime == "torch"
     long_text = " ".join(["The harbour ferry timetable changes in winter."] * 60)  # > 256 pieces
     texts = ["Who conveyed the decision?", "A", long_text, "Zeppelin hangar, 1931.", "x " * 5]
+    # and the shipped documents' paragraphs, as ingest embeds them
+    texts += [
+        part
+        for path in sorted(EXAMPLES.iterdir())
+        for part in path.read_text(encoding="utf-8").split("\n\n")
+        if part.strip()
+    ]
     a = np.asarray(onnx.embed_documents(texts))
     b = np.asarray(torch.embed_documents(texts))
-    assert a.shape == b.shape == (5, 384)
+    assert a.shape == b.shape == (len(texts), 384) and len(texts) > 10
     assert float((a * b).sum(axis=1).min()) > 0.99999
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     # the export is cached by the weights' hash, with each layer's attention fused
@@ -137,6 +158,114 @@ def test_onnx_and_torch_runtimes_give_the_same_vectors(tmp_path: Path) -> None:
     ops = [node.op_type for node in graph.node]
     assert ops.count("Attention") == 6, sorted(set(ops))
     assert "Softmax" not in ops
+
+
+def _without_torch(
+    args: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m tests.fixtures.without_torch ARGS` (torch, transformers and
+    sentence-transformers cannot be imported), from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "tests.fixtures.without_torch", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_the_graph_built_without_torch_gives_the_reference_vectors(tmp_path: Path) -> None:
+    """Built from the safetensors with torch unimportable, into an empty model cache, the
+    graph gives the vectors sentence-transformers gave for the same texts
+    (tests/fixtures/minilm_reference.py made them), batched together so that the
+    short ones are padded and the long one truncated at 256 pieces."""
+    code = (
+        "import json, sys, numpy as np\n"
+        "from citeqa.components.embedder import LocalMiniLMEmbedder\n"
+        "from tests.fixtures.minilm_reference import FILE\n"
+        "reference = np.load(FILE, allow_pickle=False)\n"
+        "embedder = LocalMiniLMEmbedder(runtime='onnx', device='auto')\n"
+        "vectors = np.asarray(embedder.embed_documents([str(t) for t in reference['texts']]))\n"
+        "cosines = (vectors * reference['vectors']).sum(axis=1)\n"
+        "print(json.dumps({'runtime': embedder.runtime, 'cosines': cosines.tolist(),\n"
+        "    'norms': np.linalg.norm(vectors, axis=1).tolist()}))\n"
+    )
+    run = _without_torch(["-c", code], {"CITEQA_MODEL_CACHE": str(tmp_path)})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "blocked import" not in run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["runtime"] == "onnx"
+    assert len(result["cosines"]) == 8
+    assert min(result["cosines"]) > 0.99999, result["cosines"]
+    assert all(abs(n - 1.0) < 1e-5 for n in result["norms"])
+    # built once into the cache, renamed into place, attention fused in every layer
+    import onnx
+
+    (built,) = tmp_path.iterdir()
+    assert built.name.endswith("-built-fused.onnx")
+    ops = [node.op_type for node in onnx.load(str(built)).graph.node]
+    assert ops.count("Attention") == 6 and "Softmax" not in ops, sorted(set(ops))
+
+
+@pytest.mark.slow
+def test_the_plain_graph_gives_the_fused_graphs_vectors(tmp_path: Path) -> None:
+    """The graph as built, before onnxruntime's optimizer fuses it, is what runs when the
+    fusion fails: the same vectors, padded batches included."""
+    import numpy as np
+    import onnx
+
+    from citeqa.components import minilm_onnx
+    from tests.fixtures.minilm_reference import FILE
+
+    texts = [str(t) for t in np.load(FILE, allow_pickle=False)["texts"]]
+    plain = tmp_path / "plain.onnx"
+    onnx.save(minilm_onnx.build_graph(minilm_onnx._model_dir()), str(plain))
+    assert "Softmax" in {node.op_type for node in onnx.load(str(plain)).graph.node}
+    a = minilm_onnx.OnnxMiniLM(plain).encode(texts, batch_size=8)
+    b = minilm_onnx.load().encode(texts, batch_size=8)
+    assert float((a * b).sum(axis=1).min()) > 0.99999
+
+
+@pytest.mark.slow
+def test_a_failed_fusion_keeps_the_plain_graph_and_tries_again(tmp_path: Path) -> None:
+    """Without sympy, onnxruntime's optimizer cannot run: the plain graph is cached apart
+    (`*-plain.onnx`) and gives the reference vectors; the fused name stays free, so a
+    process that can fuse builds it."""
+    code = (
+        "import numpy as np\n"
+        "from citeqa.components.minilm_onnx import OnnxMiniLM\n"
+        "from tests.fixtures.minilm_reference import FILE\n"
+        "reference = np.load(FILE, allow_pickle=False)\n"
+        "vectors = OnnxMiniLM().encode([str(t) for t in reference['texts']])\n"
+        "print((vectors * reference['vectors']).sum(axis=1).min())\n"
+    )
+    cache = {"CITEQA_MODEL_CACHE": str(tmp_path)}
+    run = _without_torch(["-c", code], {**cache, "CITEQA_TEST_HIDE": "sympy"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "ONNX fusion failed" in run.stderr
+    assert float(run.stdout.split()[-1]) > 0.99999
+    assert [p.name.endswith("-built-plain.onnx") for p in tmp_path.iterdir()] == [True]
+    run = _without_torch(["-c", code], cache)
+    assert run.returncode == 0 and "ONNX fusion failed" not in run.stderr
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()) == [
+        "fused.onnx",
+        "plain.onnx",
+    ]
+
+
+@pytest.mark.slow
+def test_torch_settings_without_the_torch_extra_are_clear_errors(tmp_path: Path) -> None:
+    for setting in ({"CITEQA_EMBED_RUNTIME": "torch"}, {"CITEQA_EMBED_DEVICE": "cuda"}):
+        run = _without_torch(
+            ["cli", "ask", "Who can ride?"], {**setting, "CITEQA_DATA_DIR": str(tmp_path)}
+        )
+        assert run.returncode != 0
+        message = run.stdout + run.stderr
+        assert f"{next(iter(setting))}=" in message, message[-2000:]
+        assert "torch extra is not installed" in message and "make install-torch" in message
+        assert "Traceback" not in message
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,15 @@ the better-supported one is kept; no pronoun list decides."""
 
 from __future__ import annotations
 
+import pytest
+
 from citeqa.contract import Turn
 from citeqa.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES
+
+# these judge answers, which need the real embedding model (not in make test-fast)
+pytestmark = pytest.mark.model
 
 
 def _conversation(question: str, answer: str) -> list[Turn]:

@@ -202,6 +202,7 @@ def test_running_headers_footers_and_page_numbers_are_furniture() -> None:
     ]
 
 
+@pytest.mark.slow  # timing under a time budget: full tier only
 def test_units_are_bounded_and_segmentation_is_linear_in_size() -> None:
     """A 20 MB line without punctuation and 20 MB of short lines: bounded units, and
     ten times the text costs about ten times the time (a quadratic pass would cost 100)."""

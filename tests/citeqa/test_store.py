@@ -8,6 +8,7 @@ from citeqa.errors import EmbedderMismatch
 from citeqa.settings import Settings
 
 
+@pytest.mark.model  # names the real model
 def test_opening_a_store_with_another_embedder_is_a_clear_error(
     engine: Engine, settings: Settings
 ) -> None:

@@ -33,9 +33,9 @@ def test_cached_stems_equal_fresh_stemming_also_when_the_cache_is_emptied(
     )
     words = [w for w in text_module.words(sample) if w and w not in text_module.STOP_WORDS]
     expected = list(stemmer.stemWords(words))
-    monkeypatch.setattr(text_module, "_STEMS", {})
-    monkeypatch.setattr(text_module, "_STEM_CACHE_MAX", 5)  # forces clears mid-way
+    text_module.STEM_CACHE.clear()
+    monkeypatch.setattr(text_module.STEM_CACHE, "limit", 5)  # forces clears mid-way
     for _ in range(3):  # cold, then from the cache
         assert terms(sample) == expected
-    assert 0 < len(text_module._STEMS) <= len(set(words))
+    assert 0 < len(text_module.STEM_CACHE) <= len(set(words))
     assert "ferri" in expected and "ukrain" in expected and "didn" not in expected

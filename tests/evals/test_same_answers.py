@@ -14,6 +14,9 @@ import pytest
 from tests.answers import drifts, fingerprints
 from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
 
+# these judge answers, which need the real embedding model (not in make test-fast)
+pytestmark = pytest.mark.model
+
 SNAPSHOTS = REPO / "tests" / "data" / "answers"
 SETS = REPO / "evals" / "sets"
 

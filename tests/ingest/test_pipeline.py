@@ -105,7 +105,7 @@ def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
     engine.ingest([text_source("a", LONG_V1)])
     before_ids, before = chunk_state(engine), engine.store.get_document("a")
     assert before is not None
-    engine.pipeline._write_batch = 1  # one embedding call per chunk
+    engine.pipeline.write_batch = 1  # one embedding call per chunk
     inner, calls = embedder.embed_chunks, []
 
     def fail_on_the_third(*args: object, **kwargs: object) -> object:

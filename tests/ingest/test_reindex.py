@@ -20,6 +20,9 @@ from citeqa.settings import Settings
 from tests.api.conftest import make_app
 from tests.conftest import CountingEmbedder, assert_citations_verify
 
+# stores built with the real model (tests/data/stores), read with it (not in make test-fast)
+pytestmark = pytest.mark.model
+
 V1_STORE = Path(__file__).resolve().parents[1] / "data" / "stores" / "v1-pre-part5.tar.gz"
 DOCUMENTS = 5
 

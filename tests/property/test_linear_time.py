@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ def timed(function, *args):  # type: ignore[no-untyped-def]
 segment.warm_up()
 
 
+@pytest.mark.slow  # timing under a time budget: full tier only
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(lines=st.lists(pathological_lines(), min_size=1, max_size=8))
 def test_line_classifiers_are_linear_on_pathological_lines(lines: list[str]) -> None:
@@ -94,6 +96,7 @@ def test_metadata_readers_are_linear_on_pathological_starts(line: str) -> None:
         assert seconds < 0.5, (text[:60], seconds)
 
 
+@pytest.mark.slow  # timing under a time budget: full tier only
 def test_one_megabyte_lines_segment_within_budget() -> None:
     size = 1_000_000
     lines = [char * size + "\u2014" for char in RULE_CHARACTERS]

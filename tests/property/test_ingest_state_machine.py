@@ -80,7 +80,7 @@ def make_machine(model: LocalMiniLMEmbedder) -> type[RuleBasedStateMachine]:
             )
             self.embedder = CrashingEmbedder(model)
             self.engine = Engine(self.settings, embedder=self.embedder)
-            self.engine.pipeline._write_batch = 2  # several batches per document
+            self.engine.pipeline.write_batch = 2  # several batches per document
             self.model: dict[str, str] = {}
 
         def _ingest(self, doc_id: str, text: str) -> str:
