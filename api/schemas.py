@@ -154,6 +154,12 @@ class IngestJob(BaseModel):
     failed: int
     unsupported: int
     chunks: int = Field(description="chunks stored so far")
+    chunks_embedded: int = Field(
+        0,
+        description="chunks embedded and written so far, counted as the job goes (a "
+        "group of documents is stored whole once all its chunks are: `processed` moves "
+        "a group at a time, this a batch at a time)",
+    )
     created_at: str
     updated_at: str
     message: str | None = Field(None, description="why the job failed")

@@ -105,22 +105,51 @@ def load_answer_model(settings: Settings) -> AnswerModel:
 
 def _suggested_heading(path: str, title: str) -> str | None:
     """The innermost heading of a passage's heading path, as words to ask about: marks
-    and numbering off, lower-cased unless it is a name; None when it is the title or no
-    good subject (too short, too long)."""
+    and numbering off, lower-cased unless it is a name; None when it is no good subject
+    (too short, too long) or says again what the title says."""
     heading = path.split(" > ")[-1].strip().lstrip("#").strip()
     heading = re.sub(  # noqa: DUO138 (each repetition starts with ".": one way to match)
         r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|\([a-z0-9]+\))\s+", "", heading
     ).rstrip(".:")
     words = heading.split()
-    if not 1 <= len(words) <= 8 or heading.lower() == title.lower():
+    if not 1 <= len(words) <= 8 or not any(c.isalpha() for c in heading):
         return None
-    if not any(c.isalpha() for c in heading):
+    # "The JPEG software (README)" under the heading "The JPEG software": nothing new
+    title_words = set(re.findall(r"\w+", title.lower()))
+    if set(re.findall(r"\w+", heading.lower())) <= title_words:
         return None
     if heading.isupper():
         return heading.lower()
     if words[0][:1].isupper() and (len(words[0]) == 1 or words[0][1:].islower()):
         return heading[0].lower() + heading[1:]
     return heading
+
+
+_ASKING = re.compile(
+    r"^(?:how|why|what|when|where|who|which|can|should|do|does|is|are)\b", re.IGNORECASE
+)
+_NO_ARTICLE = re.compile(r"^(?:the|a|an|my|your|our|its|their|this|these|that|those)\b")
+
+
+def _question_about(heading: str) -> str:
+    """A short question a reader would ask about a section heading: a heading that is
+    already a question keeps its words; another is asked about as a subject."""
+    if _ASKING.match(heading):
+        return heading[0].upper() + heading[1:].rstrip("?") + "?"
+    first = heading.split()[0]
+    # "the winter timetable", but "troubleshooting" and names as they are
+    if heading[0].islower() and not first.endswith("ing") and not _NO_ARTICLE.match(heading):
+        heading = f"the {heading}"
+    return f"What should I know about {heading}?"
+
+
+def _question_about_document(title: str) -> str | None:
+    """A question about a document with no usable heading, by its title's leading words
+    (what parentheses or a subtitle add left out); None when that is still long."""
+    short = re.split(r"\s+[-\u2013\u2014:|]\s+|:\s|\s*\(", title, maxsplit=1)[0].strip()
+    if not 1 <= len(short.split()) <= 6:
+        return None
+    return f"What is {short} about?"
 
 
 def _timings(started: float, retrieved: float) -> Timings:
@@ -547,8 +576,9 @@ class Engine:
 
     def suggestions(self, n: int = 3) -> list[str]:
         """Example questions drawn from the stored documents, for an empty conversation:
-        one for each of at most n documents spread over the store, about one of its
-        section headings when it has any, else about the document as a whole."""
+        one for each of at most n documents spread over the store, short, about one of
+        its section headings when it has any (one that does not repeat the title), else
+        about the document by its title's leading words."""
         if not 1 <= n <= 20:
             raise InvalidInput("n must be 1-20")
         snapshot = self.lexical.snapshot()
@@ -570,11 +600,11 @@ class Engine:
             if docs[i] not in found:  # deleted since the snapshot
                 continue
             title, heading = found[docs[i]]
-            questions.append(
-                f"What does \u201c{title}\u201d say about {heading}?"
-                if heading
-                else f"What is \u201c{title}\u201d about?"
-            )
+            question = _question_about(heading) if heading else _question_about_document(title)
+            if question and question not in questions:
+                questions.append(question)
+        if not questions and docs:
+            questions.append("What are these documents about?")
         return questions
 
     # -- health ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from ingest.pipeline import DocumentOutcome, IngestResult, Source
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 2.0
+PROGRESS_S = 0.5
 STALE_AFTER_S = 15.0
 COUNTS = ("added", "updated", "skipped", "failed", "unsupported")
 
@@ -53,6 +54,7 @@ class JobState:
     status: str = "queued"  # queued | running | done | failed
     processed: int = 0
     chunks: int = 0
+    chunks_embedded: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
@@ -67,6 +69,7 @@ class JobState:
             "documents": self.documents,
             "processed": self.processed,
             "chunks": self.chunks,
+            "chunks_embedded": self.chunks_embedded,
             **self.counts,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -106,6 +109,7 @@ def describe(store: ChromaStore, job_id: str, now: float | None = None) -> dict[
         "documents": int(meta.get("documents", 0)),
         "processed": int(meta.get("processed", 0)),
         "chunks": int(meta.get("chunks", 0)),
+        "chunks_embedded": int(meta.get("chunks_embedded", 0)),
         **{name: int(meta.get(name, 0)) for name in COUNTS},
         "created_at": str(meta.get("created_at", "")),
         "updated_at": str(meta.get("updated_at", "")),
@@ -176,6 +180,20 @@ class IngestJobs:
                 state.chunks += outcome.chunks if outcome.status in ("added", "updated") else 0
                 state.outcomes.append(outcome)
 
+        written = [time.monotonic()]
+
+        def progressed() -> None:
+            # between heartbeats too, so that a client following the job sees it move,
+            # but not more often than PROGRESS_S
+            if time.monotonic() - written[0] >= PROGRESS_S:
+                written[0] = time.monotonic()
+                write()
+
+        def on_chunks(n: int) -> None:
+            with guard:
+                state.chunks_embedded += n
+            progressed()
+
         heart = threading.Thread(target=beat, name=f"ingest-{state.job_id}-beat", daemon=True)
         with guard:
             state.status = "running"
@@ -183,7 +201,7 @@ class IngestJobs:
         heart.start()
         started = time.perf_counter()
         try:
-            engine.ingest(sources, on_document=on_document)
+            engine.ingest(sources, on_document=on_document, on_chunks=on_chunks)
             status, message = "done", ""
         except ShuttingDown:
             status = "failed"

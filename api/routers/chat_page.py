@@ -8,7 +8,12 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
 _HEADERS = {
     # The page talks only to its own origin and runs only its own script.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
@@ -22,6 +27,12 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def chat_page() -> FileResponse:
     return FileResponse(STATIC / "index.html", media_type="text/html", headers=_HEADERS)
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The page's icon (it names it; this is for clients that ask without looking)."""
+    return FileResponse(STATIC / "icon.svg", media_type="image/svg+xml", headers=_HEADERS)
 
 
 @router.get("/static/{name}")

@@ -45,12 +45,46 @@ function el(tag, className, text) {
   return node;
 }
 
+// The conversation's scroller: the message list, or the page when the list is not
+// height-bound (the narrow, one-column layout).
+function scroller() {
+  return messages.scrollHeight > messages.clientHeight + 1 ? messages : document.scrollingElement;
+}
+
+function atBottom() {
+  const box = scroller();
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+}
+
+// Whether the newest message is followed as it grows: until the reader scrolls up, and
+// again from when they scroll back down or ask a new question.
+let following = true;
+let scrolling = false; // a scroll of our own is not the reader's
+for (const target of [messages, window]) {
+  target.addEventListener("scroll", () => {
+    if (!scrolling) following = atBottom();
+  }, { passive: true });
+}
+
+function followConversation() {
+  if (!following) return;
+  const box = scroller();
+  scrolling = true;
+  box.scrollTop = box.scrollHeight;
+  requestAnimationFrame(() => { scrolling = false; });
+}
+
 function addMessage(role, text) {
   const item = el("li", role);
   item.appendChild(el("div", "text", text));
   messages.appendChild(item);
-  item.scrollIntoView({ block: "end" });
+  followConversation();
   return item;
+}
+
+// A quote as a reader sees it: the document's line breaks and runs of spaces as one space.
+function asRead(quote) {
+  return quote.replace(/\s+/g, " ").trim();
 }
 
 // Answer text with each [n] marker turned into a button that opens citation n.
@@ -82,41 +116,161 @@ function renderAnswer(item, answer) {
     const list = el("ol", "sources");
     for (const c of answer.citations) {
       const where = c.page ? `, page ${c.page}` : "";
-      list.appendChild(el("li", null, `${c.title}${where}: \u201c${c.quote}\u201d`));
+      list.appendChild(el("li", null, `${c.title}${where}: \u201c${asRead(c.quote)}\u201d`));
     }
     item.appendChild(list);
   }
   if (answer.fallback) item.appendChild(el("div", "meta", "The language model was unavailable; this answer is extractive."));
-  if (answer.standalone_question) {
+  const same = (a, b) => a.replace(/\s+/g, " ").trim().toLowerCase() === b.replace(/\s+/g, " ").trim().toLowerCase();
+  if (answer.standalone_question && !same(answer.standalone_question, answer.question)) {
     // a follow-up: what was searched, when it is not what was asked
     item.appendChild(el("div", "meta searched", `Searched for: \u201c${answer.standalone_question}\u201d`));
   }
+  followConversation();
 }
 
-// Shows a document in the viewer; with a citation, its quote highlighted and in view.
+// -- a document as a reader sees it -------------------------------------------------------
+// The stored text is shown whole and verbatim (the viewer's textContent is the stored
+// text, so citation offsets index it), cut into blocks at blank lines: a paragraph is
+// reflowed (its single line breaks show as spaces, by CSS), a list keeps one line per
+// item, and code, tables, columns and short-lined blocks (verse, addresses) keep their lines.
+const LIST_ITEM = /^\s*(?:[-*+\u2022]|\d{1,3}[.)]|[a-z][.)])\s+\S/;
+const PRE_LINE = /^(?: {4}|\t)|^\s*\||\S {3,}\S|^\s*[-=_*+]{3,}\s*$/;
+
+function blockKind(block) {
+  const lines = block.split("\n").filter((line) => line.trim());
+  if (block.trimStart().startsWith("```")) return "pre";
+  if (lines.length > 1 && lines.filter((line) => PRE_LINE.test(line)).length * 2 >= lines.length) return "pre";
+  if (LIST_ITEM.test(lines[0] || "")) return "list";
+  // a line alone: a Markdown heading, or a short line that ends no sentence (a title)
+  if (lines.length === 1 && (/^#{1,6}\s/.test(lines[0]) || (lines[0].trim().length < 60 && !/[.!?,;:]$/.test(lines[0].trim())))) return "heading";
+  if (lines.length > 1 && lines.every((line) => line.trim().length < 40)) return "lines";
+  return "para";
+}
+
+// [start, end) of each block; what lies between blocks (blank lines) belongs to none.
+// A fenced code block is one block, blank lines and all.
+function blocksOf(text) {
+  const blocks = [];
+  const gap = /\n(?:[ \t]*\n)+/g; // the next block keeps its first line's indent
+  let at = text.match(/^(?:[ \t]*\n)*/)[0].length;
+  let fenced = false;
+  let open = at;
+  for (;;) {
+    const found = gap.exec(text);
+    const stop = found ? found.index : text.length;
+    const piece = text.slice(at, stop);
+    const fences = (piece.match(/^\s*```/gm) || []).length;
+    if (fences % 2) fenced = !fenced;
+    if (!fenced && stop > open) {
+      blocks.push({ start: open, end: stop });
+    }
+    if (!found) break;
+    at = gap.lastIndex;
+    if (!fenced) open = at;
+  }
+  if (fenced && open < text.length) blocks.push({ start: open, end: text.length });
+  return blocks;
+}
+
+// Appends text[from, to) to node, its part inside [hlStart, hlEnd) in a <mark>.
+function appendMarked(node, text, from, to, hlStart, hlEnd, marks) {
+  const a = Math.max(from, Math.min(hlStart, to));
+  const b = Math.max(a, Math.min(hlEnd, to));
+  if (a > from) node.appendChild(document.createTextNode(text.slice(from, a)));
+  if (b > a) {
+    const mark = el("mark", "hl", text.slice(a, b));
+    node.appendChild(mark);
+    marks.push(mark);
+  }
+  if (to > b) node.appendChild(document.createTextNode(text.slice(b, to)));
+}
+
+// A hard-wrapped block's lines run to about one width (60-80 characters): a line break
+// after a line that reaches most of it is a wrap, shown as a space; one after a short
+// line, or in text whose lines are longer than anyone wraps at, is the author's, kept.
+const WRAP_WIDTH_MAX = 100;
+
+function appendFlowing(node, text, from, to, width, hl, marks) {
+  let at = from;
+  for (;;) {
+    const cut = text.indexOf("\n", at);
+    if (cut < 0 || cut >= to) break;
+    const line = text.slice(at, cut).trimEnd().length;
+    appendMarked(node, text, at, cut + 1, hl[0], hl[1], marks);
+    const wrapped = width <= WRAP_WIDTH_MAX && line >= 0.6 * width;
+    if (!wrapped) node.appendChild(document.createElement("br"));
+    at = cut + 1;
+  }
+  appendMarked(node, text, at, to, hl[0], hl[1], marks);
+}
+
+// Fills container with text as blocks; returns the <mark>s of [hlStart, hlEnd).
+function renderDocumentText(container, text, hlStart = -1, hlEnd = -1) {
+  container.textContent = "";
+  const marks = [];
+  let at = 0;
+  for (const block of blocksOf(text)) {
+    if (block.start > at) appendMarked(container, text, at, block.start, hlStart, hlEnd, marks);
+    const body = text.slice(block.start, block.end);
+    const kind = blockKind(body);
+    const node = el(kind === "pre" ? "pre" : kind === "heading" ? "h3" : "div", `block ${kind}`);
+    const width = Math.max(...body.split("\n").map((line) => line.trimEnd().length));
+    if (kind === "list") {
+      // one line per item; an item's wrapped lines reflow with it
+      let itemStart = block.start;
+      const lineStarts = [];
+      for (let i = block.start; i < block.end; i = text.indexOf("\n", i) + 1 || block.end) lineStarts.push(i);
+      for (let k = 1; k <= lineStarts.length; k += 1) {
+        const next = lineStarts[k];
+        if (next !== undefined && !LIST_ITEM.test(text.slice(next, text.indexOf("\n", next) + 1 || block.end))) continue;
+        const itemEnd = next === undefined ? block.end : next;
+        const item = el("div", "item");
+        appendFlowing(item, text, itemStart, itemEnd, width, [hlStart, hlEnd], marks);
+        node.appendChild(item);
+        itemStart = itemEnd;
+      }
+    } else if (kind === "para") {
+      appendFlowing(node, text, block.start, block.end, width, [hlStart, hlEnd], marks);
+    } else {
+      appendMarked(node, text, block.start, block.end, hlStart, hlEnd, marks);
+    }
+    container.appendChild(node);
+    at = block.end;
+  }
+  if (text.length > at) appendMarked(container, text, at, text.length, hlStart, hlEnd, marks);
+  return marks;
+}
+
+// Shows a document in the viewer: from the list at its top; from a citation with its
+// quote highlighted and in view.
 async function showDocument(docId, citation = null) {
   const viewer = document.getElementById("viewer");
   const text = document.getElementById("doc-text");
+  const meta = document.getElementById("doc-meta");
   const response = await call(`/v1/documents/${encodeURIComponent(docId)}`);
-  const doc = await response.json();
+  const doc = await response.json().catch(() => null);
   viewer.hidden = false;
   viewer.dataset.docId = docId;
   document.getElementById("doc-title").textContent = response.ok ? doc.title : "Document unavailable";
   const where = citation ? `characters ${citation.start}\u2013${citation.end}` : null;
-  document.getElementById("doc-meta").textContent = response.ok
+  meta.textContent = response.ok
     ? [doc.source, doc.date, where].filter(Boolean).join(" \u00b7 ")
-    : doc.error.message;
+    : (doc && doc.error ? doc.error.message : `HTTP ${response.status}`);
+  meta.classList.toggle("error", !response.ok);
+  meta.setAttribute("role", response.ok ? "status" : "alert");
   text.textContent = "";
+  viewer.scrollTop = 0;
   if (!response.ok) return;
   if (!citation) {
-    text.textContent = doc.text;
-    text.scrollTop = 0;
+    renderDocumentText(text, doc.text);
+    viewer.scrollTop = 0;
     return;
   }
-  const mark = el("mark", null, doc.text.slice(citation.start, citation.end));
-  mark.id = "highlight";
-  text.append(doc.text.slice(0, citation.start), mark, doc.text.slice(citation.end));
-  mark.scrollIntoView({ block: "center" });
+  const marks = renderDocumentText(text, doc.text, citation.start, citation.end);
+  if (!marks.length) return;
+  marks[0].id = "highlight";
+  marks[0].scrollIntoView({ block: "center" });
 }
 
 function showCitation(citation) {
@@ -149,6 +303,7 @@ async function* readEvents(response) {
 
 async function ask(question) {
   suggestions.hidden = true;
+  following = true; // a new question brings the conversation to its end
   addMessage("user", question);
   const item = addMessage("assistant", "");
   item.setAttribute("aria-busy", "true");
@@ -164,6 +319,7 @@ async function ask(question) {
     for await (const { event, data } of readEvents(response)) {
       if (event === "delta") {
         box.textContent += (box.textContent ? " " : "") + data.text;
+        followConversation();
       } else if (event === "done") {
         renderAnswer(item, data);
         item.dataset.done = "true";
@@ -177,8 +333,10 @@ async function ask(question) {
     }
   } catch (error) {
     item.classList.add("error");
+    item.setAttribute("role", "alert");
     box.textContent = `Error: ${error.message}`;
     item.dataset.done = "error";
+    followConversation();
   } finally {
     item.removeAttribute("aria-busy");
     send.disabled = false;
@@ -237,6 +395,13 @@ const uploadStatus = document.getElementById("upload-status");
 const progress = document.getElementById("upload-progress");
 const uploadResults = document.getElementById("upload-results");
 let documents = [];
+// the status line is announced as an alert while it shows an error
+uploadStatus.setAttribute("role", "status");
+new MutationObserver(() => {
+  uploadStatus.setAttribute("role", uploadStatus.classList.contains("error") ? "alert" : "status");
+}).observe(uploadStatus, { attributes: true, attributeFilter: ["class"] });
+const docSort = document.getElementById("doc-sort");
+docSort.value = localStorage.getItem("citeqa-doc-sort") === "title" ? "title" : "newest";
 
 function size(chars) {
   if (chars === null || chars === undefined) return "";
@@ -250,7 +415,9 @@ async function loadDocuments() {
     if (!response.ok) {
       docCount.textContent = "";
       docList.textContent = "";
-      docList.appendChild(el("li", "meta", await errorText(response)));
+      const problem = el("li", "meta error", await errorText(response));
+      problem.setAttribute("role", "alert");
+      docList.appendChild(problem);
       return;
     }
     const page = await response.json();
@@ -261,10 +428,16 @@ async function loadDocuments() {
   renderDocuments();
 }
 
+const byTitle = (a, b) => a.title.localeCompare(b.title, undefined, { sensitivity: "base", numeric: true })
+  || a.doc_id.localeCompare(b.doc_id);
+// newest first: by the time each was stored (a document stored before that was kept, last)
+const byNewest = (a, b) => (b.ingested_at || "").localeCompare(a.ingested_at || "") || byTitle(a, b);
+
 function renderDocuments() {
   const query = docSearch.value.trim().toLowerCase();
   const shown = documents.filter((d) =>
-    !query || d.title.toLowerCase().includes(query) || d.doc_id.toLowerCase().includes(query));
+    !query || d.title.toLowerCase().includes(query) || d.doc_id.toLowerCase().includes(query))
+    .sort(docSort.value === "title" ? byTitle : byNewest);
   docCount.textContent = query ? `${shown.length} of ${documents.length}` : `${documents.length}`;
   docList.textContent = "";
   for (const doc of shown) {
@@ -295,25 +468,61 @@ async function deleteDocument(doc) {
   await loadDocuments();
 }
 
+function megabytes(bytes) {
+  return bytes < 100000 ? `${Math.max(1, Math.round(bytes / 1000))} kB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+// Follows an ingest job until it ends, the bar and the status showing the files done;
+// resolves as the upload would have answered without one: the report, or an error when
+// no file could be stored.
+async function followJob(job) {
+  progress.value = 0;
+  for (;;) {
+    const files = `${job.processed} of ${job.documents} file${job.documents === 1 ? "" : "s"}`;
+    const counts = ["added", "updated", "skipped", "failed", "unsupported"]
+      .filter((name) => job[name]).map((name) => `${job[name]} ${OUTCOME_WORDS[name]}`);
+    // documents are stored a group at a time: until the first is, the bar says "busy"
+    if (job.processed) progress.value = job.processed / job.documents;
+    else progress.removeAttribute("value");
+    const embedded = job.chunks_embedded ? `, ${job.chunks_embedded} chunks embedded` : "";
+    uploadStatus.textContent = `Indexing: ${files} done${counts.length ? ` (${counts.join(", ")})` : ""}${embedded}\u2026`;
+    if (job.status === "done" || job.status === "failed") break;
+    await new Promise((wake) => setTimeout(wake, 250));
+    const response = await call(`/v1/ingest-jobs/${encodeURIComponent(job.job_id)}`);
+    if (!response.ok) return { status: response.status, body: await response.json().catch(() => null) };
+    job = await response.json();
+  }
+  const report = job.report;
+  if (job.status === "failed" || !report) {
+    return { status: 500, body: { error: { code: "ingest_failed", message: `Indexing stopped: ${job.message}` } } };
+  }
+  if (report.documents.length && report.documents.every((d) => d.status === "failed")) {
+    const message = report.documents.map((d) => `${d.doc_id}: ${d.message || "unreadable"}`).join("; ");
+    return { status: 422, body: { error: { code: "document_unreadable", message }, documents: report.documents } };
+  }
+  return { status: 200, body: report };
+}
+
+
 // One multipart upload through XMLHttpRequest, for its progress events.
 function sendFiles(files) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     for (const file of files) form.append("files", file, file.name);
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/v1/documents");
+    xhr.open("POST", "/v1/documents?wait=false"); // an ingest job, followed file by file
     if (apiKey) xhr.setRequestHeader("authorization", `Bearer ${apiKey}`);
     xhr.upload.addEventListener("progress", (event) => {
       if (!event.lengthComputable) return;
       progress.value = event.loaded / event.total;
-      uploadStatus.textContent = event.loaded < event.total
-        ? `Uploading\u2026 ${Math.round(100 * event.loaded / event.total)}%`
-        : "Reading and indexing\u2026";
+      uploadStatus.textContent = `Uploading\u2026 ${Math.round(100 * event.loaded / event.total)}% `
+        + `of ${megabytes(event.total)} sent`;
     });
     xhr.addEventListener("load", () => {
       let body = null;
       try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
-      resolve({ status: xhr.status, body });
+      if (xhr.status === 202 && body && body.job_id) followJob(body).then(resolve, reject);
+      else resolve({ status: xhr.status, body });
     });
     xhr.addEventListener("error", () => reject(new Error("the upload failed (network)")));
     xhr.send(form);
@@ -397,6 +606,10 @@ dropzone.addEventListener("drop", (event) => {
   addFiles([...event.dataTransfer.files]);
 });
 docSearch.addEventListener("input", renderDocuments);
+docSort.addEventListener("change", () => {
+  localStorage.setItem("citeqa-doc-sort", docSort.value);
+  renderDocuments();
+});
 
 // One request at a time at start, so that a server that needs a key asks for it once.
 async function start() {

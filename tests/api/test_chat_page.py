@@ -68,13 +68,14 @@ def test_page_streams_the_answer_and_highlights_the_cited_quote(
     assert "remain prohibited. [1]" in text and "US weapons. [2]" in text
     answer.locator("button.cite[data-n='1']").click()
     highlight = page.wait_for_selector("#highlight", timeout=10_000)
-    assert highlight.inner_text() == BAN
+    assert highlight.text_content() == BAN
     assert highlight.is_visible()
-    shown = page.inner_text("#doc-text")
+    # the viewer holds the stored text verbatim (reflowed by CSS only)
+    shown = page.eval_on_selector("#doc-text", "e => e.textContent")
     stored = httpx.get(
         f"{live_llm.url}/v1/documents/us-allows-limited-strikes-in-russia.txt"
     ).json()
-    assert shown.replace("\n", "") == stored["text"].replace("\n", "")
+    assert shown == stored["text"]
     answer.locator("button.cite[data-n='2']").click()
     page.wait_for_function(
         f"() => document.getElementById('highlight').textContent === {KIEV!r}", timeout=10_000
@@ -204,7 +205,8 @@ def test_page_adds_lists_asks_opens_and_deletes_documents(
         # example questions drawn from the stored documents, on an empty conversation
         page.click("#new")
         page.wait_for_selector("button.suggestion")
-        assert all("\u201c" in s for s in page.locator("button.suggestion").all_inner_texts())
+        asked = page.locator("button.suggestion").all_inner_texts()
+        assert asked and all(q.endswith("?") and len(q) < 60 for q in asked)
 
         ask(page, "On which day is the museum closed?")
         page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)

@@ -119,5 +119,11 @@ def test_page_marks_a_weak_match_and_not_a_plain_answer(
         assert note.startswith(f"Weak match (confidence {round(weak['confidence'] * 100)}%)")
         assert "weak" not in (plain_item.get_attribute("class") or "")
         assert plain_item.locator(".weak-note").count() == 0
+        # the README's screenshots of a weak match and of a plain answer
+        screenshots = REPO / "docs" / "screenshots"
+        weak_item.screenshot(path=str(screenshots / "weak-match.png"))
+        plain_item.locator("button.cite").first.click()
+        page.wait_for_selector("#highlight")
+        page.screenshot(path=str(screenshots / "answer.png"))
         assert errors == []
         page.close()

@@ -191,13 +191,20 @@ def test_suggestions_are_drawn_from_the_stored_documents(client: TestClient) -> 
             "text": "## Winter timetable\n\nBoats stop at 8 p.m.",
         },
         {"doc_id": "plain.txt", "title": "Pier notes", "text": "The pier opens at dawn."},
+        {  # a heading that only says the title again is no subject
+            "doc_id": "readme.txt",
+            "title": "The harbour ferry software (README.ferry)",
+            "text": "# The harbour ferry software\n\nIt prints timetables.",
+        },
     ]
     for doc in docs:
         assert client.post("/v1/documents", json=doc).status_code == 200
     questions = client.get("/v1/suggestions", params={"n": 5}).json()["questions"]
+    # short questions a person would ask, from headings, never repeating the title
     assert questions == [
-        "What does \u201cFerry guide\u201d say about winter timetable?",
-        "What is \u201cPier notes\u201d about?",
+        "What should I know about the winter timetable?",
+        "What is Pier notes about?",
+        "What is The harbour ferry software about?",
     ]
     assert len(client.get("/v1/suggestions", params={"n": 1}).json()["questions"]) == 1
     assert client.get("/v1/suggestions", params={"n": 0}).status_code == 422

@@ -37,6 +37,22 @@ def _until_ended(http: httpx.Client | TestClient, url: str, timeout: float = 180
         time.sleep(0.2)
 
 
+def test_a_running_job_counts_the_chunks_it_embeds_before_its_documents_are_stored(
+    client: TestClient,
+) -> None:
+    # three long documents, one group: stored together once all 160-odd chunks are
+    logs = {f"log-{n}.txt": log_document(n, 450) for n in (1, 2, 3)}
+    job = client.post("/v1/documents?wait=false", files=log_upload(logs)).json()
+    url = f"/v1/ingest-jobs/{job['job_id']}"
+    seen = []
+    while (state := client.get(url).json())["status"] in ("queued", "running"):
+        seen.append((state["processed"], state["chunks_embedded"]))
+        time.sleep(0.1)
+    assert state["status"] == "done" and state["chunks_embedded"] == state["chunks"] > 128
+    # between the heartbeats: the first batch's chunks, while no document is stored yet
+    assert any(processed == 0 and 0 < embedded < state["chunks"] for processed, embedded in seen)
+
+
 def test_wait_false_answers_202_and_the_job_reports_the_ingest(client: TestClient) -> None:
     response = client.post("/v1/documents?wait=false", files=_files())
     assert response.status_code == 202, response.text
@@ -49,6 +65,7 @@ def test_wait_false_answers_202_and_the_job_reports_the_ingest(client: TestClien
     report = ended["report"]
     assert sorted(d["doc_id"] for d in report["documents"]) == sorted(NOTES)
     assert ended["chunks"] == report["chunks"] == sum(d["chunks"] for d in report["documents"])
+    assert ended["chunks_embedded"] == ended["chunks"]
     assert client.get("/v1/documents").json()["total"] == 3
     answer = client.post("/v1/query", json={"question": "When does the ferry leave?"}).json()
     assert answer["citations"] and answer["citations"][0]["doc_id"] == "ferry.txt"
