@@ -97,47 +97,17 @@ def _normal(text: str) -> str:
     return text.lower()
 
 
-def _pools(records: Iterable[EvalRecord]) -> dict[str, dict[str, set[str]]]:
-    """shape -> value -> the ids of the questions that hold it."""
-    pools: dict[str, dict[str, set[str]]] = {}
-    for record in records:
-        for slot in slots(record.question):
+def near_misses(records: Iterable[EvalRecord], per_question: int = 2) -> list[EvalRecord]:
+    """Up to per_question near-misses of each answerable record, each of another kind of
+    detail; the replacements come from the other records' details of the same shape."""
+    chosen = list(records)
+    pools: dict[str, dict[str, set[str]]] = {}  # shape -> value -> ids of questions using it
+    found_slots = {r.id: slots(r.question) for r in chosen}
+    for record in chosen:
+        for slot in found_slots[record.id]:
             pools.setdefault(_shape(slot.kind, slot.text), {}).setdefault(slot.text, set()).add(
                 record.id
             )
-    return pools
-
-
-def near_misses(
-    records: Iterable[EvalRecord], per_question: int = 2, foreign: Iterable[EvalRecord] = ()
-) -> list[EvalRecord]:
-    """Up to per_question near-misses of each answerable record, each of another kind of
-    detail; the replacements come from the other records' details of the same shape. With
-    `foreign` records (questions over other documents), one more a record whose detail
-    comes from them and occurs in none of these records: a question about something its
-    documents likely never mention ("the mayor of Kharkiv" over a licence)."""
-    chosen = list(records)
-    pools = _pools(chosen)
-    found_slots = {r.id: slots(r.question) for r in chosen}
-    made = _swapped(chosen, found_slots, pools, per_question, "swap")
-    outside = _pools(foreign)
-    own = {_normal(value) for values in pools.values() for value in values}
-    outside = {
-        shape: {v: ids for v, ids in values.items() if _normal(v) not in own}
-        for shape, values in outside.items()
-    }
-    if outside:
-        made += _swapped(chosen, found_slots, outside, 1, "swap-foreign")
-    return made
-
-
-def _swapped(
-    chosen: list[EvalRecord],
-    found_slots: dict[str, list[Slot]],
-    pools: dict[str, dict[str, set[str]]],
-    per_question: int,
-    tag: str,
-) -> list[EvalRecord]:
     made: list[EvalRecord] = []
     for record in chosen:
         if not record.answerable:
@@ -148,14 +118,12 @@ def _swapped(
         by_kind: dict[str, list[Slot]] = {}
         for slot in found_slots[record.id]:
             by_kind.setdefault(slot.kind, []).append(slot)
-        kinds = sorted(
-            by_kind, key=lambda k: _pick(f"{record.id}/{tag}/{k}", ["a", "b", "c", "d"]) + k
-        )
+        kinds = sorted(by_kind, key=lambda k: _pick(f"{record.id}/{k}", ["a", "b", "c", "d"]) + k)
         for kind in kinds:
             mine = [m for m in made if (m.model_extra or {}).get("source") == record.id]
             if len(mine) >= per_question:
                 break
-            slot = _pick(f"{record.id}/{tag}/{kind}/slot", by_kind[kind])
+            slot = _pick(f"{record.id}/{kind}/slot", by_kind[kind])
             options = sorted(
                 value
                 for value, users in pools.get(_shape(kind, slot.text), {}).items()
@@ -163,11 +131,11 @@ def _swapped(
             )
             if not options:
                 continue
-            value = _pick(f"{record.id}/{tag}/{kind}/value", options)
+            value = _pick(f"{record.id}/{kind}/value", options)
             question = record.question[: slot.start] + value + record.question[slot.end :]
             made.append(
                 EvalRecord(
-                    id=f"{record.id}-{tag}-{kind.replace(' ', '-')}",
+                    id=f"{record.id}-swap-{kind.replace(' ', '-')}",
                     question=question,
                     answerable=False,
                     # the source's answers, evidence and gold documents: training drops a

@@ -503,18 +503,16 @@ def source_of(question_id: str) -> str:
 def near_miss_sets(golds: list[GoldSet], built: Path, per_question: int = 2) -> list[GoldSet]:
     """A near-miss set for every training set with answerable questions, over the same
     documents (a corpus built from evals/corpora is built once, into built/): up to
-    per_question near-misses a question with a detail from its own group's questions, and
-    one with a detail from the other groups' (evals.nearmiss.near_misses)."""
+    per_question near-misses a question."""
     from evals.corpora import build
     from evals.nearmiss import near_misses, write
     from evals.sets import load_set
 
     found = []
-    training = [g for g in golds if g.group not in EVALUATION_ONLY]
-    for gold in training:
-        # the foreign details come from the other groups' questions (never a public set's)
-        foreign = [r for g in training if g.group != gold.group for r in load_set(g.questions)]
-        made = near_misses(load_set(gold.questions), per_question, foreign)
+    for gold in golds:
+        if gold.group in EVALUATION_ONLY:
+            continue
+        made = near_misses(load_set(gold.questions), per_question)
         if not made:
             continue
         docs = gold.docs if gold.docs is not None else build(gold.name, built / gold.name)

@@ -58,17 +58,3 @@ def test_a_question_without_details_gives_none() -> None:
         id="q", question="when is the library closed?", answers=["sundays"], answerable=True
     )
     assert near_misses([plain]) == []
-
-
-def test_a_foreign_near_miss_takes_a_detail_no_question_of_the_set_holds() -> None:
-    own = load_set(SETS / "seed.jsonl")
-    foreign = load_set(SETS / "sysdocs.jsonl") + load_set(SETS / "licences.jsonl")
-    made = [r for r in near_misses(own, foreign=foreign) if "-swap-foreign-" in r.id]
-    assert len(made) >= len(own) // 3
-    own_text = " ".join(r.question for r in own).lower()
-    foreign_text = " ".join(r.question for r in foreign)
-    for record in made:
-        old, new = (record.model_extra or {})["swapped"]
-        assert new in foreign_text and new.lower() not in own_text
-    # without foreign questions there are none
-    assert not [r for r in near_misses(own) if "-swap-foreign-" in r.id]
