@@ -265,3 +265,18 @@ def assert_citations_verify(engine: Engine, answer: object) -> None:
         record = engine.store.get_document(citation.doc_id)
         assert record is not None and record.text is not None
         assert record.text[citation.start : citation.end] == citation.quote
+
+
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str, str]:
+    """`citeqa ARGS...` run in this process (this checkout's code): exit code, stdout,
+    stderr."""
+    from cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["citeqa", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    code = exit_info.value.code
+    return (code if isinstance(code, int) else 0), captured.out, captured.err

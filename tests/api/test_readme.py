@@ -11,7 +11,6 @@ import json
 import re
 import shlex
 import shutil
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,11 +19,10 @@ from fastapi.testclient import TestClient
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
-from cli.main import main
 from evals.sets import load_set
 from tests.api.conftest import LiveServer, make_app
 from tests.api.sse import parse
-from tests.conftest import EXAMPLES, REPO, SEED_FILE, require_shared
+from tests.conftest import EXAMPLES, REPO, SEED_FILE, require_shared, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -139,12 +137,7 @@ def run_line(
     (the command, this checkout's code) from the current directory."""
     program, *args = shlex.split(line)
     assert program.endswith("bin/citeqa"), line
-    monkeypatch.setattr(sys, "argv", ["citeqa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
+    return run_cli(monkeypatch, capsys, *args)
 
 
 def junit_cases(path: Path) -> dict[str, bool]:

@@ -33,10 +33,7 @@ def test_kiev_question_cites_that_attacks_there_cannot_be_answered(seed_engine: 
     assert_citations_verify(seed_engine, answer)
 
 
-@pytest.mark.xfail(strict=True, reason="unmet: see README, known limitations")
 def test_question_outside_the_documents_abstains(seed_engine: Engine) -> None:
-    # P(right) 0.119 against the shipped threshold 0.11 (the model before, trained on the
-    # public sets too: 0.105 against 0.16); "What is the population of Kharkiv?" abstains
     answer = seed_engine.ask("Who is the mayor of Kharkiv?")
     assert answer.abstained
     assert answer.citations == []
@@ -111,7 +108,9 @@ PROHIBITED = [
     "Is the ban on ATACMS strikes inside Russia still in place?",
 ]
 NEAR_MISSES = [
-    "How many ATACMS missiles has the United States delivered to Ukraine?",
+    pytest.param(
+        "How many ATACMS missiles has the United States delivered to Ukraine?", marks=UNMET
+    ),
     pytest.param("Which company manufactures Storm Shadow missiles?", marks=UNMET),
     "What is the population of Kharkiv?",
     pytest.param("How did the Kremlin respond to Biden's decision?", marks=UNMET),

@@ -9,21 +9,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.main import main
-from tests.conftest import EXAMPLES, REPO, SEED_DIR, LLMServer, citeqa_serve, require_shared
+from tests.conftest import (
+    EXAMPLES,
+    REPO,
+    SEED_DIR,
+    LLMServer,
+    citeqa_serve,
+    require_shared,
+    run_cli,
+)
 
 EXAMPLES_EVAL = ("eval", str(REPO / "evals/sets/examples.jsonl"), "--docs", str(REPO / "examples"))
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["citeqa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
 
 
 def test_ingest_ask_json_docs_round_trip(

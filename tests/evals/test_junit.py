@@ -5,18 +5,16 @@ and one testcase per gate threshold."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
 
-from cli.main import main
 from evals import junit
 from evals.metrics import QuestionResult
 from evals.run import GateFailure
 from evals.sets import EvalRecord
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
 EXAMPLES_SET = REPO / "evals" / "sets" / "examples.jsonl"
 
@@ -119,17 +117,6 @@ def test_every_kind_of_miss_is_named_in_its_failure(tmp_path: Path) -> None:
     assert suites["mine gate"].skipped == 1
     with pytest.raises(ValueError, match="is not that of question"):
         junit.document("x", [record("a")], [result("b")], None, [], {}, {})
-
-
-def run_cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["citeqa", *args])
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else 0), captured.out, captured.err
 
 
 def test_eval_writes_a_testcase_per_gold_question_and_per_threshold(
