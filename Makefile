@@ -87,9 +87,9 @@ run: ingest
 # or the quadratic leading-date and last-word patterns, which the time-budget tests in
 # tests/property/test_linear_time.py catch. A false alarm is marked `# noqa: DUO138`
 # with the reason beside it.
-REDOS_PATHS = citeqa ingest api evals
+REDOS_PATHS = citeqa ingest api evals cli
 lint: install-dev
-	$(BIN)/ruff check citeqa ingest api evals prompts tests benchmarks
+	$(BIN)/ruff check citeqa ingest api evals prompts tests benchmarks cli
 	$(BIN)/mypy
 	$(BIN)/flake8 --select=DUO138 $(REDOS_PATHS)
 	@! $(BIN)/regexploit-py $(REDOS_PATHS) | grep -A8 "Vulnerable regex"
