@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from citeqa.contract import Answer, Citation, Turn
-from citeqa.dates import parse_date
+from citeqa.dates import exact_iso_date
 from citeqa.filters import Filters
 
 __all__ = ["Answer", "Citation", "Filters", "Turn"]
@@ -207,12 +207,7 @@ class DocumentPatch(BaseModel):
     @field_validator("date")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = parse_date(value)
-        if parsed is None or parsed != value:
-            raise ValueError("send an ISO date such as 2024-05-30, or null to remove it")
-        return parsed
+        return exact_iso_date(value, "send an ISO date such as 2024-05-30, or null to remove it")
 
 
 class DocumentWithText(DocumentPublic):

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from citeqa.dates import date_as_int, parse_date
+from citeqa.dates import date_as_int, exact_iso_date
 
 DocId = Annotated[str, Field(min_length=1, max_length=512)]
 
@@ -36,12 +36,7 @@ class Filters(BaseModel):
     @field_validator("date_from", "date_to")
     @classmethod
     def _iso_date(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        parsed = parse_date(value)
-        if parsed is None or parsed != value:
-            raise ValueError("dates must be ISO dates such as 2024-05-30")
-        return parsed
+        return exact_iso_date(value, "dates must be ISO dates such as 2024-05-30")
 
     def doc_ids(self) -> list[str] | None:
         if self.doc_id is None:
