@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,32 +105,23 @@ def test_sentences_whose_quotes_do_not_verify_are_dropped(
 def test_with_the_reader_a_sentence_its_quote_is_not_about_is_dropped(
     llm_server: LLMServer, data_dir: Path, embedder: Embedder
 ) -> None:
-    engine = llm_engine(llm_server, data_dir, embedder, reader="on")
-    assert engine.reader is not None
-    answer = scripted(
-        engine,
-        llm_server,
-        "Who conveyed the decision to Ukraine?",
-        lambda num: answer_json(
+    def reply(num: Callable[[str], int]) -> str:
+        return answer_json(
             ("General Cavoli told Ukraine about the decision.", num("General Cavoli"), CAVOLI),
             # a verbatim quote, but the sentence says something it does not
             ("The ferry to Gull Island leaves at nine.", num("General Cavoli"), CAVOLI),
-        ),
-    )
+        )
+
+    question = "Who conveyed the decision to Ukraine?"
+    engine = llm_engine(llm_server, data_dir, embedder, reader="on")
+    assert engine.reader is not None
+    answer = scripted(engine, llm_server, question, reply)
     assert answer.answer == "General Cavoli told Ukraine about the decision. [1]"  # type: ignore[attr-defined]
     assert answer.dropped_sentences == 1  # type: ignore[attr-defined]
     assert_citations_verify(engine, answer)
     # without the reader the quote verifies, so both sentences stand
     plain = llm_engine(llm_server, data_dir.parent / "plain", embedder)
-    both = scripted(
-        plain,
-        llm_server,
-        "Who conveyed the decision to Ukraine?",
-        lambda num: answer_json(
-            ("General Cavoli told Ukraine about the decision.", num("General Cavoli"), CAVOLI),
-            ("The ferry to Gull Island leaves at nine.", num("General Cavoli"), CAVOLI),
-        ),
-    )
+    both = scripted(plain, llm_server, question, reply)
     assert both.dropped_sentences == 0  # type: ignore[attr-defined]
 
 
