@@ -81,9 +81,9 @@ class GoldSet:
     docs: Path | None = None  # a folder, or None: built from evals/corpora/<name>.toml
 
 
-# Reported, never trained on (nor is the threshold chosen on them): the public sets with
-# `--public evaluate` (main() sets it).
-EVALUATION_ONLY: list[str] = []
+# The public sets: with `--public evaluate`, reported and never trained on (nor is the
+# threshold chosen on them).
+PUBLIC = ("squad2", "realtimeqa")
 NEAR_MISSES = REPO / "build" / "nearmiss"
 
 
@@ -508,7 +508,9 @@ def source_of(question_id: str) -> str:
     return question_id.split("-swap-", 1)[0]
 
 
-def near_miss_sets(golds: list[GoldSet], built: Path, per_question: int = 2) -> list[GoldSet]:
+def near_miss_sets(
+    golds: list[GoldSet], built: Path, per_question: int = 2, skip: tuple[str, ...] = ()
+) -> list[GoldSet]:
     """A near-miss set for every training set with answerable questions, over the same
     documents (a corpus built from evals/corpora is built once, into built/): up to
     per_question near-misses a question."""
@@ -518,7 +520,7 @@ def near_miss_sets(golds: list[GoldSet], built: Path, per_question: int = 2) -> 
 
     found = []
     for gold in golds:
-        if gold.group in EVALUATION_ONLY:
+        if gold.group in skip:
             continue
         made = near_misses(load_set(gold.questions), per_question)
         if not made:
@@ -665,8 +667,7 @@ def main(argv: list[str] | None = None) -> int:
         "--near-misses",
         type=int,
         default=0,
-        help="near-misses made per answerable question (measured, not shipped: see the "
-        "docstring)",
+        help="near-misses made per answerable question (measured, not shipped: see the docstring)",
     )
     parser.add_argument(
         "--public",
@@ -688,12 +689,16 @@ def main(argv: list[str] | None = None) -> int:
     from evals.report import plot_risk_coverage
 
     golds = gold_sets(args.shared)
-    EVALUATION_ONLY[:] = ["squad2", "realtimeqa"] if args.public == "evaluate" else []
-    if len({g.group for g in golds if g.group not in EVALUATION_ONLY}) < 2:
+    evaluation_only = PUBLIC if args.public == "evaluate" else ()
+    if len({g.group for g in golds if g.group not in evaluation_only}) < 2:
         print("error: fewer than two groups of gold sets to train on", file=sys.stderr)
         return 1
     built = Path(tempfile.mkdtemp(prefix="citeqa-nearmiss-"))
-    made = near_miss_sets(golds, built, args.near_misses) if args.near_misses > 0 else []
+    made = (
+        near_miss_sets(golds, built, args.near_misses, evaluation_only)
+        if args.near_misses > 0
+        else []
+    )
     dumps = []
     for gold in golds + made:
         print(f"features: {gold.name} ...", flush=True)
@@ -715,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
             train_groups.setdefault(d.group, []).extend(kept)
             continue
         reported.setdefault(d.group, []).extend(d.questions)
-        if d.group not in EVALUATION_ONLY:
+        if d.group not in evaluation_only:
             train_groups.setdefault(d.group, []).extend(d.questions)
 
     # the answerability model also learns from each answerable gold question's twin over
@@ -742,7 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     print("fitting held-out models ...", flush=True)
     report: dict[str, Any] = {
         "folds": args.folds,
-        "evaluation_only": [g for g in EVALUATION_ONLY if g in reported],
+        "evaluation_only": [g for g in evaluation_only if g in reported],
         "near_misses": near_miss_counts,
         "sets": {},
     }
@@ -820,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
             "sets": {
                 d.name: len(d.questions)
                 for d in dumps
-                if d.group not in EVALUATION_ONLY and d.name not in made_names
+                if d.group not in evaluation_only and d.name not in made_names
             },
             "near_misses": {name: kept for name, (kept, _made) in near_miss_counts.items()},
             "evaluation_only": report["evaluation_only"],
