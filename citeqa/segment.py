@@ -85,14 +85,17 @@ class Structure:
 
     def units_between(self, start: int, end: int) -> list[Unit]:
         """Units lying wholly inside text[start:end]."""
-        starts = [u.start for u in self.units]
-        i = bisect.bisect_left(starts, start)
+        i = bisect.bisect_left(self.units, start, key=_unit_start)
         found = []
         while i < len(self.units) and self.units[i].start < end:
             if self.units[i].end <= end:
                 found.append(self.units[i])
             i += 1
         return found
+
+
+def _unit_start(unit: Unit) -> int:
+    return unit.start
 
 
 # -- text views ------------------------------------------------------------------------

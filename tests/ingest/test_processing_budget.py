@@ -18,6 +18,7 @@ from citeqa import deadline
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.engine import Engine
 from citeqa.errors import ProcessingTimeout
+from citeqa.segment import segment
 from citeqa.settings import Settings
 from ingest.pipeline import Source
 from tests.api.conftest import make_app
@@ -79,8 +80,10 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     assert sorted(tight.store.chunk_ids("slow.txt")) == before
     record = tight.store.get_document("slow.txt")
     assert record is not None and record.text == "v1." and record.status == "complete"
-    # it stopped at its budget (0.9 s), not after the 2-3 s the whole document needs: the
-    # same ingest without the slow document, into a fresh store, times the rest here now
+    # it stopped at its budget (0.9 s), long before the whole document's work was done:
+    # both are timed here, in the same run, so the bound holds on a slower machine too.
+    # The rest: the same ingest without the slow document, into a fresh store; the whole:
+    # segmenting the slow document alone, without a budget (a part of its work only)
     alone = Engine(
         settings.model_copy(update={**TIGHT, "data_dir": settings.data_dir / "alone"}),
         embedder=embedder,
@@ -88,7 +91,10 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     started = time.perf_counter()
     alone.ingest(_sources()[1:])
     rest = time.perf_counter() - started
-    assert took < rest + 1.5, (took, rest)
+    started = time.perf_counter()
+    segment(SLOW, "text", [])
+    whole = time.perf_counter() - started
+    assert took < rest + whole / 2, (took, rest, whole)
 
 
 @pytest.mark.slow  # timing under a time budget: full tier only
