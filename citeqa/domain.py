@@ -139,6 +139,8 @@ class Retrieval:
     passages: list[Passage]
     lexical: LexicalSnapshot  # the BM25 statistics this retrieval saw
     candidates: list[Candidate] = field(default_factory=list)  # units of passages, best first
+    # the documents the question named and retrieval searched alone (citeqa.scope)
+    scope: list[str] | None = None
 
 
 @dataclass

@@ -207,7 +207,11 @@ class Engine:
         self.reader = reader if model.reader else None
         self.scorer = UnitScorer(self.embedder, model, self.reader)
         self.retriever = Retriever(
-            self.store, self.embedder, self.lexical, settings.answer.rerank_depth
+            self.store,
+            self.embedder,
+            self.lexical,
+            settings.answer.rerank_depth,
+            scope=settings.answer.document_scope,
         )
         self.query = QueryPipeline(
             self.retriever, [UnitRanking(self.scorer, self.retriever.depth)]

@@ -34,6 +34,7 @@ from citeqa.components.store import ChromaStore
 from citeqa.dates import date_as_int
 from citeqa.domain import Chunk
 from citeqa.filters import Filters
+from citeqa.scope import DocumentName, names_of
 from citeqa.segment import display_text
 from citeqa.text import terms
 
@@ -149,6 +150,8 @@ class LexicalSnapshot:
     dates: np.ndarray  # yyyymmdd, 0 when undated
     held: dict[str, Chunk] | None  # the alive chunks by id, or None: read when needed
     fetch: Fetch | None = None
+    # what names each document (citeqa.scope): its name words and versions, by doc_id
+    names: dict[str, DocumentName] = field(default_factory=dict)
 
     @property
     def holds_chunks(self) -> bool:
@@ -225,6 +228,7 @@ class _Rows:
         self.sources: list[str] = []
         self.dates: list[int] = []
         self.held: dict[str, Chunk] | None = {} if hold else None
+        self.contexts: dict[str, str] = {}  # each document's passage context, by doc_id
 
     def add(self, chunks: Iterable[Chunk]) -> _Rows:
         for chunk in chunks:
@@ -239,6 +243,10 @@ class _Rows:
             self.doc_ids.append(sys.intern(chunk.doc_id))
             self.sources.append(sys.intern(str(chunk.metadata.get("source", ""))))
             self.dates.append(int(chunk.metadata.get("date_int") or 0))
+            if chunk.doc_id not in self.contexts:
+                self.contexts[chunk.doc_id] = str(
+                    chunk.metadata.get("context") or chunk.metadata.get("title") or ""
+                )
             if self.held is not None:
                 self.held[chunk.id] = chunk
         return self
@@ -281,6 +289,7 @@ def build(
         dates=np.array(rows.dates, dtype=np.int64),
         held=rows.held,
         fetch=fetch,
+        names=names_of(rows.contexts.items()),
     )
 
 
@@ -337,6 +346,10 @@ def apply(
         dates=dates,
         held=held,
         fetch=snapshot.fetch,
+        names={
+            **{k: v for k, v in snapshot.names.items() if k not in changed},
+            **names_of(new.contexts.items()),
+        },
     )
 
 

@@ -42,7 +42,12 @@ class UnitRanking:
         )
         ranked, kept = rerank(retrieval.passages, candidates, top_k)
         return Retrieval(
-            retrieval.question_terms, retrieval.query_vector, ranked, retrieval.lexical, kept
+            retrieval.question_terms,
+            retrieval.query_vector,
+            ranked,
+            retrieval.lexical,
+            kept,
+            scope=retrieval.scope,
         )
 
 

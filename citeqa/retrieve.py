@@ -15,6 +15,7 @@ from citeqa.components.store import ChromaStore
 from citeqa.domain import Chunk, Passage, Retrieval
 from citeqa.filters import Filters
 from citeqa.lexical import LexicalIndex, LexicalSnapshot
+from citeqa.scope import named_documents
 from citeqa.text import question_terms
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
@@ -27,11 +28,13 @@ class Retriever:
         embedder: Embedder,
         lexical: LexicalIndex,
         rerank_depth: int = 15,
+        scope: bool = True,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._lexical = lexical
         self.rerank_depth = rerank_depth
+        self.scope = scope
 
     def depth(self, top_k: int) -> int:
         return max(top_k * 4, self.rerank_depth, 20)
@@ -42,6 +45,9 @@ class Retriever:
         depth = self.depth(top_k)
         wanted = question_terms(question)
         snapshot = self._lexical.snapshot()
+        scope = self._scope(question, filters, snapshot)
+        if scope is not None:
+            filters = (filters or Filters()).model_copy(update={"doc_id": sorted(scope)})
         vector = self._embedder.embed_query(question)
         where = filters.chroma_where() if filters else None
         dense = self._dense(snapshot, vector, depth, where)
@@ -62,7 +68,19 @@ class Retriever:
         ranked = ranked[: max(top_k, self.rerank_depth)]
         for rank, passage in enumerate(ranked, start=1):
             passage.fused_rank = rank
-        return Retrieval(wanted, vector, ranked, snapshot)
+        return Retrieval(wanted, vector, ranked, snapshot, scope=sorted(scope) if scope else None)
+
+    def _scope(
+        self, question: str, filters: Filters | None, snapshot: LexicalSnapshot
+    ) -> frozenset[str] | None:
+        """The documents the question names by name and version (citeqa.scope), unless
+        scoping is off or the caller chose the documents (a doc_id filter); None: all."""
+        if not self.scope or (filters is not None and filters.doc_ids() is not None):
+            return None
+        named = named_documents(question, snapshot.names)
+        if named is None or len(named) == len(snapshot.names):
+            return None
+        return named
 
     def _dense(
         self,

@@ -34,6 +34,12 @@ class AnswerSettings(BaseModel):
         description="Fused candidate passages whose units the answer model scores; the "
         "passages answered from are the best of these by their best unit.",
     )
+    document_scope: bool = Field(
+        True,
+        description="A question that names a stored document by name and version ('GPL "
+        "version 2', 'MPL 2.0', 'the 2023 report') is searched in the documents it names "
+        "only (citeqa/scope.py); false: every document, as the filters allow.",
+    )
     max_sentences: int = Field(3, ge=1, le=10, description="Most units in an answer.")
     relative_cutoff: float = Field(
         0.5,
