@@ -468,18 +468,24 @@ def set_confidence(replayed: list[Replay], params: Any) -> list[Outcome]:
     return [r.outcome() for r in replayed]
 
 
-def choose_threshold(per_group: dict[str, list[Outcome]]) -> float:
+def choose_threshold(per_group: dict[str, list[Outcome]], rule: str = "accuracy") -> float:
     """The threshold with the best mean decision accuracy over the groups (held-out
     predictions): answerable questions answered rightly, unanswerable ones abstained;
     every group that has unanswerable questions weighs the same (one without them only
-    ever rewards answering). Ties go to the lower threshold."""
+    ever rewards answering). `rule` "balanced": within a group, its answerable and its
+    unanswerable questions weigh the same too (the mean of the share answered rightly
+    and the share abstained), whatever their numbers. Ties go to the lower threshold."""
     weighing = [
         outcomes for outcomes in per_group.values() if any(not o.answerable for o in outcomes)
     ] or list(per_group.values())
-    scores = {
-        t: float(np.mean([np.mean([o.right(t) for o in outcomes]) for outcomes in weighing]))
-        for t in THRESHOLDS
-    }
+
+    def accuracy(outcomes: list[Outcome], t: float) -> float:
+        if rule != "balanced":
+            return float(np.mean([o.right(t) for o in outcomes]))
+        sides = [[o.right(t) for o in outcomes if o.answerable is side] for side in (True, False)]
+        return float(np.mean([np.mean(side) for side in sides if side]))
+
+    scores = {t: float(np.mean([accuracy(o, t) for o in weighing])) for t in THRESHOLDS}
     return max(THRESHOLDS, key=lambda t: (scores[t], -t))
 
 
@@ -675,6 +681,13 @@ def main(argv: list[str] | None = None) -> int:
         default="train",
         help="train on the public sets too (the shipped models), or only evaluate on them",
     )
+    parser.add_argument(
+        "--threshold-rule",
+        choices=["accuracy", "balanced"],
+        default="accuracy",
+        help="the threshold: best mean per-group decision accuracy, or with each group's "
+        "answerable and unanswerable questions weighed the same (balanced)",
+    )
     args = parser.parse_args(argv)
     reader = args.reader == "on"
     COMPOSE["following_unit"] = not reader
@@ -753,7 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     curves = {}
     loo_outcomes = held_out_outcomes(answer_train, reported, fit_without, ())
-    shipped_threshold = choose_threshold(loo_outcomes)
+    shipped_threshold = choose_threshold(loo_outcomes, args.threshold_rule)
     units = fit_without()
     answerability = fit_answerability(
         [replays(answer_train[h], fit_without(h)) for h in answer_train]
@@ -769,7 +782,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             # the threshold, from the other groups' own held-out outcomes (nested)
             threshold = choose_threshold(
-                held_out_outcomes(answer_train, reported, fit_without, (g,))
+                held_out_outcomes(answer_train, reported, fit_without, (g,)),
+                args.threshold_rule,
             )
             # the group itself: units model and answerability model never saw it
             others = [h for h in train_groups if h != g]
@@ -831,8 +845,14 @@ def main(argv: list[str] | None = None) -> int:
             "evaluation_only": report["evaluation_only"],
             "unit_rows": int(sum(len(q.rows) for qs in train_groups.values() for q in qs)),
             "threshold_rule": "best mean per-group decision accuracy (answered right or "
-            "rightly abstained) of the leave-one-group-out predictions",
-            "command": f"make train-answerer (python -m evals.train --reader {args.reader})",
+            "rightly abstained) of the leave-one-group-out predictions"
+            + (
+                ", a group's answerable and unanswerable questions weighed the same"
+                if args.threshold_rule == "balanced"
+                else ""
+            ),
+            "command": "python -m evals.train "
+            + " ".join(sys.argv[1:] if argv is None else argv),
             "following_unit": "always" if COMPOSE["following_unit"] else "never",
             "near_misses_per_question": args.near_misses,
             "answer_removed_twins": args.absent,
