@@ -101,6 +101,15 @@ class Answer(BaseModel):
         "certainty. Null only from servers older than this field.",
         examples=[0.8731],
     )
+    # Added by part 8.
+    searched_documents: list[str] | None = Field(
+        None,
+        description="When the question names stored documents by name and version ('GPL "
+        "version 2', 'MPL 2.0', 'the 2023 report'): the doc_ids of those documents, the only "
+        "ones searched (CITEQA_ANSWER__DOCUMENT_SCOPE). Null: every document the filters "
+        "allow was searched.",
+        examples=[["gpl-2.txt"]],
+    )
 
     model_config = {
         "json_schema_extra": {

@@ -403,6 +403,7 @@ class Engine:
             timings_ms=Timings(retrieve=0, answer=0, total=0),
             sentences=sentences,
             confidence=round(confidence, 4),
+            searched_documents=retrieval.scope,
         )
         return answer
 
@@ -469,6 +470,7 @@ class Engine:
                 sentences=kept,
                 dropped_sentences=composer.unsupported if settings.llm_unsupported == "drop" else 0,
                 standalone_question=standalone,
+                searched_documents=retrieval.scope,
                 # the extractive model's P(right) for the passages the LLM read
                 confidence=round(self.answerer.confidence(retrieval.candidates), 4)
                 if retrieval.candidates

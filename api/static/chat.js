@@ -126,6 +126,10 @@ function renderAnswer(item, answer) {
     // a follow-up: what was searched, when it is not what was asked
     item.appendChild(el("div", "meta searched", `Searched for: \u201c${answer.standalone_question}\u201d`));
   }
+  if (answer.searched_documents && answer.searched_documents.length) {
+    // the question named these documents by version: nothing else was searched
+    item.appendChild(el("div", "meta scoped", `Searched only: ${answer.searched_documents.join(", ")}`));
+  }
   followConversation();
 }
 

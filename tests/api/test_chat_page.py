@@ -134,6 +134,33 @@ def test_page_asks_for_an_api_key_when_the_server_needs_one(
         page.close()
 
 
+def test_page_says_which_documents_a_question_named_by_version(
+    browser: object, data_dir: Path, minilm: object
+) -> None:
+    guide = "Refunds of the widget are accepted within {} days of purchase."
+    with serving(data_dir, minilm) as live:
+        for v, days in ((1, 14), (2, 30)):
+            httpx.post(
+                f"{live.url}/v1/documents",
+                json={
+                    "doc_id": f"widget-guide-{v}.txt",
+                    "text": f"Widget guide, version {v}\n\n" + guide.format(days),
+                },
+            ).raise_for_status()
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.goto(live.url)
+        page.wait_for_function("() => document.getElementById('backend').textContent !== ''")
+        ask(page, "Under the widget guide version 1, within how many days are refunds accepted?")
+        page.wait_for_selector("li.assistant[data-done='true']", timeout=30_000)
+        last = page.locator("li.assistant").last
+        assert "14 days" in last.inner_text()
+        assert last.locator(".scoped").inner_text() == "Searched only: widget-guide-1.txt"
+        ask(page, "Within how many days are refunds of the widget accepted?")
+        page.wait_for_selector("li.assistant:nth-of-type(4)[data-done='true']", timeout=30_000)
+        assert page.locator("li.assistant").last.locator(".scoped").count() == 0
+        page.close()
+
+
 MUSEUM = (
     "The Tidewater Museum opens at nine on weekdays. It is closed on Mondays, and the "
     "whaling gallery reopened in March after its roof was repaired."
