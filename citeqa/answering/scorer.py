@@ -4,8 +4,6 @@ a reader, the reader's logit for each unit read in its context)."""
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -21,6 +19,7 @@ from citeqa.answering.features import (
     tokens,
 )
 from citeqa.answering.model import AnswerModel
+from citeqa.cache import LRU
 from citeqa.components.embedder import Embedder
 from citeqa.components.reader import Reader
 from citeqa.domain import Candidate, Chunk, Passage
@@ -32,29 +31,14 @@ if TYPE_CHECKING:
     from citeqa.lexical import LexicalSnapshot
 
 
-class _LRU:
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[str, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> object | None:
-        with self._lock:
-            return self._items.get(key)
-
-    def put(self, key: str, value: object) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 @functools.lru_cache(maxsize=20_000)
 def _terms_of(text: str) -> frozenset[str]:
     return frozenset(terms(text))
 
 
 Context = tuple[frozenset[str], frozenset[str]]
+# a chunk's units (start, end, kind), their vectors and display texts
+_Decoded = tuple[list[tuple[int, int, str]], np.ndarray, list[str]]
 
 
 def _context(chunk: Chunk) -> Context:
@@ -94,10 +78,11 @@ class UnitScorer:
         self._embedder = embedder
         self.model = model
         self.reader = reader
-        self._vectors = _LRU(20_000)  # unit vectors embedded at query time, by text
-        self._contexts = _LRU(50_000)
+        # unit vectors embedded at query time, by text
+        self._vectors: LRU[str, np.ndarray] = LRU(20_000)
+        self._contexts: LRU[str, Context] = LRU(50_000)
         # decoded units of recently scored chunks: about 15 KB each
-        self._chunks = _LRU(2_000)
+        self._chunks: LRU[str, _Decoded] = LRU(2_000)
 
     def units(
         self, question: str, vector: Sequence[float], passages: Sequence[Passage],
@@ -182,14 +167,14 @@ class UnitScorer:
         if found is None:
             found = _context(chunk)
             self._contexts.put(chunk.id, found)
-        return found  # type: ignore[return-value]
+        return found
 
-    def _units_of(self, chunk: Chunk) -> tuple[list[tuple[int, int, str]], np.ndarray, list[str]]:
+    def _units_of(self, chunk: Chunk) -> _Decoded:
         """A chunk's units, their vectors and display texts (kept for the most recently
         scored chunks: a chunk id names one text for good)."""
         found = self._chunks.get(chunk.id)
         if found is not None:
-            return found  # type: ignore[return-value]
+            return found
         stored = chunk.unit_vectors()
         if stored is not None:
             units = [(a, b, stored.kind(i)) for i, (a, b) in enumerate(stored.spans)]
@@ -206,12 +191,13 @@ class UnitScorer:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Vectors of units stored without them, embedded now (cached by text)."""
-        found = [self._vectors.get(t) for t in texts]
-        missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
+        known = {t: v for t in texts if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             for text, vector in zip(missing, self._embedder.embed_documents(missing), strict=True):
-                self._vectors.put(text, np.asarray(vector, dtype=np.float32))
-        return np.vstack([self._vectors.get(t) for t in texts])  # type: ignore[misc]
+                known[text] = np.asarray(vector, dtype=np.float32)
+                self._vectors.put(text, known[text])
+        return np.vstack([known[t] for t in texts])
 
 
 def _worth_reading(asked: QuestionProfile, candidates: Sequence[Candidate]) -> np.ndarray:

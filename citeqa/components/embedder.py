@@ -13,13 +13,12 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
+from citeqa.cache import LRU
 from citeqa.errors import ConfigurationError, EmbedderUnavailable
 from citeqa.settings import Settings
 
@@ -43,28 +42,7 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> list[float]: ...
 
 
-class _QueryCache:
-    """Small thread-safe LRU for query embeddings: repeated questions skip the model."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._items: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> list[float] | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: str, value: list[float]) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
+QUERY_CACHE = 1024  # query vectors kept: a repeated question skips the model
 
 TORCH_EXTRA = (
     "the torch extra is not installed (the default install runs the model on onnxruntime "
@@ -176,7 +154,7 @@ class LocalMiniLMEmbedder:
         self._runtime = runtime
         self._requested_device = device
         self._device: str | None = None
-        self._cache = _QueryCache()
+        self._cache: LRU[str, list[float]] = LRU(QUERY_CACHE)
         self.calls = 0
 
     @property
@@ -317,7 +295,7 @@ class OpenAIEmbedder:
         )
         self._model = model
         self._batch_size = settings.embed_batch_size
-        self._cache = _QueryCache()
+        self._cache: LRU[str, list[float]] = LRU(QUERY_CACHE)
         self.name = f"openai:{model}"
         self.calls = 0
         known = _OPENAI_DIMENSIONS.get(model)

@@ -21,13 +21,13 @@ import importlib.util
 import logging
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from citeqa.cache import LRU
 from citeqa.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -77,9 +77,7 @@ def _files(model: str | None) -> tuple[Path, Path, str]:
             from huggingface_hub import snapshot_download
 
             folder = Path(
-                snapshot_download(
-                    model, allow_patterns=["*.onnx", "onnx/*.onnx", "tokenizer.json"]
-                )
+                snapshot_download(model, allow_patterns=["*.onnx", "onnx/*.onnx", "tokenizer.json"])
             )
         except Exception as exc:  # noqa: BLE001 - offline, unknown id, ...
             raise ConfigurationError(
@@ -113,28 +111,19 @@ class CrossEncoderReader:
         tokenizer.no_padding()  # its file pads every pair to 512 pieces: 25x slower
         tokenizer.enable_truncation(max_length=MAX_PIECES, strategy="longest_first")
         self._tokenizer = tokenizer
-        self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._cache: LRU[tuple[str, str], float] = LRU(cache_size)
+        self._lock = threading.Lock()  # guards the count of pairs
         self.pairs = 0  # pairs run through the model (not answered from the cache)
 
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
-        found: list[float | None] = []
-        with self._lock:
-            for text in texts:
-                value = self._cache.get((question, text))
-                if value is not None:
-                    self._cache.move_to_end((question, text))
-                found.append(value)
+        found = [self._cache.get((question, text)) for text in texts]
         missing = list(dict.fromkeys(t for t, v in zip(texts, found, strict=True) if v is None))
         if missing:
             logits = self._run(question, missing)
             with self._lock:
                 self.pairs += len(missing)
-                for text, logit in zip(missing, logits, strict=True):
-                    self._cache[(question, text)] = float(logit)
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+            for text, logit in zip(missing, logits, strict=True):
+                self._cache.put((question, text), float(logit))
             computed = dict(zip(missing, logits, strict=True))
             found = [
                 v if v is not None else float(computed[t])
