@@ -153,6 +153,14 @@ class IngestJob(BaseModel):
     skipped: int
     failed: int
     unsupported: int
+    read: int = Field(
+        0,
+        description="documents whose reading has started, the one being read included "
+        "(moves a file at a time; an archive's members count one by one)",
+    )
+    current: str | None = Field(
+        None, description="the doc_id of the document being read now; null once the job ended"
+    )
     chunks: int = Field(description="chunks stored so far")
     chunks_embedded: int = Field(
         0,

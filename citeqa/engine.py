@@ -527,8 +527,11 @@ class Engine:
         sources: Iterable[Source],
         on_document: Callable[[DocumentOutcome], None] | None = None,
         on_chunks: Callable[[int], None] | None = None,
+        on_reading: Callable[[str], None] | None = None,
     ) -> IngestResult:
-        return self.pipeline.run(sources, on_document=on_document, on_chunks=on_chunks)
+        return self.pipeline.run(
+            sources, on_document=on_document, on_chunks=on_chunks, on_reading=on_reading
+        )
 
     def get_document(self, doc_id: str) -> DocumentRecord:
         record = self.store.get_document(doc_id)

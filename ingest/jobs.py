@@ -39,7 +39,11 @@ class Ingests(Protocol):
     store: ChromaStore
 
     def ingest(
-        self, sources: Sequence[Source], on_document: Any = None, on_chunks: Any = None
+        self,
+        sources: Sequence[Source],
+        on_document: Any = None,
+        on_chunks: Any = None,
+        on_reading: Any = None,
     ) -> IngestResult: ...
 
 
@@ -53,6 +57,8 @@ class JobState:
     documents: int
     status: str = "queued"  # queued | running | done | failed
     processed: int = 0
+    read: int = 0  # documents whose reading has started (the one being read included)
+    current: str = ""  # the document being read now
     chunks: int = 0
     chunks_embedded: int = 0
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
@@ -68,6 +74,8 @@ class JobState:
             "status": self.status,
             "documents": self.documents,
             "processed": self.processed,
+            "read": self.read,
+            "current": self.current,
             "chunks": self.chunks,
             "chunks_embedded": self.chunks_embedded,
             **self.counts,
@@ -108,6 +116,8 @@ def describe(store: ChromaStore, job_id: str, now: float | None = None) -> dict[
         "status": status,
         "documents": int(meta.get("documents", 0)),
         "processed": int(meta.get("processed", 0)),
+        "read": int(meta.get("read", 0)),
+        "current": str(meta.get("current") or "") or None,
         "chunks": int(meta.get("chunks", 0)),
         "chunks_embedded": int(meta.get("chunks_embedded", 0)),
         **{name: int(meta.get(name, 0)) for name in COUNTS},
@@ -194,6 +204,13 @@ class IngestJobs:
                 state.chunks_embedded += n
             progressed()
 
+        def on_reading(doc_id: str) -> None:
+            with guard:
+                state.read += 1
+                state.current = doc_id
+                state.documents = max(state.documents, state.read)
+            progressed()
+
         heart = threading.Thread(target=beat, name=f"ingest-{state.job_id}-beat", daemon=True)
         with guard:
             state.status = "running"
@@ -201,7 +218,9 @@ class IngestJobs:
         heart.start()
         started = time.perf_counter()
         try:
-            engine.ingest(sources, on_document=on_document, on_chunks=on_chunks)
+            engine.ingest(
+                sources, on_document=on_document, on_chunks=on_chunks, on_reading=on_reading
+            )
             status, message = "done", ""
         except ShuttingDown:
             status = "failed"
@@ -218,6 +237,6 @@ class IngestJobs:
         ended.set()
         heart.join()
         with guard:
-            state.status, state.message = status, message
+            state.status, state.message, state.current = status, message, ""
             state.seconds = time.perf_counter() - started
         write()

@@ -231,10 +231,13 @@ class IngestPipeline:
         sources: Iterable[Source],
         on_document: Callable[[DocumentOutcome], None] | None = None,
         on_chunks: Callable[[int], None] | None = None,
+        on_reading: Callable[[str], None] | None = None,
     ) -> IngestResult:
         """Ingest the sources in groups (see GROUP_CHUNKS). Each document of a group is
         pending until all of the group's chunks are stored, then all are complete: a run
-        that dies leaves whole documents and pending ones, which the next run redoes."""
+        that dies leaves whole documents and pending ones, which the next run redoes.
+        `on_reading` hears each document's doc_id as its reading starts (an archive's
+        members one by one), `on_document` its outcome once it is stored or refused."""
         started = time.perf_counter()
         warm_up()
         with store_write_lock(self._lock_dir):
@@ -249,6 +252,8 @@ class IngestPipeline:
                     continue
                 if groups.holds(source.doc_id.strip()):  # a second version: after the first
                     groups.flush()
+                if on_reading:
+                    on_reading(source.doc_id.strip())
                 prepared = self._prepare_source(source, manifest)
                 if isinstance(prepared, DocumentOutcome):
                     groups.outcome(prepared)

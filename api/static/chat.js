@@ -485,11 +485,14 @@ async function followJob(job) {
     const files = `${job.processed} of ${job.documents} file${job.documents === 1 ? "" : "s"}`;
     const counts = ["added", "updated", "skipped", "failed", "unsupported"]
       .filter((name) => job[name]).map((name) => `${job[name]} ${OUTCOME_WORDS[name]}`);
-    // documents are stored a group at a time: until the first is, the bar says "busy"
-    if (job.processed) progress.value = job.processed / job.documents;
+    // files are read one at a time and stored a group at a time: the bar moves half a
+    // step as each file is read and the other half as it is stored
+    const read = job.read || 0;
+    if (read || job.processed) progress.value = (read + job.processed) / (2 * job.documents);
     else progress.removeAttribute("value");
+    const reading = job.current && job.status === "running" ? `reading ${job.current} (${read} of ${job.documents}); ` : "";
     const embedded = job.chunks_embedded ? `, ${job.chunks_embedded} chunks embedded` : "";
-    uploadStatus.textContent = `Indexing: ${files} done${counts.length ? ` (${counts.join(", ")})` : ""}${embedded}\u2026`;
+    uploadStatus.textContent = `Indexing: ${reading}${files} done${counts.length ? ` (${counts.join(", ")})` : ""}${embedded}\u2026`;
     if (job.status === "done" || job.status === "failed") break;
     await new Promise((wake) => setTimeout(wake, 250));
     const response = await call(`/v1/ingest-jobs/${encodeURIComponent(job.job_id)}`);

@@ -44,13 +44,18 @@ def test_a_running_job_counts_the_chunks_it_embeds_before_its_documents_are_stor
     logs = {f"log-{n}.txt": log_document(n, 450) for n in (1, 2, 3)}
     job = client.post("/v1/documents?wait=false", files=log_upload(logs)).json()
     url = f"/v1/ingest-jobs/{job['job_id']}"
-    seen = []
+    seen, reading = [], []
     while (state := client.get(url).json())["status"] in ("queued", "running"):
         seen.append((state["processed"], state["chunks_embedded"]))
+        reading.append((state["read"], state["current"], state["processed"]))
         time.sleep(0.1)
     assert state["status"] == "done" and state["chunks_embedded"] == state["chunks"] > 128
     # between the heartbeats: the first batch's chunks, while no document is stored yet
     assert any(processed == 0 and 0 < embedded < state["chunks"] for processed, embedded in seen)
+    # the files read so far, and which one, before any of them is stored
+    assert any(read >= 1 and now in logs and stored == 0 for read, now, stored in reading)
+    assert [r for r, _c, _p in reading] == sorted(r for r, _c, _p in reading)
+    assert (state["read"], state["current"]) == (3, None)
 
 
 def test_wait_false_answers_202_and_the_job_reports_the_ingest(client: TestClient) -> None:
