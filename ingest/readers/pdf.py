@@ -1,7 +1,15 @@
-"""PDF: text per page through PDFium, without page furniture, with each page's span."""
+"""PDF: text per page through PDFium, without page furniture, with each page's span.
+
+PDFium's own text (`get_text_range`, and `get_text_bounded` alike) leaves out the spaces
+that a typesetter expresses only as glyph positions (groff: "GNU TARManual", "givenone").
+The page text is therefore rebuilt from PDFium's characters and their boxes: a space goes
+between two characters on one line whose boxes stand further apart than a fraction of
+the font size (WORD_GAP). `python -m benchmarks.pdf_text` measured this against the other
+extractors (README, "PDF text")."""
 
 from __future__ import annotations
 
+import ctypes
 import re
 import threading
 
@@ -14,6 +22,75 @@ _PDFIUM = threading.Lock()
 # PDFium marks a word it found hyphenated at a line end with U+FFFE (and joins the lines),
 # or with \x02 at the end of the line: the page shows "manip-" over "ulate".
 _PDF_HYPHEN = re.compile("\ufffe|\x02(?=\r?\n)|\x02")
+
+
+# A gap wider than this share of the font size between two glyphs of one line is a word
+# space. Word spaces are a quarter of an em or more (groff 0.25 em in Times, LibreOffice
+# and reportlab the font's space, 0.25-0.28 em); kerning and glyph rounding move glyphs by
+# a few hundredths. Measured by benchmarks/pdf_text.py on groff's PDFs: word error rate
+# 0.84% at 0.08 em, 0.79% at 0.12, 0.77% at 0.16, and 3.19% at 0.2 (tight lines' spaces
+# lost); 0.12 keeps room on both sides.
+WORD_GAP = 0.12
+# PDFium's marks for a word hyphenated at a line end (see _PDF_HYPHEN)
+_HYPHEN_MARKS = (0x02, 0xFFFE)
+
+
+def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
+    """A PDFium text page's characters in PDFium's order, where a space between two glyphs
+    of one line is decided by the room between them: there is one when they stand apart by
+    more than `word_gap` of the font size, whether or not the PDF draws a space there."""
+    import pypdfium2.raw as pdfium_c
+
+    handle = textpage.raw  # type: ignore[attr-defined]
+    count = pdfium_c.FPDFText_CountChars(handle)
+    box = pdfium_c.FS_RECTF()
+    box_ref = ctypes.byref(box)
+    get_unicode = pdfium_c.FPDFText_GetUnicode
+    get_box = pdfium_c.FPDFText_GetLooseCharBox
+    get_size = pdfium_c.FPDFText_GetFontSize
+    is_generated = pdfium_c.FPDFText_IsGenerated
+    units: list[int] = []
+    right = bottom = top = size = 0.0
+    glyph_before = False  # the previous character was a glyph (not a space or a break)
+    space_pending = False  # a space character after that glyph, not written yet
+    for index in range(count):
+        code = get_unicode(handle, index)
+        if code in _HYPHEN_MARKS:
+            following = get_unicode(handle, index + 1) if index + 1 < count else 0x0A
+            # joined lines keep their break after the hyphen, as get_text_range marks it
+            units.append(0x02 if following in (0x0D, 0x0A) else 0xFFFE)
+            glyph_before = space_pending = False
+            continue
+        if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
+            # decided by the next glyph: Ghostscript leaves spaces inside kerned words
+            # ("giv en"), drawn over the next glyph
+            space_pending = True
+            continue
+        if code <= 0x20 or code == 0xA0 or is_generated(handle, index) or not get_box(
+            handle, index, box_ref
+        ):
+            if space_pending:
+                units.append(0x20)
+            units.append(code)
+            glyph_before = space_pending = False
+            continue
+        glyph_size = get_size(handle, index)
+        if glyph_before:
+            same_line = box.bottom < top and box.top > bottom
+            apart = box.left - right > word_gap * max(size, glyph_size)
+            if apart or (space_pending and not same_line):
+                units.append(0x20)
+        units.append(code)
+        right, bottom, top, size = box.right, box.bottom, box.top, glyph_size
+        glyph_before, space_pending = True, False
+    if space_pending:
+        units.append(0x20)
+    # PDFium hands out UTF-16 code units; surrogate pairs become one character here
+    return (
+        "".join(map(chr, units))
+        .encode("utf-16-le", "surrogatepass")
+        .decode("utf-16-le", "replace")
+    )
 
 
 def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
@@ -33,7 +110,7 @@ def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
             for index in range(len(pdf)):
                 page = pdf[index]
                 textpage = page.get_textpage()
-                raw_pages.append(_pdf_page_text(textpage.get_text_range()))
+                raw_pages.append(_pdf_page_text(spaced_page_text(textpage)))
                 textpage.close()
                 page.close()
         except pdfium.PdfiumError as exc:
