@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from citeqa.segment import display_text
-from ingest.readers.pdf import _join_pages, _pdf_page_text, spaced_page_text
+from ingest.readers.pdf import clean_page_text, join_pages, spaced_page_text
 
 LICENSES = Path("/usr/share/common-licenses")
 MAN_PAGES = ("tar", "gzip", "sed")
@@ -62,7 +62,7 @@ GAPS = (0.05, 0.08, 0.12, 0.16, 0.2)
 @dataclass(frozen=True)
 class Sample:
     name: str
-    kind: str  # the typesetter: groff, libreoffice, reportlab, two-column, enscript
+    kind: str  # the typesetter: groff ps2pdf or gropdf, libreoffice, enscript, reportlab, ...
     pdf: Path
     source: str
 
@@ -185,10 +185,15 @@ def make_corpus(folder: Path) -> list[Sample]:
 
     for page in MAN_PAGES:
         source = partial(man_source, page)
-        add(f"man-t {page}", "groff", partial(man_ps_pdf, page, folder / f"{page}.ps.pdf"), source)
+        add(
+            f"man-t {page}",
+            "groff ps2pdf",
+            partial(man_ps_pdf, page, folder / f"{page}.ps.pdf"),
+            source,
+        )
         add(
             f"man-Tpdf {page}",
-            "groff",
+            "groff gropdf",
             partial(man_groff_pdf, page, folder / f"{page}.gropdf.pdf"),
             source,
         )
@@ -276,7 +281,7 @@ def _pdfium(page_text: Callable[[Any], str]) -> Extractor:
             pages = []
             for index in range(len(pdf)):
                 textpage = pdf[index].get_textpage()
-                pages.append(_pdf_page_text(page_text(textpage)))
+                pages.append(clean_page_text(page_text(textpage)))
             return pages
         finally:
             pdf.close()
@@ -346,7 +351,7 @@ def measure(samples: list[Sample], extractors: dict[str, Extractor]) -> dict[str
             page_texts = extract(sample.pdf)
             seconds += time.perf_counter() - started
             pages += len(page_texts)
-            text, _ = _join_pages(page_texts)
+            text, _ = join_pages(page_texts)
             reference = reader_words(sample.source)
             wrong = word_edits(reference, reader_words(text))
             edits[sample.kind] = edits.get(sample.kind, 0) + wrong
@@ -379,7 +384,7 @@ def _show(sample: Sample, extract: Extractor, limit: int = 40) -> None:
     import difflib
 
     reference = reader_words(sample.source)
-    text, _ = _join_pages(extract(sample.pdf))
+    text, _ = join_pages(extract(sample.pdf))
     found = reader_words(text)
     matcher = difflib.SequenceMatcher(None, reference, found, autojunk=False)
     shown = 0

@@ -66,8 +66,11 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             # ("giv en"), drawn over the next glyph
             space_pending = True
             continue
-        if code <= 0x20 or code == 0xA0 or is_generated(handle, index) or not get_box(
-            handle, index, box_ref
+        if (
+            code <= 0x20
+            or code == 0xA0
+            or is_generated(handle, index)
+            or not get_box(handle, index, box_ref)
         ):
             if space_pending:
                 units.append(0x20)
@@ -87,18 +90,18 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
         units.append(0x20)
     # PDFium hands out UTF-16 code units; surrogate pairs become one character here
     return (
-        "".join(map(chr, units))
-        .encode("utf-16-le", "surrogatepass")
-        .decode("utf-16-le", "replace")
+        "".join(map(chr, units)).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     )
 
 
-def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
+def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], str | None, list[str]]:
     """Text per page through PDFium (pypdfium2): words kept whole where other extractors
-    split them at kerning, one printed line per line, hyphenated line ends as printed."""
+    split them at kerning, one printed line per line, hyphenated line ends as printed;
+    and the metadata's title when it is meaningful."""
     import pypdfium2 as pdfium
 
     raw_pages: list[str] = []
+    title = None
     with _PDFIUM:
         try:
             pdf = pdfium.PdfDocument(data)
@@ -107,22 +110,48 @@ def _load_pdf(data: bytes) -> tuple[str, list[tuple[int, int, int]], list[str]]:
                 raise DocumentUnreadable("the PDF is encrypted") from exc
             raise DocumentUnreadable("the PDF could not be read") from exc
         try:
+            title = meaningful_title(pdf.get_metadata_dict().get("Title", ""))
             for index in range(len(pdf)):
                 page = pdf[index]
                 textpage = page.get_textpage()
-                raw_pages.append(_pdf_page_text(spaced_page_text(textpage)))
+                raw_pages.append(clean_page_text(spaced_page_text(textpage)))
                 textpage.close()
                 page.close()
         except pdfium.PdfiumError as exc:
             raise DocumentUnreadable("the PDF could not be read") from exc
         finally:
             pdf.close()
-    text, pages = _join_pages(raw_pages)
+    text, pages = join_pages(raw_pages)
     warnings = [] if text.strip() else ["the PDF has no extractable text (scanned?)"]
-    return text, pages, warnings
+    return text, pages, title, warnings
 
 
-def _pdf_page_text(raw: str) -> str:
+# Titles that tools write when the author gave none: "Untitled", "Enscript Output",
+# "Microsoft Word - notes.docx", "report.dvi", "/tmp/x.ps", "Slide 1".
+_PLACEHOLDER_TITLE = re.compile(
+    r"(?:untitled|document|title|no title|enscript output|output|print|slide|page)"
+    r"(?:[ -]*\d+)?",
+    re.IGNORECASE,
+)
+_FILE_TITLE = re.compile(
+    r".*\.(?:txt|text|md|pdf|ps|eps|dvi|tex|doc|docx|odt|rtf|pptx?|xlsx?|ods|html?|qxd|indd|"
+    r"pages|key|numbers|tmp)",
+    re.IGNORECASE,
+)
+
+
+def meaningful_title(value: str | None) -> str | None:
+    """A PDF metadata title worth showing, or None: placeholders that tools write, file
+    names and paths, and titles without a letter are not."""
+    title = " ".join((value or "").split())
+    if not title or len(title) > 200 or not any(c.isalpha() for c in title):
+        return None
+    if "/" in title or "\\" in title or _PLACEHOLDER_TITLE.fullmatch(title):
+        return None
+    return None if _FILE_TITLE.fullmatch(title) else title
+
+
+def clean_page_text(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     text = _PDF_HYPHEN.sub(lambda m: "-\n" if m.group() == "\ufffe" else "-", text)
     return CONTROL.sub("", text.replace("\x00", ""))
@@ -131,7 +160,7 @@ def _pdf_page_text(raw: str) -> str:
 _SENTENCE_END = re.compile(r"[.!?:][\"'”’)\]]*$")
 
 
-def _join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
+def join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     """The document text without page furniture (running headers and footers, page
     numbers), and each page's span in it. Pages are joined by a blank line, or by a plain
     line break where a sentence runs on from one page to the next, so that it stays one
@@ -159,5 +188,5 @@ def _join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
 
 
 def read_pdf(data: bytes, name: str) -> LoadedDocument:
-    text, pages, warnings = _load_pdf(data)
-    return LoadedDocument(text=text, kind="pdf", pages=pages, warnings=warnings)
+    text, pages, title, warnings = _load_pdf(data)
+    return LoadedDocument(text=text, kind="pdf", title_hint=title, pages=pages, warnings=warnings)
