@@ -20,6 +20,8 @@ from benchmarks.pdf_text import (
     word_error_rate,
 )
 from citeqa.engine import Engine
+from citeqa.quotes import find_quote
+from citeqa.text import terms
 from ingest.pipeline import sources_from_paths
 from ingest.readers.pdf import WORD_GAP, meaningful_title
 from ingest.readers.registry import load_bytes
@@ -50,6 +52,18 @@ def test_the_tar_manual_typeset_by_groff_keeps_its_words_apart(tar_pdf: Path) ->
 def test_the_tar_manual_pdf_reads_like_its_source_within_one_percent(tar_pdf: Path) -> None:
     doc = load_bytes(tar_pdf.read_bytes(), tar_pdf.name)
     assert word_error_rate(man_source("tar"), doc.text) < 0.01
+
+
+def test_minus_signs_stay_verbatim_while_terms_and_quotes_read_them_as_dashes(
+    tar_pdf: Path,
+) -> None:
+    text = load_bytes(tar_pdf.read_bytes(), tar_pdf.name).text
+    assert "tar −c [−f ARCHIVE] [OPTIONS]" in text  # U+2212, as groff set it
+    assert "tar -c [-f ARCHIVE]" not in text
+    span = find_quote(text, "tar -c [-f ARCHIVE] [OPTIONS]")
+    assert span is not None and text[span[0] : span[1]] == "tar −c [−f ARCHIVE] [OPTIONS]"
+    line = next(line for line in text.splitlines() if line.startswith("tar −−create"))
+    assert set(terms("tar --create --file")) <= set(terms(line))
 
 
 def test_a_libreoffice_pdf_reads_like_its_source_within_one_percent(tmp_path: Path) -> None:
