@@ -52,19 +52,19 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
     units: list[int] = []
     right = bottom = top = size = 0.0
     glyph_before = False  # the previous character was a glyph (not a space or a break)
-    space_pending = False  # a space character after that glyph, not written yet
+    spaces = 0  # space characters after that glyph, not written yet
     for index in range(count):
         code = get_unicode(handle, index)
         if code in _HYPHEN_MARKS:
             following = get_unicode(handle, index + 1) if index + 1 < count else 0x0A
             # joined lines keep their break after the hyphen, as get_text_range marks it
             units.append(0x02 if following in (0x0D, 0x0A) else 0xFFFE)
-            glyph_before = space_pending = False
+            glyph_before, spaces = False, 0
             continue
         if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
             # decided by the next glyph: Ghostscript leaves spaces inside kerned words
             # ("giv en"), drawn over the next glyph
-            space_pending = True
+            spaces += 1
             continue
         if (
             code <= 0x20
@@ -72,22 +72,20 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             or is_generated(handle, index)
             or not get_box(handle, index, box_ref)
         ):
-            if space_pending:
-                units.append(0x20)
+            units.extend([0x20] * spaces)
             units.append(code)
-            glyph_before = space_pending = False
+            glyph_before, spaces = False, 0
             continue
         glyph_size = get_size(handle, index)
         if glyph_before:
             same_line = box.bottom < top and box.top > bottom
             apart = box.left - right > word_gap * max(size, glyph_size)
-            if apart or (space_pending and not same_line):
-                units.append(0x20)
+            if apart or (spaces and not same_line):
+                units.extend([0x20] * max(spaces, 1))
         units.append(code)
         right, bottom, top, size = box.right, box.bottom, box.top, glyph_size
-        glyph_before, space_pending = True, False
-    if space_pending:
-        units.append(0x20)
+        glyph_before, spaces = True, 0
+    units.extend([0x20] * spaces)
     # PDFium hands out UTF-16 code units; surrogate pairs become one character here
     return (
         "".join(map(chr, units)).encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")

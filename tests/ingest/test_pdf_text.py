@@ -12,6 +12,7 @@ import pytest
 
 from benchmarks.pdf_text import (
     LICENSES,
+    enscript_pdf,
     libreoffice_pdf,
     man_ps_pdf,
     man_source,
@@ -158,3 +159,19 @@ def test_placeholder_and_file_name_titles_are_not_meaningful() -> None:
         assert meaningful_title(placeholder) is None, placeholder
     assert meaningful_title(" GNU  tar\nmanual ") == "GNU tar manual"
     assert meaningful_title("GPL-2") == "GPL-2"
+
+
+def test_the_mpl_2_licence_typeset_by_enscript_ingests_with_its_boxed_disclaimer(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The licence PDF whose rule lines of asterisks once held ingest for minutes (the
+    whole 14-licence folder is timed by benchmarks/licence_pdfs.py)."""
+    _need("enscript", "ps2pdf")
+    pdf = enscript_pdf(LICENSES / "MPL-2.0", tmp_path / "MPL-2.0.pdf")
+    result = engine.ingest(sources_from_paths([pdf]))
+    assert [(o.doc_id, o.status) for o in result.documents] == [("MPL-2.0.pdf", "added")]
+    text = engine.get_document("MPL-2.0.pdf").text or ""
+    assert text.count("*" * 72) == 4
+    assert "\n* 6. Disclaimer of Warranty *\n" in text
+    assert "\n* 7. Limitation of Liability *\n" in text
+    assert word_error_rate((LICENSES / "MPL-2.0").read_text(), text) < 0.01
