@@ -25,12 +25,17 @@ _PDF_HYPHEN = re.compile("\ufffe|\x02(?=\r?\n)|\x02")
 
 
 # A gap wider than this share of the font size between two glyphs of one line is a word
-# space. Word spaces are a quarter of an em or more (groff 0.25 em in Times, LibreOffice
-# and reportlab the font's space, 0.25-0.28 em); kerning and glyph rounding move glyphs by
-# a few hundredths. Measured by benchmarks/pdf_text.py on groff's PDFs: word error rate
-# 0.84% at 0.08 em, 0.79% at 0.12, 0.77% at 0.16, and 3.19% at 0.2 (tight lines' spaces
-# lost); 0.12 keeps room on both sides.
+# space. Word spaces are a fifth of an em or more (groff 0.25 em in Times, LibreOffice
+# and reportlab the font's space, 0.25-0.28 em; TeX shrinks to 0.22); kerning and glyph
+# rounding move glyphs by a few hundredths. Measured by benchmarks/pdf_text.py on groff's
+# PDFs through Ghostscript: word error rate 0.58% at 0.05 em, 0.42% at 0.08, 0.34% at
+# 0.12 and 0.16, 0.38% at 0.2; 0.12 keeps room on both sides.
 WORD_GAP = 0.12
+# A space the PDF draws is left out only when the glyphs beside it nearly touch: within
+# this share of the font size (Ghostscript draws spaces inside kerned words, over the next
+# glyph: "giv en"). Leaving out all drawn spaces narrower than WORD_GAP cost words that
+# PDFium places too close after a font change in gropdf's PDFs ("fromfilename").
+DRAWN_SPACE_GAP = 0.05
 # PDFium's marks for a word hyphenated at a line end (see _PDF_HYPHEN)
 _HYPHEN_MARKS = (0x02, 0xFFFE)
 
@@ -62,8 +67,7 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             glyph_before, spaces = False, 0
             continue
         if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
-            # decided by the next glyph: Ghostscript leaves spaces inside kerned words
-            # ("giv en"), drawn over the next glyph
+            # kept or left out by the next glyph (DRAWN_SPACE_GAP)
             spaces += 1
             continue
         if (
@@ -79,9 +83,11 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
         glyph_size = get_size(handle, index)
         if glyph_before:
             same_line = box.bottom < top and box.top > bottom
-            apart = box.left - right > word_gap * max(size, glyph_size)
-            if apart or (spaces and not same_line):
-                units.extend([0x20] * max(spaces, 1))
+            gap = (box.left - right) / max(size, glyph_size, 1e-6)
+            if spaces and (not same_line or gap > DRAWN_SPACE_GAP):
+                units.extend([0x20] * spaces)
+            elif not spaces and same_line and gap > word_gap:
+                units.append(0x20)
         units.append(code)
         right, bottom, top, size = box.right, box.bottom, box.top, glyph_size
         glyph_before, spaces = True, 0

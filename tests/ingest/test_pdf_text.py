@@ -29,6 +29,8 @@ from ingest.readers.registry import load_bytes
 
 # what PDFium's own text made of the tar manual: words groff sets apart by position only
 GLUED = ("givenone", "archivedand", "TARManual", "invokedby", "Tarexit", "ifthe")
+# and words split where Ghostscript draws a space over the next glyph of a kerned pair
+SPLIT = ("giv en", "PA TTERN", "Ke ywords", "Av oid")
 
 
 def _need(*tools: str) -> None:
@@ -45,7 +47,7 @@ def tar_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_tar_manual_typeset_by_groff_keeps_its_words_apart(tar_pdf: Path) -> None:
     doc = load_bytes(tar_pdf.read_bytes(), tar_pdf.name)
-    assert [word for word in GLUED if word in doc.text] == []
+    assert [word for word in GLUED + SPLIT if word in doc.text] == []
     assert "given one" in doc.text and "[−f ARCHIVE] [OPTIONS]" in doc.text
     assert len(doc.pages) > 10 and doc.pages[0][0] == 1
 
