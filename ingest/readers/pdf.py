@@ -54,8 +54,13 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
     get_box = pdfium_c.FPDFText_GetLooseCharBox
     get_size = pdfium_c.FPDFText_GetFontSize
     is_generated = pdfium_c.FPDFText_IsGenerated
+
+    def em(one: int, other: int) -> float:
+        return max(get_size(handle, one), get_size(handle, other), 1e-6)
+
     units: list[int] = []
-    right = bottom = top = size = 0.0
+    right = bottom = top = 0.0
+    previous = 0  # the index of the last glyph
     glyph_before = False  # the previous character was a glyph (not a space or a break)
     spaces = 0  # space characters after that glyph, not written yet
     for index in range(count):
@@ -66,30 +71,28 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             units.append(0x02 if following in (0x0D, 0x0A) else 0xFFFE)
             glyph_before, spaces = False, 0
             continue
-        if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
+        # PDFium generates only spaces and line breaks; a glyph needs no such check
+        blank = code <= 0x20 or code == 0xA0
+        if blank and code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
             # kept or left out by the next glyph (DRAWN_SPACE_GAP)
             spaces += 1
             continue
-        if (
-            code <= 0x20
-            or code == 0xA0
-            or is_generated(handle, index)
-            or not get_box(handle, index, box_ref)
-        ):
+        if blank or not get_box(handle, index, box_ref):
             units.extend([0x20] * spaces)
             units.append(code)
             glyph_before, spaces = False, 0
             continue
-        glyph_size = get_size(handle, index)
         if glyph_before:
             same_line = box.bottom < top and box.top > bottom
-            gap = (box.left - right) / max(size, glyph_size, 1e-6)
-            if spaces and (not same_line or gap > DRAWN_SPACE_GAP):
-                units.extend([0x20] * spaces)
-            elif not spaces and same_line and gap > word_gap:
+            room = box.left - right
+            if spaces:
+                if not same_line or room > DRAWN_SPACE_GAP * em(previous, index):
+                    units.extend([0x20] * spaces)
+            # (the font sizes are asked only where there is room: most glyphs abut)
+            elif same_line and room > 0 and room > word_gap * em(previous, index):
                 units.append(0x20)
         units.append(code)
-        right, bottom, top, size = box.right, box.bottom, box.top, glyph_size
+        right, bottom, top, previous = box.right, box.bottom, box.top, index
         glyph_before, spaces = True, 0
     units.extend([0x20] * spaces)
     # PDFium hands out UTF-16 code units; surrogate pairs become one character here
