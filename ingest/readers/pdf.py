@@ -36,6 +36,9 @@ WORD_GAP = 0.12
 # glyph: "giv en"). Leaving out all drawn spaces narrower than WORD_GAP cost words that
 # PDFium places too close after a font change in gropdf's PDFs ("fromfilename").
 DRAWN_SPACE_GAP = 0.05
+# ... and only when the next glyph does not lie further back than kerning ever moves one
+# (it does in right-to-left text, or where text is drawn out of order)
+_KERN_LIMIT = -0.3
 # PDFium's marks for a word hyphenated at a line end (see _PDF_HYPHEN)
 _HYPHEN_MARKS = (0x02, 0xFFFE)
 
@@ -73,7 +76,7 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             continue
         # PDFium generates only spaces and line breaks; a glyph needs no such check
         blank = code <= 0x20 or code == 0xA0
-        if blank and code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
+        if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
             # kept or left out by the next glyph (DRAWN_SPACE_GAP)
             spaces += 1
             continue
@@ -86,7 +89,8 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
             same_line = box.bottom < top and box.top > bottom
             room = box.left - right
             if spaces:
-                if not same_line or room > DRAWN_SPACE_GAP * em(previous, index):
+                size = em(previous, index) if same_line else 0.0
+                if not _KERN_LIMIT * size < room <= DRAWN_SPACE_GAP * size:
                     units.extend([0x20] * spaces)
             # (the font sizes are asked only where there is room: most glyphs abut)
             elif same_line and room > 0 and room > word_gap * em(previous, index):

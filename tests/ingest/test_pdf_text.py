@@ -78,6 +78,18 @@ def test_a_libreoffice_pdf_reads_like_its_source_within_one_percent(tmp_path: Pa
     assert "*" * 72 in doc.text and "Disclaimer of Warranty" in doc.text
 
 
+def test_right_to_left_text_keeps_the_spaces_it_draws(tmp_path: Path) -> None:
+    """Hebrew set by LibreOffice: each next glyph lies to the left of the one before, so
+    a drawn space there is no space inside a kerned pair."""
+    _need("soffice")
+    source = tmp_path / "ferry.txt"
+    source.write_text("המעבורת יוצאת מהרציף בשעה עשר בבוקר.\nהכרטיסים נמכרים בקופה.\n")
+    pdf = libreoffice_pdf(source, tmp_path / "ferry.pdf")
+    text = load_bytes(pdf.read_bytes(), pdf.name).text
+    assert "המעבורת יוצאת מהרציף בשעה עשר בבוקר" in text
+    assert "הכרטיסים נמכרים בקופה" in text
+
+
 def test_two_columns_are_read_one_after_the_other(tmp_path: Path) -> None:
     paras = paragraphs((LICENSES / "Apache-2.0").read_text())[:12]
     pdf = reportlab_pdf(paras, "Apache License", tmp_path / "two.pdf", columns=2)
