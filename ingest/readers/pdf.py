@@ -4,7 +4,7 @@ PDFium's own text (`get_text_range`, and `get_text_bounded` alike) leaves out th
 that a typesetter expresses only as glyph positions (groff: "GNU TARManual", "givenone").
 The page text is therefore rebuilt from PDFium's characters and their boxes: a space goes
 between two characters on one line whose boxes stand further apart than a fraction of
-the font size (WORD_GAP). `python -m benchmarks.pdf_text` measured this against the other
+the font size (WORD_GAP) beyond the line's letter spacing. `python -m benchmarks.pdf_text` measured this against the other
 extractors (README, "PDF text")."""
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ _HYPHEN_MARKS = (0x02, 0xFFFE)
 def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
     """A PDFium text page's characters in PDFium's order, where a space between two glyphs
     of one line is decided by the room between them: there is one when they stand apart by
-    more than `word_gap` of the font size, whether or not the PDF draws a space there."""
+    more than `word_gap` of the font size beyond the line's letter spacing, whether or not
+    the PDF draws a space there."""
     import pypdfium2.raw as pdfium_c
 
     handle = textpage.raw  # type: ignore[attr-defined]
@@ -61,43 +62,80 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
     def em(one: int, other: int) -> float:
         return max(get_size(handle, one), get_size(handle, other), 1e-6)
 
-    units: list[int] = []
-    right = bottom = top = 0.0
-    previous = 0  # the index of the last glyph
-    glyph_before = False  # the previous character was a glyph (not a space or a break)
-    spaces = 0  # space characters after that glyph, not written yet
+    # First what each character is: a glyph with its box, a space the PDF draws, or
+    # anything else (PDFium's own spaces and line breaks, hyphen marks); and the room
+    # between glyphs that follow each other on a line, for each line's letter spacing.
+    codes: list[int] = []
+    glyphs: list[tuple[float, float, float, float, int] | None] = []  # left right bottom top line
+    drawn: list[bool] = []
+    rooms: list[list[float]] = [[]]
+    last: tuple[float, float, float, float, int] | None = None  # the glyph just before
     for index in range(count):
         code = get_unicode(handle, index)
         if code in _HYPHEN_MARKS:
             following = get_unicode(handle, index + 1) if index + 1 < count else 0x0A
             # joined lines keep their break after the hyphen, as get_text_range marks it
-            units.append(0x02 if following in (0x0D, 0x0A) else 0xFFFE)
-            glyph_before, spaces = False, 0
+            code = 0x02 if following in (0x0D, 0x0A) else 0xFFFE
+        is_space = code in (0x20, 0xA0) and not is_generated(handle, index)
+        # PDFium generates only spaces and line breaks: a glyph needs no such check
+        if (
+            is_space
+            or code <= 0x20
+            or code in (0xA0, 0x02, 0xFFFE)
+            or not get_box(handle, index, box_ref)
+        ):
+            codes.append(code)
+            glyphs.append(None)
+            drawn.append(is_space)
+            if not is_space and last is not None:
+                rooms.append([])  # a line break or mark ends the line
+                last = None
             continue
-        # PDFium generates only spaces and line breaks; a glyph needs no such check
-        blank = code <= 0x20 or code == 0xA0
-        if code in (0x20, 0xA0) and glyph_before and not is_generated(handle, index):
-            # kept or left out by the next glyph (DRAWN_SPACE_GAP)
-            spaces += 1
+        line = len(rooms) - 1
+        if last is not None:
+            if box.bottom < last[3] and box.top > last[2]:
+                if not drawn[-1]:
+                    rooms[line].append(box.left - last[1])
+            else:
+                rooms.append([])
+                line += 1
+        last = (box.left, box.right, box.bottom, box.top, line)
+        codes.append(code)
+        glyphs.append(last)
+        drawn.append(False)
+    # A line's letter spacing: the room that at least three in four of its glyph pairs
+    # have (0 unless its letters are spread: most abut or kern); a word space is more.
+    tracking = [
+        max(0.0, sorted(found)[len(found) // 4]) if len(found) >= 4 else 0.0 for found in rooms
+    ]
+
+    units: list[int] = []
+    before: tuple[float, float, float, float, int] | None = None  # the last glyph
+    previous = 0  # its index
+    spaces = 0  # spaces drawn after that glyph, not written yet
+    for index, (code, glyph) in enumerate(zip(codes, glyphs, strict=True)):
+        if glyph is None:
+            if drawn[index] and before is not None:
+                spaces += 1  # kept or left out by the next glyph (DRAWN_SPACE_GAP)
+            else:
+                units.extend([0x20] * spaces)
+                units.append(code)
+                before, spaces = None, 0
             continue
-        if blank or not get_box(handle, index, box_ref):
-            units.extend([0x20] * spaces)
-            units.append(code)
-            glyph_before, spaces = False, 0
-            continue
-        if glyph_before:
-            same_line = box.bottom < top and box.top > bottom
-            room = box.left - right
+        if before is not None:
+            same_line = glyph[4] == before[4]
+            room = glyph[0] - before[1]
             if spaces:
                 size = em(previous, index) if same_line else 0.0
                 if not _KERN_LIMIT * size < room <= DRAWN_SPACE_GAP * size:
                     units.extend([0x20] * spaces)
             # (the font sizes are asked only where there is room: most glyphs abut)
-            elif same_line and room > 0 and room > word_gap * em(previous, index):
-                units.append(0x20)
+            elif same_line and room > 0:
+                room -= tracking[glyph[4]]
+                if room > word_gap * em(previous, index):
+                    units.append(0x20)
         units.append(code)
-        right, bottom, top, previous = box.right, box.bottom, box.top, index
-        glyph_before, spaces = True, 0
+        before, previous, spaces = glyph, index, 0
     units.extend([0x20] * spaces)
     # PDFium hands out UTF-16 code units; surrogate pairs become one character here
     return (

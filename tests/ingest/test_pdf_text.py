@@ -142,6 +142,25 @@ def _titled_pdf(path: Path, title: str) -> Path:
     return path
 
 
+def test_letter_spaced_words_stay_whole() -> None:
+    """A heading set with letter spacing (0.2 em between all glyphs, PDF's Tc) is one line
+    of spread letters, not of one-letter words."""
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for y, spacing in ((700, 2.0), (680, 0.0)):
+        line = pdf.beginText(72, y)
+        line.setFont("Times-Roman", 10)
+        line.setCharSpace(spacing)
+        line.textLine("Harbour office handbook")
+        pdf.drawText(line)
+    pdf.showPage()
+    pdf.save()
+    text = load_bytes(buffer.getvalue(), "spaced.pdf").text
+    assert text.split("\n") == ["Harbour office handbook"] * 2
+
+
 def test_a_pdf_title_is_its_metadata_when_meaningful(engine: Engine, tmp_path: Path) -> None:
     named = _titled_pdf(tmp_path / "handbook.pdf", "Harbour Office Handbook")
     placeholder = _titled_pdf(tmp_path / "ferry_times.pdf", "Enscript Output")
