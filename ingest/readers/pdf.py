@@ -4,8 +4,8 @@ PDFium's own text (`get_text_range`, and `get_text_bounded` alike) leaves out th
 that a typesetter expresses only as glyph positions (groff: "GNU TARManual", "givenone").
 The page text is therefore rebuilt from PDFium's characters and their boxes: a space goes
 between two characters on one line whose boxes stand further apart than a fraction of
-the font size (WORD_GAP) beyond the line's letter spacing. `python -m benchmarks.pdf_text` measured this against the other
-extractors (README, "PDF text")."""
+the font size (WORD_GAP) beyond the line's letter spacing. `python -m benchmarks.pdf_text`
+measured this against the other extractors (README, "PDF text")."""
 
 from __future__ import annotations
 
@@ -105,8 +105,9 @@ def spaced_page_text(textpage: object, word_gap: float = WORD_GAP) -> str:
         drawn.append(False)
     # A line's letter spacing: the room that at least three in four of its glyph pairs
     # have (0 unless its letters are spread: most abut or kern); a word space is more.
+    # One pair alone may be two words ("I a"): it sets none.
     tracking = [
-        max(0.0, sorted(found)[len(found) // 4]) if len(found) >= 4 else 0.0 for found in rooms
+        max(0.0, sorted(found)[len(found) // 4]) if len(found) >= 2 else 0.0 for found in rooms
     ]
 
     units: list[int] = []

@@ -149,16 +149,17 @@ def test_letter_spaced_words_stay_whole() -> None:
 
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer)
-    for y, spacing in ((700, 2.0), (680, 0.0)):
+    lines = [("NOTE", 2.0), ("Harbour office handbook", 2.0), ("Harbour office handbook", 0)]
+    for y, (words, spacing) in zip((720, 700, 680), lines, strict=True):
         line = pdf.beginText(72, y)
         line.setFont("Times-Roman", 10)
         line.setCharSpace(spacing)
-        line.textLine("Harbour office handbook")
+        line.textLine(words)
         pdf.drawText(line)
     pdf.showPage()
     pdf.save()
     text = load_bytes(buffer.getvalue(), "spaced.pdf").text
-    assert text.split("\n") == ["Harbour office handbook"] * 2
+    assert text.split("\n") == [words for words, _ in lines]
 
 
 def test_a_pdf_title_is_its_metadata_when_meaningful(engine: Engine, tmp_path: Path) -> None:
