@@ -50,8 +50,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed-torch
 # Debian packages. `system`: WordNet (the answer model's synonyms; citeqa works without
 # it, with exact terms only). `eval-tools`: what makes the real-formatted eval corpora
 # (groff and ghostscript for manual pages as PDF, LibreOffice for another PDF), the
-# office-format tests' sample files (LibreOffice Writer, Impress and Calc), and the archive
-# tests' (zip, and xz for tar).
+# office-format tests' sample files (LibreOffice Writer, Impress and Calc), the archive
+# tests' (zip, and xz for tar), and the PDF text tests' and benchmark's (enscript typesets
+# plain text; poppler-utils' pdftotext is one of the extractors benchmarks/pdf_text.py
+# compares).
 APT_INSTALL = \
 	if [ -z "$$missing" ]; then :; \
 	else echo "Debian packages: $$missing ($$why)"; fi; \
@@ -69,9 +71,9 @@ system:
 	@why="WordNet, the answer model's synonyms; citeqa works without it, with exact terms"; \
 	  missing=$$(dpkg -s wordnet-base >/dev/null 2>&1 || echo wordnet-base); $(APT_INSTALL)
 eval-tools: system
-	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files; zip and xz the archive tests'"; \
+	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files; zip and xz the archive tests'; man-db, enscript and poppler-utils the PDF text tests' and benchmark's"; \
 	  missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
-	    libreoffice-calc-nogui zip xz-utils; do \
+	    libreoffice-calc-nogui zip xz-utils enscript poppler-utils man-db; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system

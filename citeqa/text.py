@@ -38,7 +38,9 @@ _HOW_WORDS = frozenset(
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased words, apostrophe endings dropped ("isn't" -> "isn")."""
+    """Lower-cased words, apostrophe endings dropped ("isn't" -> "isn"). Every dash (the
+    hyphen-minus, U+2010-U+2015, the minus sign U+2212, small and full-width forms) parts
+    words alike, so "−−file" (groff's PDFs) and "--file" give the same terms."""
     return [
         w.replace("’", "'").split("'")[0] if ("'" in w or "’" in w) else w
         for w in _WORD.findall(text.lower())

@@ -19,6 +19,27 @@ def test_question_terms_drop_the_degree_word_of_how_questions() -> None:
     assert question_terms("Which long-range missiles?") == ["long", "rang", "missil"]
 
 
+# the hyphen-minus's typographic kin: hyphen, non-breaking hyphen, figure dash, en and em
+# dash, horizontal bar, minus sign, small and full-width hyphen-minus
+DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"
+
+
+@pytest.mark.parametrize("dash", list(DASHES))
+def test_typographic_dashes_read_as_the_hyphen_minus(dash: str) -> None:
+    from citeqa.text import key_words, question_terms
+
+    plain = "tar --file ARCHIVE: a file-based, read-only archive of 2-3 GiB"
+    typeset = plain.replace("-", dash)
+    assert typeset != plain
+    assert (
+        terms(typeset)
+        == terms(plain)
+        == ["tar", "file", "archiv", "file", "base", "read", "archiv", "2", "3", "gib"]
+    )
+    assert question_terms(f"What is {typeset}?") == question_terms(f"What is {plain}?")
+    assert key_words(typeset) == key_words(plain)
+
+
 def test_cached_stems_equal_fresh_stemming_also_when_the_cache_is_emptied(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
