@@ -30,9 +30,8 @@ from evals.training.registry import REPO, GoldSet
 
 CACHE = REPO / "build" / "answerer"
 TOP_K = 6
-# the packages whose modules can take part in a dump (the API and the CLI cannot: the
-# evals import neither)
-PACKAGES = ("citeqa", "ingest", "evals", "prompts")
+# the project's packages: any of their modules a dump imports is part of its key
+PACKAGES = ("citeqa", "ingest", "api", "evals", "prompts", "cli")
 
 
 @dataclass
