@@ -1,7 +1,8 @@
 """Train the answer model and measure it on held-out data only.
 
     python -m evals.train [--shared ../shared] [--reader on|off] [--out MODEL.json]
-                          [--report REPORT.md]
+                          [--report REPORT.md] [--folds 5] [--absent on|off]
+                          [--near-misses N] [--public train|evaluate]
 
 (`--reader on`, the default, trains citeqa/answering/answer_model_reader.json with the
 reader's features and reports in evals/answerer_report_reader.md; `--reader off` trains
@@ -13,7 +14,8 @@ into a fresh store, retrieves each question's candidate passages (the fused pool
 any reranking) and writes one feature row per unit with its label: the unit overlaps
 the gold evidence, or holds a gold answer inside a gold document. Unanswerable
 questions have no positive unit. The dumps are cached in build/answerer/ (keyed by the
-set, its documents and the feature list), so refitting takes seconds.
+set, its documents, the feature list and the source of every module a dump imports), so
+refitting takes seconds.
 
 The model has two parts (citeqa/answering/model.py): the units model ranks units, the
 answerability model says whether the answer composed from the best ones is right. The
