@@ -28,6 +28,7 @@ def calibrate_command(
     itself is trained by `make train-answerer`; set CITEQA_ANSWER__THRESHOLD to use
     another threshold than the one stored with it.
     """
+    from evals.calibration import sweep
     from evals.run import calibrate, fresh_engine, run_records
     from evals.sets import load_set
 
@@ -42,10 +43,7 @@ def calibrate_command(
             per_set.append(run_records(engine, load_set(Path(set_path))))
             current = engine.answerer.threshold
     grids = [dict((t, acc) for acc, t in calibrate(results)) for results in per_set]
-    mean = sorted(
-        ((sum(g[t] for g in grids) / len(grids), t) for t in grids[0]),
-        key=lambda item: (-item[0], item[1]),
-    )
+    mean = sweep(lambda t: sum(g[t] for g in grids) / len(grids))
     typer.echo("mean accuracy  per-set accuracies  threshold")
     for accuracy, threshold in mean[:top]:
         per = " ".join(f"{g[threshold]:.3f}" for g in grids)

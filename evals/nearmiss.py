@@ -7,7 +7,7 @@ labelled unanswerable.
 
     python -m evals.nearmiss SET.jsonl            # print the near-misses of a set
 
-Only the answer model's training reads them (evals/train.py); no figure is reported on
+Only the answer model's training reads them (evals/training/); no figure is reported on
 them. The swap is deterministic (a hash of the question's id picks the slot and the
 replacement), so the same gold set always gives the same near-misses.
 

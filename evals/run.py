@@ -15,6 +15,7 @@ from citeqa.domain import Retrieval
 from citeqa.engine import Engine
 from citeqa.segment import display_map, display_text
 from citeqa.settings import Settings
+from evals.calibration import sweep
 from evals.judge import LLMJudge
 from evals.metrics import QuestionResult, contains_answer, decision_accuracy, summarize, token_f1
 from evals.sets import EvalRecord, same_doc
@@ -224,10 +225,9 @@ def check_gate(
 
 
 def calibrate(results: list[QuestionResult]) -> list[tuple[float, float]]:
-    """(decision accuracy, threshold) over thresholds 0.01 ... 0.99, best first."""
-    grid = [(round(decision_accuracy(results, t / 100), 4), t / 100) for t in range(1, 100)]
-    grid.sort(key=lambda item: (-item[0], item[1]))
-    return grid
+    """(decision accuracy, threshold) over thresholds 0.01 ... 0.99, best first (the
+    sweep training chooses the model's threshold with)."""
+    return sweep(lambda t: round(decision_accuracy(results, t), 4))
 
 
 __all__ = [

@@ -8,14 +8,14 @@
 
 Each part holds its feature names in order, the standardisation (mean and scale), the
 coefficients and intercept. The file also says how it was trained. `make
-train-answerer` (evals/train.py) rebuilds it deterministically; prediction needs only
+train-answerer` (evals/training/) rebuilds it deterministically; prediction needs only
 numpy.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import InitVar, asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +35,28 @@ class ModelMismatch(ValueError):
 
 @dataclass
 class Linear:
-    """A logistic regression over standardised features."""
+    """A logistic regression over standardised features.
+
+    It predicts in float32, as the engine does; training, which predicts with the
+    parameters it has just fitted, asks for float64 (`dtype`, not stored)."""
 
     features: list[str]
     mean: list[float]
     scale: list[float]
     coef: list[float]
     intercept: float
+    dtype: InitVar[type[np.floating[Any]]] = np.float32
 
-    def __post_init__(self) -> None:
-        self._mean = np.asarray(self.mean, dtype=np.float32)
-        self._scale = np.asarray(self.scale, dtype=np.float32)
-        self._coef = np.asarray(self.coef, dtype=np.float32)
+    def __post_init__(self, dtype: type[np.floating[Any]]) -> None:
+        self._mean = np.asarray(self.mean, dtype=dtype)
+        self._scale = np.asarray(self.scale, dtype=dtype)
+        self._coef = np.asarray(self.coef, dtype=dtype)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         if rows.size == 0:
-            return np.zeros(rows.shape[0], dtype=np.float32)
+            return np.zeros(rows.shape[0], dtype=self._coef.dtype)
         z = ((rows - self._mean) / self._scale) @ self._coef + self.intercept
-        return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))).astype(self._coef.dtype)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if not k.startswith("_")}

@@ -90,6 +90,34 @@ def test_eval_never_touches_the_users_store(
     assert json.loads(out)["total"] == 0
 
 
+def test_calibrate_and_eval_calibrate_rank_thresholds_alike(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "calibrate",
+        f"{REPO / 'evals/sets/examples.jsonl'}={REPO / 'examples'}",
+        "--top",
+        "99",
+    )
+    assert code == 0
+    rows = [line.split() for line in out.splitlines()[1:] if not line.startswith("current")]
+    swept = [(float(accuracy), float(threshold)) for accuracy, _per, threshold in rows]
+    assert sorted(t for _a, t in swept) == [t / 100 for t in range(1, 100)]
+    # best first; ties to the lower threshold
+    assert swept == sorted(swept, key=lambda item: (-item[0], item[1]))
+    assert out.splitlines()[-1].startswith("current threshold ")
+
+    code, _, err = run_cli(
+        monkeypatch, capsys, *EXAMPLES_EVAL, "--no-gate", "--json", "--calibrate"
+    )
+    assert code == 0
+    found = re.findall(r"^  ([0-9.]+)  threshold=([0-9.]+)$", err, re.MULTILINE)
+    # one set: its decision accuracy is the mean, so both commands list the same best five
+    assert [(float(a), float(t)) for a, t in found] == swept[:5]
+
+
 def test_eval_with_the_llm_backend_and_judge(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], llm_server: LLMServer
 ) -> None:

@@ -1,5 +1,6 @@
-"""The answer model's training (evals/train.py) on two small gold sets: feature dumps
-labelled from the gold evidence, a deterministic fit, and the engine's decisions replayed."""
+"""The answer model's training (evals/training, run as evals/train.py) on two small gold
+sets: feature dumps labelled from the gold evidence, a deterministic fit, and the engine's
+decisions replayed."""
 
 from __future__ import annotations
 
@@ -39,11 +40,13 @@ def test_fitting_is_deterministic_and_replays_compose_answers(
     dumps: list[train.SetDump],
 ) -> None:
     groups = [d.questions for d in dumps]
-    first, second = train.fit([], groups), train.fit([], groups)
-    assert np.array_equal(first[2], second[2]) and first[3] == second[3]
+    first, second = train.units_model(groups, FEATURES), train.units_model(groups, FEATURES)
+    assert first.coef == second.coef and first.intercept == second.intercept
     replayed = train.replays(dumps[1].questions, first)
     assert all(r.row.shape == (len(QUESTION_FEATURES),) for r in replayed)
-    answerability = train.fit_answerability([train.replays(d.questions, first) for d in dumps])
+    answerability = train.answerability_model(
+        [train.replays(d.questions, first) for d in dumps], QUESTION_FEATURES
+    )
     outcomes = train.set_confidence(replayed, answerability)
     assert all(0.0 <= o.confidence <= 1.0 for o in outcomes)
     # in-sample on the seed article, most composed answers are right
