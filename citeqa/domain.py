@@ -13,7 +13,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from citeqa.lexical import LexicalSnapshot
-    from citeqa.sentences import Packed, SentenceVectors
+    from citeqa.unit_vectors import Packed, UnitVectors
 
 @dataclass
 class Chunk:
@@ -24,22 +24,18 @@ class Chunk:
     start: int
     end: int
     metadata: dict[str, Any] = field(default_factory=dict)
-    sentences: SentenceVectors | None = None  # its sentences' vectors, when it has them
+    units: UnitVectors | None = None  # its units' vectors, when it has them
     packed: Packed | None = None  # ... as read from the store, not yet decoded
 
-    def sentence_vectors(self) -> SentenceVectors | None:
-        """The stored unit vectors (decoded on first use and kept), or None: then the
-        answerer embeds the units itself."""
+    def unit_vectors(self, keep: bool = False) -> UnitVectors | None:
+        """The stored unit vectors, or None: then the answerer embeds the units itself.
+        Decoded anew each time unless `keep` (then decoded once and kept): the chunks of
+        the shared BM25 snapshot stay in memory in their compact stored form."""
         if self.packed is not None:
-            self.sentences, self.packed = self.packed.decode(), None
-        return self.sentences
-
-    def unit_vectors(self) -> SentenceVectors | None:
-        """The same, decoded anew each time and not kept: for the chunks of the shared
-        BM25 snapshot, whose compact stored form is what stays in memory."""
-        if self.packed is not None:
-            return self.packed.decode()
-        return self.sentences
+            if not keep:
+                return self.packed.decode()
+            self.units, self.packed = self.packed.decode(), None
+        return self.units
 
 
 # How a document's chunks are made. 1: sentences ended at every line break, chunks were

@@ -32,8 +32,8 @@ from citeqa.errors import (
     UnsupportedDocumentType,
 )
 from citeqa.segment import document_context, embedding_input, map_span, segment, warm_up
-from citeqa.sentences import SentenceVectors
 from citeqa.settings import Settings
+from citeqa.unit_vectors import UnitVectors
 from ingest.chunking import chunk_passages
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.lock import store_write_lock
@@ -521,12 +521,12 @@ class IngestPipeline:
         for (p, chunk), matrix in zip(batch, matrices, strict=True):
             units = p.units_of[chunk.id]
             if matrix is not None and units:
-                chunk.sentences = SentenceVectors(
+                chunk.units = UnitVectors(
                     [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
                 )
         self._store.upsert_chunks([c for _p, c in batch], vectors)
         for _p, chunk in batch:
-            chunk.sentences = None  # written: the group need not hold the vectors
+            chunk.units = None  # written: the group need not hold the vectors
 
     def _roll_back(
         self, group: list[_Prepared], previous: dict[str, DocumentRecord], manifest: Manifest

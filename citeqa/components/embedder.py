@@ -192,8 +192,8 @@ class LocalMiniLMEmbedder:
     def embed_chunks(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[list[list[float]], list[np.ndarray | None]]:
-        """One forward pass per text gives both its vector and its sentences' vectors
-        (mean-pooled token states, see citeqa.sentences); sentences the 256-piece window
+        """One forward pass per text gives both its vector and its units' vectors
+        (mean-pooled token states, see citeqa.unit_vectors); sentences the 256-piece window
         cut off are embedded on their own, in one batch."""
         if not texts:
             return [], []

@@ -25,8 +25,8 @@ from urllib.parse import urlparse
 from citeqa import metrics
 from citeqa.domain import OUTDATED, STORE_FORMAT, Chunk, DocumentRecord
 from citeqa.errors import CiteqaError, EmbedderMismatch, StoreUnavailable
-from citeqa.sentences import Packed, SentenceVectors, pack
 from citeqa.settings import Settings
+from citeqa.unit_vectors import Packed, pack
 
 log = logging.getLogger(__name__)
 
@@ -319,8 +319,8 @@ class ChromaStore:
                 {
                     **c.metadata,
                     **(
-                        pack(c.sentences.spans, c.sentences.vectors, c.sentences.kinds)
-                        if c.sentences
+                        pack(c.units.spans, c.units.vectors, c.units.kinds)
+                        if c.units
                         else {}
                     ),
                     "doc_id": c.doc_id,
@@ -331,22 +331,6 @@ class ChromaStore:
                 for c in chunks
             ],
         )
-
-    @_store_call
-    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, SentenceVectors]:
-        """The stored sentence vectors of these chunks (those that have them)."""
-        if not chunk_ids:
-            return {}
-        got = self._chunks.get(ids=list(dict.fromkeys(chunk_ids)), include=["metadatas"])
-        found: dict[str, SentenceVectors] = {}
-        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
-            meta = dict(meta or {})
-            length = int(meta.get("end", 0)) - int(meta.get("start", 0))
-            packed = Packed.pop_from(meta, self.dimension, length)
-            vectors = packed.decode() if packed is not None else None
-            if vectors is not None:
-                found[cid] = vectors
-        return found
 
     @_store_call
     def delete_stale_chunks(self, keep: dict[str, Sequence[str]]) -> int:
@@ -416,7 +400,7 @@ class ChromaStore:
 
     @_store_call
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-        """These chunks, read whole (with their stored sentence vectors); absent ids are
+        """These chunks, read whole (with their stored unit vectors); absent ids are
         left out."""
         if not chunk_ids:
             return {}

@@ -69,14 +69,14 @@ def test_dense_texts_come_from_the_snapshot_and_newer_chunks_from_the_store(
     assert by_doc["ferry"] is stale.chunks[0]  # in memory, not read again
     tram = by_doc["tram"]
     assert tram.text.startswith("The tram depot closes at midnight.")
-    assert tram.sentence_vectors() is not None  # read whole, sentence vectors included
+    assert tram.unit_vectors(keep=True) is not None  # read whole, unit vectors included
     assert dense[0][0].doc_id == "tram"
     # deleted after the snapshot: the store no longer returns it, so neither does _dense
     engine.delete_document("ferry")
     assert [c.doc_id for c, _ in engine.retriever._dense(stale, vector, 10, None)] == ["tram"]
-    # a full retrieval reads the sentence vectors of the passages it returns
+    # a full retrieval reads the unit vectors of the passages it returns
     passages = engine.query.run("When does the tram depot close?", 3).passages
-    assert passages[0].chunk.sentence_vectors() is not None
+    assert passages[0].chunk.unit_vectors(keep=True) is not None
 
 
 def test_the_retriever_returns_the_fused_pool_and_the_pipeline_reranks_it(

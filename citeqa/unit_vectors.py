@@ -1,17 +1,20 @@
-"""Sentence vectors stored with each chunk, so a query scores sentences without running
-the embedding model on them.
+"""Unit vectors stored with each chunk, so a query scores its units (sentences, list
+items, headings, rows, lines: citeqa.segment) without running the embedding model on
+them.
 
-At ingest the local embedder pools one vector per sentence of a chunk from the token
-states of the chunk's own forward pass (the mean of the sentence's word pieces), so they
-cost no extra model call; a sentence past the model's 256-piece window is embedded on
-its own. They are stored in the chunk's Chroma metadata as two strings:
+At ingest the local embedder pools one vector per unit of a chunk from the token states
+of the chunk's own forward pass (the mean of the unit's word pieces), so they cost no
+extra model call; a unit past the model's 256-piece window is embedded on its own. They
+are stored in the chunk's Chroma metadata as two strings (named when every unit was a
+sentence; the names stay, stores depend on them):
 
-- `sent_spans`: the sentences' character spans relative to the chunk, "start:end,...";
-- `sent_vecs`: per sentence, a float32 scale and 384 int8 values (symmetric quantisation,
+- `sent_spans`: the units' character spans relative to the chunk, "start:end,..."
+  with the unit's kind letter;
+- `sent_vecs`: per unit, a float32 scale and 384 int8 values (symmetric quantisation,
   cosine error under 0.005), base64.
 
 A chunk without them (embedded by the OpenAI embedder, or stored before they existed)
-is scored the old way: its sentences are embedded at query time.
+is scored the old way: its units are embedded at query time.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ VECTORS_KEY = "sent_vecs"
 
 
 @dataclass(frozen=True)
-class SentenceVectors:
+class UnitVectors:
     spans: list[tuple[int, int]]  # character offsets relative to the chunk text
     vectors: np.ndarray  # (len(spans), dimension), float32, about unit length
     kinds: list[str] | None = None  # unit kinds (citeqa.segment); None: all sentences
@@ -75,7 +78,7 @@ class Packed:
             return None
         return cls(spans_text, vectors_text, dimension, text_length)
 
-    def decode(self) -> SentenceVectors | None:
+    def decode(self) -> UnitVectors | None:
         """The vectors; None when the strings do not fit together, the store's dimension
         or the chunk's text (then the sentences are embedded at query time)."""
         if not self.spans_text:
@@ -93,4 +96,4 @@ class Packed:
             return None
         rows = raw.reshape(len(spans), 4 + self.dimension)
         scale = rows[:, :4].copy().view(np.float32)
-        return SentenceVectors(spans, rows[:, 4:].astype(np.float32) * scale, kinds)
+        return UnitVectors(spans, rows[:, 4:].astype(np.float32) * scale, kinds)

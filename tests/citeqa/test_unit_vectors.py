@@ -1,4 +1,4 @@
-"""Sentence vectors pooled at ingest and stored with each chunk (citeqa.sentences)."""
+"""Sentence vectors pooled at ingest and stored with each chunk (citeqa.unit_vectors)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.components.store import _chunk_from
 from citeqa.engine import Engine
 from citeqa.segment import unit_spans
-from citeqa.sentences import SPANS_KEY, VECTORS_KEY, Packed, SentenceVectors, pack
 from citeqa.settings import Settings
+from citeqa.unit_vectors import SPANS_KEY, VECTORS_KEY, Packed, UnitVectors, pack
 from ingest.pipeline import sources_from_paths
 from tests.conftest import SEED_DIR, CountingEmbedder, assert_citations_verify, require_shared
 
@@ -22,7 +22,7 @@ FERRY = (
 )
 
 
-def unpack(meta: dict[str, str], dimension: int) -> SentenceVectors | None:
+def unpack(meta: dict[str, str], dimension: int) -> UnitVectors | None:
     packed = Packed.pop_from(meta, dimension, text_length=10_000)
     return packed.decode() if packed is not None else None
 
@@ -54,9 +54,9 @@ def test_damaged_sentence_metadata_is_ignored_not_trusted() -> None:
     assert unpack({}, 384) is None
     # spans outside the chunk text: the chunk is scored as if it had no stored vectors
     chunk = _chunk_from("c1", "short", {"doc_id": "d", "start": 0, "end": 5, **good}, 384)
-    assert chunk.sentence_vectors() is None and chunk.metadata == {}
+    assert chunk.unit_vectors(keep=True) is None and chunk.metadata == {}
     fits = _chunk_from("c2", "short text!!", {"doc_id": "d", "start": 0, "end": 12, **good}, 384)
-    got = fits.sentence_vectors()
+    got = fits.unit_vectors(keep=True)
     assert got is not None and got.spans == [(0, 5), (6, 12)]
 
 
@@ -100,8 +100,8 @@ def test_a_query_embeds_only_the_question(seed_engine: Engine, embedder: Countin
     assert embedder.queries >= 3
 
 
-class _NoSentenceVectors(CountingEmbedder):
-    """An embedder that, like the OpenAI one, stores no sentence vectors."""
+class _NoUnitVectors(CountingEmbedder):
+    """An embedder that, like the OpenAI one, stores no unit vectors."""
 
     def embed_chunks(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -113,10 +113,10 @@ def test_chunks_without_stored_vectors_are_scored_at_query_time(
     data_dir: Path, minilm: LocalMiniLMEmbedder
 ) -> None:
     require_shared()
-    embedder = _NoSentenceVectors(minilm)
+    embedder = _NoUnitVectors(minilm)
     engine = Engine(Settings(data_dir=data_dir), embedder=embedder)
     engine.ingest(sources_from_paths([SEED_DIR]))
-    assert all(c.sentence_vectors() is None for c in engine.store.iter_chunks())
+    assert all(c.unit_vectors(keep=True) is None for c in engine.store.iter_chunks())
     calls = embedder.calls
     answer = engine.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained
