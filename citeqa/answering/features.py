@@ -413,6 +413,7 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
     masks = _Masks(question)
     specifics = question.specifics
     asked = question.answer_type is not None
+    names = unit_features(with_reader)
     table: list[tuple[float, ...]] = []
     row = 0
     for passage in passages:
@@ -465,57 +466,58 @@ def rows(question: QuestionProfile, passages: Sequence[PassageView], depth: int)
             size = len(unit.terms)
             # the share of the unit's terms the question lacks (exact[j] holds the rest)
             novelty = (size - exact[j].bit_count()) / size if size else 0.0
-            table.append(  # in the order of FEATURES
-                (
-                    cos,
-                    best_cos - cos,
-                    math.log1p(int(cos_rank[row])),
-                    cos_passage,
-                    coverage,
-                    softs[j],
-                    masks.share(near_soft),
-                    passage_cov,
-                    heading_cov,
-                    fused,
-                    dense,
-                    lexical,
-                    bm25,
-                    question.unseen,
-                    q_len,
-                    float(asked),
-                    float(found),
-                    float(unit.negated != question.negated),
-                    float(kind == HEADING),
-                    float(kind == ITEM),
-                    float(kind == ROW),
-                    float(kind == LINE),
-                    math.log1p(unit.length),
-                    novelty,
-                    cos * coverage,
-                    cos * softs[j],
-                    cos * (unit.length <= SHORT_WORDS),
-                    masks.missing(near_soft),
-                    missing_passage,
-                    cosines[j - 1] if j else 0.0,
-                    softs[j - 1] if j else 0.0,
-                    0.0 if last else cosines[j + 1],
-                    0.0 if last else softs[j + 1],
-                    _absent_share(specifics, near_specifics),
-                    specifics_passage,
-                    question.specifics_unseen,
-                    math.log1p(len(specifics)),
-                    question.unseen_things,
-                )
-            )
+            values = {
+                "cos": cos,
+                "cos_gap": best_cos - cos,
+                "cos_rank": math.log1p(int(cos_rank[row])),
+                "cos_passage": cos_passage,
+                "coverage": coverage,
+                "soft_coverage": softs[j],
+                "context_coverage": masks.share(near_soft),
+                "passage_coverage": passage_cov,
+                "heading_coverage": heading_cov,
+                "fused_rank": fused,
+                "dense_rank": dense,
+                "lexical_rank": lexical,
+                "bm25_relative": bm25,
+                "unseen": question.unseen,
+                "question_terms": q_len,
+                "type_asked": float(asked),
+                "type_found": float(found),
+                "negation_mismatch": float(unit.negated != question.negated),
+                "kind_heading": float(kind == HEADING),
+                "kind_item": float(kind == ITEM),
+                "kind_row": float(kind == ROW),
+                "kind_line": float(kind == LINE),
+                "length": math.log1p(unit.length),
+                "novelty": novelty,
+                "cos_x_coverage": cos * coverage,
+                "cos_x_soft": cos * softs[j],
+                "cos_x_short": cos * (unit.length <= SHORT_WORDS),
+                "missing_context": masks.missing(near_soft),
+                "missing_passage": missing_passage,
+                "previous_cos": cosines[j - 1] if j else 0.0,
+                "previous_soft": softs[j - 1] if j else 0.0,
+                "next_cos": 0.0 if last else cosines[j + 1],
+                "next_soft": 0.0 if last else softs[j + 1],
+                "specifics_missing": _absent_share(specifics, near_specifics),
+                "specifics_missing_passage": specifics_passage,
+                "specifics_unseen": question.specifics_unseen,
+                "specifics_asked": math.log1p(len(specifics)),
+                "unseen_things": question.unseen_things,
+            }
             if with_reader:
                 logit = logits[j] if logits else READER_FLOOR
-                table[-1] += (
-                    logit,
-                    best_reader - logit,
-                    reader_passage,
-                    logits[j - 1] if logits and j else READER_FLOOR,
-                    READER_FLOOR if last or not logits else logits[j + 1],
+                values.update(
+                    {
+                        "reader": logit,
+                        "reader_gap": best_reader - logit,
+                        "reader_passage": reader_passage,
+                        "reader_previous": logits[j - 1] if logits and j else READER_FLOOR,
+                        "reader_next": READER_FLOOR if last or not logits else logits[j + 1],
+                    }
                 )
+            table.append(tuple(values[name] for name in names))
             row += 1
     return np.asarray(table, dtype=np.float32)
 
