@@ -22,9 +22,8 @@ _TYPOGRAPHY = str.maketrans(
         "\u201c": '"',
         "\u201d": '"',
         "\u201e": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
+        # every dash reads as the hyphen-minus, as in search terms (citeqa.text.words)
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d", "-"),
         "\u00a0": " ",
     }
 )

@@ -59,3 +59,11 @@ def test_a_quote_of_words_hyphenated_at_a_pdf_line_end_is_found_verbatim() -> No
     span = find_quote(passage, "the application protocol is chosen later")
     assert span is not None
     assert passage[span[0] : span[1]] == "the appli-\ncation protocol is chosen\nlater"
+
+
+@pytest.mark.parametrize("dash", list("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d"))
+def test_a_quote_typed_with_a_hyphen_minus_finds_any_dash_of_the_text(dash: str) -> None:
+    passage = f"Run tar {dash}{dash}create with the archive name first."
+    found = find_quote(passage, "Run tar --create with the archive name")
+    assert found is not None
+    assert passage[found[0] : found[1]] == f"Run tar {dash}{dash}create with the archive name"
