@@ -58,7 +58,11 @@ class _Rules:
 _CHROME = _Rules(
     tags=frozenset({"nav", "form", "button"}),
     roles=frozenset({"navigation", "search", "contentinfo", "dialog", "menubar"}),
-    ids=frozenset({"searchbox"}),  # Sphinx
+    # the ids older hand-made and CMS layouts give their menus, sidebars and footers;
+    # "searchbox" is Sphinx's
+    ids=frozenset(
+        {"menu", "nav", "navbar", "navigation", "breadcrumbs", "sidebar", "footer", "searchbox"}
+    ),
     classes=frozenset(
         {
             "breadcrumb",

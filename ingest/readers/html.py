@@ -58,6 +58,7 @@ _BLOCK_TAGS = frozenset(
     }
 )
 _HEADINGS = {f"h{level}": level for level in range(1, 7)}
+_LAYOUT_CELL = ["pre", "ul", "ol", "dl", "table", *_HEADINGS]
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")
 _CONCEALING_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])",
@@ -177,7 +178,14 @@ class _Writer:
             self.list_item(tag)
         elif name == "tr":
             cells = tag.find_all(["td", "th"], recursive=False)
-            if cells:
+            if any(cell.find(_LAYOUT_CELL) for cell in cells):
+                # a table used for layout (DocBook's questions and answers, page grids):
+                # its cells hold code, lists or headings, which stay blocks
+                for cell in cells:
+                    self.brk(2)
+                    self.walk(cell)
+                self.brk(2)
+            elif cells:
                 self.brk(1)
                 # one line per row, whatever blocks a cell holds (EPUB writers wrap cells in <p>)
                 cell_texts = (_SPACES.sub(" ", render(c)) for c in cells)
@@ -186,7 +194,11 @@ class _Writer:
             else:
                 self.walk(tag)
         elif name == "pre":
-            self.code(tag)
+            self.code(tag.get_text())
+        elif name == "div" and "fragment" in (tag.get("class") or ()):
+            # Doxygen's code: a div a line, no <pre>
+            lines = tag.find_all("div", class_="line")
+            self.code("\n".join(line.get_text() for line in lines) if lines else tag.get_text())
         elif name in _BLOCK_TAGS or name == "table":
             self.brk(2)
             self.walk(tag)
@@ -219,8 +231,8 @@ class _Writer:
         self.unglue()  # an empty item writes nothing
         self.brk(1 if self.in_item else 2)
 
-    def code(self, tag: Any) -> None:
-        body = tag.get_text().expandtabs(8).strip("\n")
+    def code(self, text: str) -> None:
+        body = text.strip("\n")
         if not body.strip():
             return
         fence = "~~~" if "```" in body else "```"
