@@ -56,6 +56,7 @@ DOC = Path("/usr/share/doc")
 BEFORE = "070886f"
 _WORDS = re.compile(r"\w+|¶")
 _SPACES = re.compile(r"\s+")
+_MARKS = re.compile(r"^[ \t]*(?:#{1,6}|[-*+\u2022]|\d{1,3}[.)])[ \t]+", re.MULTILINE)
 _HEADING_LINE = re.compile(r"^#{1,6}\s+(.*)$")
 _ITEM_LINE = re.compile(r"^(?:[-*+\u2022]|\d{1,3}[.)])\s+(.*)$")
 _PERMALINKS = (
@@ -261,7 +262,8 @@ class Score:
 
     def add(self, ref: Reference, out: str) -> None:
         self.pages += 1
-        words = Counter(_WORDS.findall(out.lower()))
+        # the marks a reader writes ("1. " before an ordered list's item) are not words of the page
+        words = Counter(_WORDS.findall(_MARKS.sub("", out.lower())))
         self.ref_words += sum(ref.words.values())
         self.lost_words += sum((ref.words - words).values())
         extra = words - ref.words

@@ -162,14 +162,14 @@ def strip_chrome(soup: Any) -> int:
 
 def main_content(soup: Any) -> Any:
     """The element holding the page's main content where the page marks it (the outermost
-    `main` or `role="main"`, else the only `article`), else the body (the whole page)."""
+    `main` or `role="main"`, else the only `article`) and it holds text, else the body
+    (the whole page)."""
     marked = [tag for tag in soup.find_all(_is_main) if not tag.find_parent(_is_main)]
-    if len(marked) == 1:
-        return marked[0]
     if not marked:
-        articles = [a for a in soup.find_all("article") if not a.find_parent("article")]
-        if len(articles) == 1:
-            return articles[0]
+        marked = [a for a in soup.find_all("article") if not a.find_parent("article")]
+    # an empty landmark (content that a script fills in, a template's leftover) marks nothing
+    if len(marked) == 1 and marked[0].get_text(strip=True):
+        return marked[0]
     return soup.body or soup
 
 

@@ -208,3 +208,15 @@ def test_news_style_pages_keep_the_story_and_drop_menus_sidebars_and_footers(pat
         if u.kind == HEADING
     }
     assert {_norm(h.text_content()) for h in story.iter("h1", "h2")} <= headings
+
+
+def test_a_page_without_a_usable_main_landmark_is_read_whole_less_its_chrome() -> None:
+    """An empty `main` (a script fills it in) or two of them mark nothing: the body is
+    read, its navigation and footer still left out."""
+    for main in ("<main></main>", "<main><p>Part one.</p></main><main><p>Part two.</p></main>"):
+        page = f"""<html><body><nav><a href="/">Home</a> <a href="/news">All news</a></nav>
+        {main}<div><h1>Ferry fares</h1><p>A return ticket costs 6 euros.</p></div>
+        <footer>Contact the harbour office</footer></body></html>""".encode()
+        text = load_bytes(page, "fares.html").text
+        assert "# Ferry fares\n\nA return ticket costs 6 euros." in text
+        assert "All news" not in text and "harbour office" not in text
