@@ -76,11 +76,12 @@ eval-tools: system
 
 # `html-docs`: real generated documentation, read where Debian installs it: Sphinx
 # (python3-doc, python-requests-doc; python-policy comes with python3-dev) for the HTML
-# reader's tests, and Doxygen, MkDocs and Javadoc manuals for its benchmark.
+# reader's tests, and Doxygen, MkDocs, Javadoc manuals and three held-out themes (Read the
+# Docs, Executable Books, Material for MkDocs) for its benchmark.
 html-docs:
 	@why="real Sphinx, Doxygen, MkDocs and Javadoc pages for the HTML reader's tests and benchmark"; \
 	  missing=$$(for p in python3-dev python3-doc python-requests-doc doxygen-doc mkdocs-doc \
-	    libjcdf-java-doc; do \
+	    libjcdf-java-doc python-git-doc python-sphinx-copybutton-doc mkdocs-literate-nav-doc; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system
