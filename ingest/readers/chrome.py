@@ -21,6 +21,7 @@ generated documentation: `python -m benchmarks.html_text` (README).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,26 +133,45 @@ def _generator(soup: Any) -> str:
 
 
 def _is_permalink(link: Any) -> bool:
+    from bs4 import NavigableString
+
     if any(name in _PERMALINK_CLASSES for name in link.get("class") or ()):
         return True
+    # a mark is the link's one string: nothing longer is read (links can nest, in bad HTML)
+    only = link.contents[0] if len(link.contents) == 1 else None
+    text = str(only) if isinstance(only, NavigableString) else None
     href = str(link.get("href", ""))
-    return href.startswith("#") and link.get_text(strip=True).lower() in _PERMALINK_MARKS
+    return href.startswith("#") and text is not None and text.strip().lower() in _PERMALINK_MARKS
 
 
-def _is_chrome(tag: Any, rules: list[_Rules]) -> bool:
-    if tag.name == "footer":
-        # a page's footer is chrome; a quotation's or a figure's (its source) is not
-        return not tag.find_parent(["blockquote", "figure"])
-    if tag.name == "a" and _is_permalink(tag):
-        return True
-    return any(rule.match(tag) for rule in rules)
+def outermost(root: Any, wanted: Callable[[Any], bool], within: Callable[[Any], bool]) -> list[Any]:
+    """The elements `wanted` that no element `within` holds, in one pass over the tree
+    (a stack, not recursion, and no walk up from each: linear however deep the page)."""
+    from bs4 import Tag
+
+    found = []
+    stack = [(root, False)]
+    while stack:
+        node, held = stack.pop()
+        for child in node.contents:
+            if isinstance(child, Tag):
+                if not held and wanted(child):
+                    found.append(child)
+                stack.append((child, held or within(child)))
+    return found
 
 
 def strip_chrome(soup: Any) -> int:
     """Removes the page's chrome from the parsed page; returns how many elements went."""
     generator = _generator(soup)
     rules = [_CHROME, *(r for name, r in _GENERATOR_CHROME.items() if name in generator)]
-    found = [tag for tag in soup.find_all(True) if _is_chrome(tag, rules)]
+    found = [
+        tag
+        for tag in soup.find_all(True)
+        if (tag.name == "a" and _is_permalink(tag)) or any(rule.match(tag) for rule in rules)
+    ]
+    # a page's footer is chrome; a quotation's or a figure's (its source) is not
+    found += outermost(soup, _is_footer, lambda tag: tag.name in ("blockquote", "figure"))
     removed = 0
     for tag in found:
         if not tag.decomposed:
@@ -164,13 +184,21 @@ def main_content(soup: Any) -> Any:
     """The element holding the page's main content where the page marks it (the outermost
     `main` or `role="main"`, else the only `article`) and it holds text, else the body
     (the whole page)."""
-    marked = [tag for tag in soup.find_all(_is_main) if not tag.find_parent(_is_main)]
+    marked = outermost(soup, _is_main, _is_main)
     if not marked:
-        marked = [a for a in soup.find_all("article") if not a.find_parent("article")]
+        marked = outermost(soup, _is_article, _is_article)
     # an empty landmark (content that a script fills in, a template's leftover) marks nothing
     if len(marked) == 1 and marked[0].get_text(strip=True):
         return marked[0]
     return soup.body or soup
+
+
+def _is_footer(tag: Any) -> bool:
+    return bool(tag.name == "footer")
+
+
+def _is_article(tag: Any) -> bool:
+    return bool(tag.name == "article")
 
 
 def _is_main(tag: Any) -> bool:

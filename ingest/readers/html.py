@@ -17,7 +17,9 @@ What a page is read as:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ingest.readers.base import LoadedDocument, decode
@@ -101,16 +103,37 @@ def load_html(data: bytes, name: str = "the file") -> tuple[str, str | None, lis
 def render(root: Any) -> str:
     """The text of an element and what it holds, with its structure written the
     Markdown way."""
-    writer = _Writer()
+    writer = _Writer(root)
     writer.walk(root)
     return writer.text()
+
+
+def _holders(found: list[Any], names: set[str]) -> set[int]:
+    """The ids of the elements named `names` that hold one of `found`, each ancestor
+    visited once (linear however deep the nesting)."""
+    seen: set[int] = set()
+    holders: set[int] = set()
+    for tag in found:
+        node = tag.parent
+        while node is not None and id(node) not in seen:
+            seen.add(id(node))
+            if node.name in names:
+                holders.add(id(node))
+            node = node.parent
+    return holders
 
 
 class _Writer:
     """Writes text with breaks requested between blocks: the largest break asked for
     since the last text wins, so nested blocks never pile up blank lines."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Any) -> None:
+        find = getattr(root, "find_all", None)
+        # items that hold headings are layout (Javadoc's blockList), and so are table cells
+        # that hold code, lists or headings (DocBook's questions and answers, page grids)
+        self.layout_items = _holders(find(list(_HEADINGS)) if find else [], {"li"})
+        self.layout_cells = _holders(find(_LAYOUT_CELL) if find else [], {"td", "th"})
+        self.lists: list[list[Any]] = []  # the lists open around: [name, items so far]
         self.parts: list[str] = []
         self.pending = 0  # newlines to write before the next text
         self.glued = False  # a marker was just written: its content follows on its line
@@ -155,78 +178,93 @@ class _Writer:
         self.glued = False
 
     def walk(self, node: Any) -> None:
+        """Depth first, with a stack of its own rather than recursion, so that a page
+        nested thousands of elements deep reads like any other. The stack holds elements
+        and text to write, and the steps that close an element (plain callables)."""
         from bs4 import NavigableString, Tag
 
-        for child in node.children if isinstance(node, Tag) else ():
-            if isinstance(child, Tag):
-                self.element(child)
-            elif type(child) is NavigableString:  # not a comment, doctype or CDATA
-                self.write(_SPACES.sub(" ", str(child)))
+        stack: list[Any] = list(reversed(node.contents)) if isinstance(node, Tag) else []
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Tag):  # before the callable test: a Tag is callable too
+                after, children = self.open(item)
+                if after is not None:
+                    stack.append(after)
+                stack.extend(reversed(children))
+            elif type(item) is NavigableString:  # not a comment, doctype or CDATA
+                self.write(_SPACES.sub(" ", str(item)))
+            elif callable(item):
+                item()
 
-    def element(self, tag: Any) -> None:
+    def open(self, tag: Any) -> tuple[Callable[[], None] | None, list[Any]]:
+        """Writes what comes before the element's content; returns the step that closes it
+        and what to read inside it."""
         name = tag.name
         if name == "br":
             self.brk(1)
-        elif name in _HEADINGS:
+            return None, []
+        if name in _HEADINGS:
             self.unglue()
             self.brk(2)
             self.marker("#" * _HEADINGS[name] + " ")
-            self.walk(tag)
-            self.glued = False
-            self.brk(2)
-        elif name == "li":
-            self.list_item(tag)
-        elif name == "tr":
+            return self.close_heading, tag.contents
+        if name == "li":
+            return self.open_item(tag)
+        if name == "tr":
             cells = tag.find_all(["td", "th"], recursive=False)
-            if any(cell.find(_LAYOUT_CELL) for cell in cells):
-                # a table used for layout (DocBook's questions and answers, page grids):
-                # its cells hold code, lists or headings, which stay blocks
-                for cell in cells:
-                    self.brk(2)
-                    self.walk(cell)
-                self.brk(2)
-            elif cells:
+            if any(id(cell) in self.layout_cells for cell in cells):
+                # a table used for layout: its cells' code, lists and headings stay blocks
+                apart = functools.partial(self.brk, 2)
+                return apart, [part for cell in cells for part in (apart, cell)]
+            if cells:
                 self.brk(1)
                 # one line per row, whatever blocks a cell holds (EPUB writers wrap cells in <p>)
                 cell_texts = (_SPACES.sub(" ", render(c)) for c in cells)
                 self.write("| " + " | ".join(cell_texts) + " |")
                 self.brk(1)
-            else:
-                self.walk(tag)
-        elif name == "pre":
+                return None, []
+            return None, tag.contents
+        if name == "pre":
             self.code(tag.get_text())
-        elif name == "div" and "fragment" in (tag.get("class") or ()):
+            return None, []
+        if name == "div" and "fragment" in (tag.get("class") or ()):
             # Doxygen's code: a div a line, no <pre>
             lines = tag.find_all("div", class_="line")
             self.code("\n".join(line.get_text() for line in lines) if lines else tag.get_text())
-        elif name in _BLOCK_TAGS or name == "table":
+            return None, []
+        if name in ("ol", "ul"):
             self.brk(2)
-            self.walk(tag)
+            self.lists.append([name, 0])
+            return self.close_list, tag.contents
+        if name in _BLOCK_TAGS or name == "table":
             self.brk(2)
-        else:
-            self.walk(tag)
+            return functools.partial(self.brk, 2), tag.contents
+        return None, tag.contents
 
-    def list_item(self, tag: Any) -> None:
-        self.unglue()
-        if tag.find(_HEADINGS):
-            # an item that holds headings is layout (Javadoc's blockList): its blocks stay blocks
-            self.brk(2)
-            self.walk(tag)
-            self.brk(2)
-            return
-        parent = tag.find_parent(["ol", "ul"])
-        if parent is not None and parent.name == "ol":
-            mark = f"{1 + len(tag.find_previous_siblings('li'))}. "
-        else:
-            mark = "- "
+    def close_heading(self) -> None:
         self.glued = False
-        if self.in_item:
-            self.brk(1)
-        else:
+        self.brk(2)
+
+    def open_item(self, tag: Any) -> tuple[Callable[[], None] | None, list[Any]]:
+        self.unglue()
+        if id(tag) in self.layout_items:
             self.brk(2)
+            return functools.partial(self.brk, 2), tag.contents
+        mark = "- "
+        if self.lists:
+            self.lists[-1][1] += 1
+            if self.lists[-1][0] == "ol":
+                mark = f"{self.lists[-1][1]}. "
+        self.brk(1 if self.in_item else 2)
         self.marker(mark)
         self.in_item += 1
-        self.walk(tag)
+        return self.close_item, tag.contents
+
+    def close_list(self) -> None:
+        self.lists.pop()
+        self.brk(2)
+
+    def close_item(self) -> None:
         self.in_item -= 1
         self.unglue()  # an empty item writes nothing
         self.brk(1 if self.in_item else 2)

@@ -220,3 +220,24 @@ def test_a_page_without_a_usable_main_landmark_is_read_whole_less_its_chrome() -
         text = load_bytes(page, "fares.html").text
         assert "# Ferry fares\n\nA return ticket costs 6 euros." in text
         assert "All news" not in text and "harbour office" not in text
+
+
+@pytest.mark.parametrize(
+    "open_tag, close_tag",
+    [
+        ("<div>", "</div>"),
+        ("<ul><li>item ", "</li></ul>"),
+        ('<a href="#">', "</a>"),
+        ("<table><tr><td>", "</td></tr></table>"),
+        ("<blockquote><footer>", "</footer></blockquote>"),
+    ],
+    ids=["div", "list", "link", "table", "footer"],
+)
+def test_a_page_nested_thousands_deep_is_read_without_recursion(
+    open_tag: str, close_tag: str
+) -> None:
+    """The reader walks the page with a stack of its own: 5,000 nested elements (Python's
+    recursion limit is 1,000) are read, not a RecursionError."""
+    page = f"<html><body>{open_tag * 5000}<p>Deep text.</p>{close_tag * 5000}</body></html>"
+    doc = load_bytes(page.encode(), "deep.html")
+    assert "Deep text." in doc.text
