@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: install install-torch install-dev run serve ingest test test-fast soak bench lint \
 	browser clients system eval-tools eval eval-real eval-public train-answerer clean \
-	bench-docs bench-scale
+	bench-docs bench-scale html-docs bench-html
 
 # Three levels, each on top of the one before:
 #   install        what serving, ingest, ask and eval need; no torch (the embedder runs on
@@ -74,6 +74,16 @@ eval-tools: system
 	@why="groff, Ghostscript and LibreOffice make the eval corpora's PDFs and the office-format tests' files; zip and xz the archive tests'; man-db, enscript and poppler-utils the PDF text tests' and benchmark's"; \
 	  missing=$$(for p in groff ghostscript libreoffice-writer-nogui libreoffice-impress-nogui \
 	    libreoffice-calc-nogui zip xz-utils enscript poppler-utils man-db; do \
+	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
+
+# `html-docs`: real generated documentation, read where Debian installs it: Sphinx
+# (python3-doc, python-requests-doc; python-policy comes with python3-dev) for the HTML
+# reader's tests, and Doxygen, MkDocs, Javadoc manuals and three held-out themes (Read the
+# Docs, Executable Books, Material for MkDocs) for its benchmark.
+html-docs:
+	@why="real Sphinx, Doxygen, MkDocs and Javadoc pages for the HTML reader's tests and benchmark"; \
+	  missing=$$(for p in python3-dev python3-doc python-requests-doc doxygen-doc mkdocs-doc \
+	    libjcdf-java-doc python-git-doc python-sphinx-copybutton-doc mkdocs-literate-nav-doc; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system
@@ -139,7 +149,7 @@ $(NODE_CLIENTS)/.installed:
 	  npm install --silent --no-audit --no-fund --prefix $(NODE_CLIENTS) "$$spec"; \
 	  touch $@
 
-test: install-dev lint browser clients eval-tools
+test: install-dev lint browser clients eval-tools html-docs
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real
@@ -160,6 +170,13 @@ SIZES ?= 1000,10000
 bench: install-dev
 	$(PIP) -e '.[torch,train,dev,bench]'
 	$(BIN)/python -m benchmarks.bench --sizes $(SIZES)
+
+# What the HTML reader keeps of real generated documentation (chrome, content, structure,
+# pages per second) against trafilatura, readability-lxml, justext and resiliparse
+# (benchmarks/html_text.json; README, "Web pages without their chrome").
+bench-html: install-dev html-docs
+	$(PIP) -e '.[torch,train,dev,html-bench]'
+	$(BIN)/python -m benchmarks.html_text
 
 # Cost against store size with a stand-in embedder: query p50/p95 over HTTP, BM25 build,
 # a new document's time to visibility, memory, disk (benchmarks/scale.json and .png).
