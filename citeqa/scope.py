@@ -34,9 +34,11 @@ from citeqa.text import STOP_WORDS
 
 # words that stand between a document's name and its version number
 VERSION_WORDS = frozenset("version versions ver v release edition revision rev".split())
-_NUMBER = re.compile(r"^v?(\d+(?:\.\d+)*)$", re.IGNORECASE)
-_GLUED = re.compile(r"^([a-z]{2,}?)v?(\d+(?:\.\d+)*)$")  # "gplv3", "python3.11"
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+(?:\.\d+)*")
+# (numbers are digits and dots, no nested repeats: linear time; version() drops the
+# empty parts of "2." or "1..2")
+_NUMBER = re.compile(r"^v?(\d[\d.]*)$", re.IGNORECASE)
+_GLUED = re.compile(r"^([a-z]{2,}?)v?(\d[\d.]*)$")  # "gplv3", "python3.11"
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d[\d.]*")
 _MONTHS = (
     "january|february|march|april|may|june|july|august|september|october|november|"
     "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
@@ -60,7 +62,7 @@ class DocumentName:
 
 def version(number: str) -> str:
     """A version number as compared: no leading zeros, no trailing ".0" ("2.0" is "2")."""
-    parts = [str(int(p)) for p in number.split(".")]
+    parts = [str(int(p)) for p in number.split(".") if p]
     while len(parts) > 1 and parts[-1] == "0":
         parts.pop()
     return ".".join(parts)
