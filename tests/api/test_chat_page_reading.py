@@ -342,13 +342,23 @@ def test_an_upload_reports_bytes_sent_then_each_file_indexed_and_errors_as_error
     sent = [t for t in texts if t.startswith("Uploading\u2026 ")]
     assert sent and sent[-1] == f"Uploading\u2026 100% of {total / 1e6:.1f} MB sent", texts
     # then the server's ingest job, file by file, before the report
+    # ("Indexing: reading log-2.txt (2 of 3); 0 of 3 files done…": the file being read,
+    # then the files stored, a group at a time)
     indexing = [s for s in seen if s["text"].startswith("Indexing: ")]
-    done_counts = [
-        int(re.match(r"Indexing: (\d) of 3 files", s["text"]).group(1)) for s in indexing
+    parsed = [
+        re.match(r"Indexing: (?:reading (\S+) \((\d) of 3\); )?(\d) of 3 files", s["text"])
+        for s in indexing
     ]
+    assert all(parsed), texts
+    done_counts = [int(m.group(3)) for m in parsed if m]
     assert done_counts == sorted(done_counts) and done_counts[-1] == 3, texts
     assert any(n < 3 for n in done_counts), texts
-    assert all(abs(s["progress"] - int(s["text"][10]) / 3) < 1e-6 for s in indexing)
+    reading = [(m.group(1), int(m.group(2)), int(m.group(3))) for m in parsed if m and m.group(1)]
+    assert reading and all(name in logs for name, _read, _done in reading), texts
+    # the bar: half a step as a file is read, half as it is stored
+    for status, m in zip(indexing, parsed, strict=True):
+        if m and m.group(1):
+            assert abs(status["progress"] - (int(m.group(2)) + int(m.group(3))) / 6) < 1e-6
     assert texts[-1].startswith("3 added, 0 updated, 0 unchanged"), texts
     page.wait_for_function("() => document.querySelectorAll('#doc-list li.doc').length == 5")
 

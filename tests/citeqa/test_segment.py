@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from citeqa import segment as segment_module
 from citeqa.segment import (
     HEADING,
     ITEM,
@@ -254,3 +255,21 @@ def test_document_context_names_the_document_in_every_passage() -> None:
     structure = segment(text)
     context = document_context(structure, "GNU GENERAL PUBLIC LICENSE", "licences/gpl-2.txt")
     assert context == "GNU GENERAL PUBLIC LICENSE Version 2, June 1991 gpl 2"
+
+
+def test_a_window_the_sentence_model_gives_up_on_is_cut_at_its_sentence_marks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # NLTK raises TimeoutError when its regular expressions pass their time limit
+    def gives_up(_text: str) -> list[tuple[int, int]]:
+        raise TimeoutError("regular-expression match exceeded its 5.0s time limit")
+
+    monkeypatch.setattr(segment_module, "sentence_splitter", gives_up)
+    text = 'The ferry leaves at nine. Is it late? "No!" It never is.'
+    spans = segment_module.sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "The ferry leaves at nine.",
+        "Is it late?",
+        '"No!"',
+        "It never is.",
+    ]
