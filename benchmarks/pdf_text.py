@@ -153,13 +153,9 @@ def reportlab_pdf(paras: list[str], title: str, target: Path, columns: int = 1) 
         "body", alignment=TA_JUSTIFY, fontSize=10, leading=13
     )
 
-    def furniture(canvas, document) -> None:  # type: ignore[no-untyped-def]
-        canvas.saveState()
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(2 * cm, A4[1] - 1.2 * cm, title)
-        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"Page {document.page}")
-        canvas.restoreState()
+    from evals.corpora import page_furniture
 
+    furniture = page_furniture(title)
     margin, gutter = 2 * cm, 0.8 * cm
     width = (A4[0] - 2 * margin - (columns - 1) * gutter) / columns
     frames = [

@@ -27,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CORPORA = Path(__file__).with_name("corpora")
 MAKERS = ("copy", "gunzip", "man-pdf", "reportlab-pdf", "libreoffice-pdf")
@@ -115,6 +117,22 @@ def _run(command: list[str], data: bytes) -> bytes:
     return done.stdout
 
 
+def page_furniture(title: str) -> Callable[[Any, Any], None]:
+    """A reportlab page callback drawing a running header (the title) and a "Page N"
+    footer: the furniture a word processor puts on every page."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import cm
+
+    def furniture(canvas: Any, document: Any) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(2 * cm, A4[1] - 1.2 * cm, title)
+        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"Page {document.page}")
+        canvas.restoreState()
+
+    return furniture
+
+
 def _typeset(text: str, title: str, target: Path) -> None:
     """Paragraphs (blank-line separated) reflowed and justified on A4, one running header
     and a 'Page N' footer per page: what a PDF made by a word processor looks like."""
@@ -130,13 +148,7 @@ def _typeset(text: str, title: str, target: Path) -> None:
     body = styles["BodyText"].clone("body", alignment=TA_JUSTIFY, fontSize=10, leading=13)
     heading = styles["Heading3"]
 
-    def furniture(canvas, document) -> None:  # type: ignore[no-untyped-def]
-        canvas.saveState()
-        canvas.setFont("Helvetica", 8)
-        canvas.drawString(2 * cm, A4[1] - 1.2 * cm, title)
-        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"Page {document.page}")
-        canvas.restoreState()
-
+    furniture = page_furniture(title)
     flow = []
     for lines, is_heading in _paragraphs(text):
         flow.append(Paragraph(escape(" ".join(lines)), heading if is_heading else body))
