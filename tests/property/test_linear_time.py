@@ -11,6 +11,7 @@ linear reading keeps near 4 whatever the machine's speed and a quadratic one mak
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -57,10 +58,18 @@ def per_megabyte(seconds: float, text: str) -> float:
 
 def timed(function, *args):  # type: ignore[no-untyped-def]
     best = float("inf")
-    for _ in range(2):  # the better of two: a busy machine slows one run, not the trend
-        started = time.perf_counter()
-        function(*args)
-        best = min(best, time.perf_counter() - started)
+    # without the garbage collector: in the full suite the process holds models, stores
+    # and servers' objects, and a full collection that happens to fall inside one call
+    # (0.5 s seen) is the heap's cost, not the algorithm's
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(2):  # the better of two: a busy machine slows one run, not the trend
+            started = time.perf_counter()
+            function(*args)
+            best = min(best, time.perf_counter() - started)
+    finally:
+        gc.enable()
     return best
 
 
@@ -80,6 +89,11 @@ def test_line_classifiers_are_linear_on_pathological_lines(lines: list[str]) -> 
         seconds = timed(segment._classify, segment._lines(longer), markdown)
         assert per_megabyte(seconds, longer) < CLASSIFY_BUDGET, (lines[0][:60], seconds)
     short, long = timed(segment.segment, text, "text"), timed(segment.segment, longer, "text")
+    if long >= MAX_GROWTH * short + 0.05:
+        # timed again before judging: a stray pause of 0.2-0.5 s fell on one measurement
+        # in three of five runs here (2026-12-06), on inputs that measured linear when
+        # timed again; a cost that grows faster than the text shows every time
+        short, long = timed(segment.segment, text, "text"), timed(segment.segment, longer, "text")
     assert per_megabyte(long, longer) < SEGMENT_BUDGET, (lines[0][:60], long)
     assert long < MAX_GROWTH * short + 0.05, (lines[0][:60], short, long)
 
