@@ -34,7 +34,7 @@ from citeqa.components.store import ChromaStore
 from citeqa.dates import date_as_int
 from citeqa.domain import Chunk
 from citeqa.filters import Filters
-from citeqa.scope import DocumentName, names_of
+from citeqa.scope import DocumentName, NameIndex, names_of
 from citeqa.segment import display_text
 from citeqa.text import terms
 
@@ -152,6 +152,11 @@ class LexicalSnapshot:
     fetch: Fetch | None = None
     # what names each document (citeqa.scope): its name words and versions, by doc_id
     names: dict[str, DocumentName] = field(default_factory=dict)
+
+    @functools.cached_property
+    def name_index(self) -> NameIndex:
+        """The documents' names indexed for questions (once per snapshot)."""
+        return NameIndex(self.names)
 
     @property
     def holds_chunks(self) -> bool:

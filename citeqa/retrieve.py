@@ -47,7 +47,7 @@ class Retriever:
         snapshot = self._lexical.snapshot()
         scope = self._scope(question, filters, snapshot)
         if scope is not None:
-            filters = (filters or Filters()).model_copy(update={"doc_id": sorted(scope)})
+            filters = (filters or Filters()).model_copy(update={"doc_id": scope})
         vector = self._embedder.embed_query(question)
         where = filters.chroma_where() if filters else None
         dense = self._dense(snapshot, vector, depth, where)
@@ -68,19 +68,20 @@ class Retriever:
         ranked = ranked[: max(top_k, self.rerank_depth)]
         for rank, passage in enumerate(ranked, start=1):
             passage.fused_rank = rank
-        return Retrieval(wanted, vector, ranked, snapshot, scope=sorted(scope) if scope else None)
+        return Retrieval(wanted, vector, ranked, snapshot, scope=scope)
 
     def _scope(
         self, question: str, filters: Filters | None, snapshot: LexicalSnapshot
-    ) -> frozenset[str] | None:
-        """The documents the question names by name and version (citeqa.scope), unless
-        scoping is off or the caller chose the documents (a doc_id filter); None: all."""
+    ) -> list[str] | None:
+        """The documents the question names by name and version (citeqa.scope), sorted,
+        unless scoping is off or the caller chose the documents (a doc_id filter); None:
+        all."""
         if not self.scope or (filters is not None and filters.doc_ids() is not None):
             return None
-        named = named_documents(question, snapshot.names)
+        named = named_documents(question, snapshot.name_index)
         if named is None or len(named) == len(snapshot.names):
             return None
-        return named
+        return sorted(named)
 
     def _dense(
         self,

@@ -177,19 +177,34 @@ def _named_after(words: list[str], i: int, known: frozenset[str]) -> list[str]:
     return rest[:1] if rest and rest[0] in known else []
 
 
-def named_documents(question: str, documents: Mapping[str, DocumentName]) -> frozenset[str] | None:
+class NameIndex:
+    """The stored documents' names, indexed once (a store's generation): the name words
+    of versioned documents, and which documents bear each word. A question then costs its
+    own words, not a pass over every document."""
+
+    def __init__(self, documents: Mapping[str, DocumentName]) -> None:
+        self.documents = documents
+        self.bearing: dict[str, list[str]] = {}
+        for doc_id, name in documents.items():
+            for word in name.names:
+                self.bearing.setdefault(word, []).append(doc_id)
+        self.known = frozenset(w for d in documents.values() if d.versions for w in d.names)
+
+
+def named_documents(
+    question: str, documents: Mapping[str, DocumentName] | NameIndex
+) -> frozenset[str] | None:
     """The documents the question names with a version, or None when it names none."""
-    versioned = [d for d in documents.values() if d.versions]
-    if not versioned:
+    index = documents if isinstance(documents, NameIndex) else NameIndex(documents)
+    if not index.known:
         return None
-    known = frozenset(w for d in versioned for w in d.names)
     named: set[str] = set()
-    for words, number in _mentions(question, known):
-        bearing = {w: [i for i, d in documents.items() if w in d.names] for w in words}
-        specific = min(words, key=lambda w: (len(bearing[w]), words.index(w)))
-        if not any(documents[i].versions for i in bearing[specific]):
+    for words, number in _mentions(question, index.known):
+        specific = min(words, key=lambda w: (len(index.bearing[w]), words.index(w)))
+        bearing = index.bearing[specific]
+        if not any(index.documents[i].versions for i in bearing):
             continue
-        named.update(i for i in bearing[specific] if number in documents[i].versions)
+        named.update(i for i in bearing if number in index.documents[i].versions)
     return frozenset(named) if named else None
 
 
