@@ -164,3 +164,9 @@ def start_serve(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes
     url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/healthz", timeout=180, proc=proc)
     return proc, url
+
+
+def ask(page: object, question: str) -> None:
+    """Asks a question in the chat page (Playwright's page) as a reader would."""
+    page.fill("#question", question)  # type: ignore[attr-defined]
+    page.press("#question", "Enter")  # type: ignore[attr-defined]

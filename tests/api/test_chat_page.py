@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import LiveServer
+from tests.api.conftest import LiveServer, ask
 from tests.conftest import LLMServer
 from tests.fixtures.openai_server import Step
 
@@ -30,11 +30,6 @@ def serving(data_dir: Path, minilm: object, api_keys: str | None = None) -> Live
 
     settings = Settings(data_dir=data_dir, api_keys=api_keys)
     return LiveServer(make_app(settings, minilm))  # type: ignore[arg-type]
-
-
-def ask(page: object, question: str) -> None:
-    page.fill("#question", question)  # type: ignore[attr-defined]
-    page.press("#question", "Enter")  # type: ignore[attr-defined]
 
 
 def test_page_streams_the_answer_and_highlights_the_cited_quote(

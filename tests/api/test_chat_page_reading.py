@@ -18,7 +18,7 @@ import pytest
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
-from tests.api.conftest import LiveServer, log_document, make_app, start_serve
+from tests.api.conftest import LiveServer, ask, log_document, make_app, start_serve
 from tests.conftest import REPO, LLMServer, free_port
 from tests.fixtures.openai_server import Step
 
@@ -122,11 +122,6 @@ RECORD = """() => {
                          top: list.scrollTop, grown: list.scrollHeight > list.clientHeight});
   }, 40);
 }"""
-
-
-def ask(page: object, question: str) -> None:
-    page.fill("#question", question)  # type: ignore[attr-defined]
-    page.press("#question", "Enter")  # type: ignore[attr-defined]
 
 
 def test_a_long_streamed_answer_stays_in_view_unless_the_reader_scrolls_up(
