@@ -287,6 +287,12 @@ class Readiness(BaseModel):
         description="The cross-encoder the answer model weighs, or 'off'.",
         examples=["ms-marco-MiniLM-L-12-v2 (int8)"],
     )
+    verifier: str = Field(
+        "off",
+        description="The cross-encoder that checks an extractive answer's best units "
+        "before it is given, or 'off'.",
+        examples=["ms-marco-MiniLM-L-12-v2 (int8), fine-tuned for near-misses"],
+    )
     backend: str = Field(examples=["extractive"], description="What composes answers.")
     chunks: int
     format: int = Field(description="The store format this version writes.", examples=[2])

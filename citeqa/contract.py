@@ -110,6 +110,15 @@ class Answer(BaseModel):
         "allow was searched.",
         examples=[["gpl-2.txt"]],
     )
+    verification: float | None = Field(
+        None,
+        description="The extractive answer's check by the verifier (a cross-encoder "
+        "fine-tuned to tell a passage that answers from a near-miss): its best logit over "
+        "the best units, rounded to 4 places. Below CITEQA_ANSWER__VERIFIER_THRESHOLD the "
+        "answer abstains although `confidence` passed. Null: the verifier is off, or did not "
+        "read (the confidence was under its threshold already, or an LLM answered).",
+        examples=[3.2471],
+    )
 
     model_config = {
         "json_schema_extra": {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from citeqa import metrics, wordnet
-from citeqa.answering.extractive import ExtractiveAnswerer
+from citeqa.answering.extractive import VERIFIER_UNITS, ExtractiveAnswerer, Verification
 from citeqa.answering.model import MODEL_FILE, READER_MODEL_FILE, AnswerModel
 from citeqa.answering.scorer import UnitScorer
 from citeqa.citations import verifies
@@ -23,6 +23,9 @@ from citeqa.components.embedder import Embedder, make_embedder
 from citeqa.components.llm import ChatLLM
 from citeqa.components.reader import Reader, load_reader
 from citeqa.components.store import ChromaStore
+from citeqa.components.verifier import PATCH_FILE as VERIFIER_PATCH
+from citeqa.components.verifier import card as verifier_card
+from citeqa.components.verifier import load_verifier
 from citeqa.contract import ABSTAIN_TEXT, Answer, AnswerSentence, Citation, Timings, Turn
 from citeqa.conversation import carry_over, condense, with_subject
 from citeqa.domain import STORE_FORMAT, Candidate, DocumentRecord, Passage, Retrieval
@@ -101,6 +104,28 @@ def load_answer_model(settings: Settings) -> AnswerModel:
             + f" the reader's features, and CITEQA_READER is {settings.reader}"
         )
     return model
+
+
+def verification(settings: Settings) -> Verification | None:
+    """The verifier's check as configured (None: off)."""
+    answer = settings.answer
+    if not answer.verifier:
+        return None
+    if answer.verifier_model is None and not VERIFIER_PATCH.is_file():
+        raise ConfigurationError(
+            f"no verifier is shipped at {VERIFIER_PATCH} (python -m evals.tune_reader --ship "
+            "makes it): set CITEQA_ANSWER__VERIFIER=false or CITEQA_ANSWER__VERIFIER_MODEL"
+        )
+    shipped = verifier_card() if answer.verifier_model is None else {}
+    threshold = answer.verifier_threshold
+    if threshold is None:
+        threshold = shipped.get("threshold")
+    if threshold is None:
+        raise ConfigurationError(
+            "a verifier model of your own needs CITEQA_ANSWER__VERIFIER_THRESHOLD"
+        )
+    units = answer.verifier_units or int(shipped.get("units", VERIFIER_UNITS))
+    return Verification(load_verifier(answer.verifier_model), float(threshold), units)
 
 
 def _suggested_heading(path: str, title: str) -> str | None:
@@ -216,7 +241,7 @@ class Engine:
         self.query = QueryPipeline(
             self.retriever, [UnitRanking(self.scorer, self.retriever.depth)]
         )
-        self.answerer = ExtractiveAnswerer(model, settings.answer)
+        self.answerer = ExtractiveAnswerer(model, settings.answer, verification(settings))
         self.pipeline = IngestPipeline(self.store, self.embedder, settings, stop)
         if llm is None and settings.llm_enabled:
             llm = ChatLLM(settings)
@@ -319,7 +344,7 @@ class Engine:
                 if emitted:
                     raise  # text was shown already: the stream ends with the error
                 fallback = self._fallback_or_raise(exc)
-        answer = self._extractive(question, retrieval)
+        answer = self._extractive(question, retrieval, standalone)
         answer.fallback = fallback
         answer.standalone_question = standalone
         answer.timings_ms = _timings(started, retrieved)
@@ -384,8 +409,14 @@ class Engine:
         assert self.reader is not None
         return bool(quotes) and float(max(self.reader.score(sentence, quotes))) >= READER_SUPPORT
 
-    def _extractive(self, question: str, retrieval: Retrieval) -> Answer:
-        chosen, confidence = self.answerer.select(retrieval.candidates)
+    def _extractive(
+        self, question: str, retrieval: Retrieval, searched: str | None = None
+    ) -> Answer:
+        """The extractive answer to `question` from the retrieval made for `searched` (a
+        follow-up's standalone reading, which the verifier reads too)."""
+        chosen, confidence, verified = self.answerer.select(
+            retrieval.candidates, searched or question
+        )
         citations = self._verified_citations(chosen)
         shown = {(c.start, c.end): c.display for c in chosen}
         sentences = [
@@ -403,6 +434,7 @@ class Engine:
             timings_ms=Timings(retrieve=0, answer=0, total=0),
             sentences=sentences,
             confidence=round(confidence, 4),
+            verification=round(verified, 4) if verified is not None else None,
             searched_documents=retrieval.scope,
         )
         return answer
@@ -617,12 +649,18 @@ class Engine:
         return questions
 
     # -- health ---------------------------------------------------------------------------
+    def verifier_name(self) -> str:
+        """The verifier's name, or 'off'."""
+        verified = self.answerer.verification
+        return verified.verifier.name if verified is not None else "off"
+
     def readiness(self) -> dict[str, Any]:
         self.store.ping()
         return {
             "store": "chroma-server" if self.settings.chroma_url else "chroma-embedded",
             "embedder": self.embedder.name,
             "reader": self.reader.name if self.reader is not None else "off",
+            "verifier": self.verifier_name(),
             "backend": self.backend,
             "chunks": self.store.count_chunks(),
             **self.format_status(),
@@ -640,5 +678,7 @@ class Engine:
         )
         if self.reader is not None:
             self.reader.score("warm up", ["A short passage to read.", "Another one."])
+        if self.answerer.verification is not None:
+            self.answerer.verification.verifier.score("warm up", ["A short passage to read."])
         self.lexical.snapshot()
         wordnet.related("warm")  # maps the WordNet files

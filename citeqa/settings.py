@@ -55,6 +55,28 @@ class AnswerSettings(BaseModel):
         "(false). Unset: as the answer model was trained (the reader's model: false; the "
         "model without the reader: true).",
     )
+    verifier: bool = Field(
+        False,
+        description="Before answering, the verifier (the bundled cross-encoder fine-tuned to "
+        "tell a passage that answers from a near-miss: citeqa/components/verifier.py) reads "
+        "the best units; when none reaches its threshold the answer abstains. Held out it "
+        "abstains on most near-misses over licences and PDFs, but also on most paraphrased "
+        "questions over news prose (README, Evaluation), so it is off unless asked for.",
+    )
+    verifier_model: str | None = Field(
+        None,
+        description="The verifier's cross-encoder: unset for the shipped fine-tuning, or a "
+        "model as CITEQA_READER_MODEL takes (`python -m evals.tune_reader --out DIR`).",
+    )
+    verifier_threshold: float | None = Field(
+        None, description="The verifier's logit threshold; unset: the one shipped with it."
+    )
+    verifier_units: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description="How many of the best units the verifier reads; unset: as shipped.",
+    )
     # Accepted so that existing configurations keep working; the learned model replaced
     # the support formula they tuned (part 5).
     min_support: float | None = Field(

@@ -259,6 +259,7 @@ def _model(engine: Engine) -> dict[str, Any]:
         "components": {
             "embedder": engine.embedder.name,
             "reader": engine.reader.name if engine.reader is not None else "off",
+            "verifier": engine.verifier_name(),
             "backend": engine.backend,
         },
     }

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
 from citeqa.answering.features import question_row
 from citeqa.answering.model import AnswerModel
+from citeqa.answering.scorer import reader_text
+from citeqa.components.reader import Reader
 from citeqa.domain import Candidate
+from citeqa.lexical import context_line
 from citeqa.rendering import MARKDOWN_IMAGE
 from citeqa.segment import HEADING, SENTENCE
 from citeqa.settings import AnswerSettings
@@ -19,6 +23,8 @@ SHORT_UNIT_WORDS = 4
 # A unit ending in ":" ("... then you can run:") introduces what follows it: it is cited
 # with the list items, lines or rows after it in its passage, at most this many.
 MAX_CARRIED = 4
+# The verifier reads this many of the best units unless its card or settings say otherwise.
+VERIFIER_UNITS = 5
 
 
 def _key(candidate: Candidate) -> tuple[str, int, int]:
@@ -54,12 +60,51 @@ def citable(candidate: Candidate) -> bool:
     return _showable(candidate) and not (dangling(candidate) and candidate.following is None)
 
 
+class Verification:
+    """The verifier's reading of the best units: the question read with each of the
+    `units` best citable candidates (as the reader reads a unit: context line, the end of
+    the unit before, the unit); the answer is given when the best logit reaches
+    `threshold`."""
+
+    def __init__(self, verifier: Reader, threshold: float, units: int) -> None:
+        self.verifier = verifier
+        self.threshold = threshold
+        self.units = units
+
+    def best(self, question: str, candidates: Sequence[Candidate]) -> float | None:
+        """The best logit over the best units (None: no citable unit)."""
+        read = [c for c in candidates if citable(c)][: self.units]
+        if not read:
+            return None
+        texts = [
+            reader_text(
+                context_line(c.passage.chunk),
+                c.previous.display if c.previous is not None else None,
+                c.display,
+            )
+            for c in read
+        ]
+        return float(np.max(self.verifier.score(question, texts)))
+
+
+class Selected(NamedTuple):
+    units: list[Candidate]  # none: abstain
+    confidence: float
+    verification: float | None  # the verifier's best logit, when it read
+
+
 class ExtractiveAnswerer:
     name = "extractive"
 
-    def __init__(self, model: AnswerModel | None, settings: AnswerSettings) -> None:
+    def __init__(
+        self,
+        model: AnswerModel | None,
+        settings: AnswerSettings,
+        verification: Verification | None = None,
+    ) -> None:
         self.model = model
         self.settings = settings
+        self.verification = verification
 
     @property
     def following_unit(self) -> bool:
@@ -122,11 +167,18 @@ class ExtractiveAnswerer:
         doc_order = {c.passage.chunk.doc_id: i for i, c in reversed(list(enumerate(chosen)))}
         return sorted(chosen, key=lambda c: (doc_order[c.passage.chunk.doc_id], c.start))
 
-    def select(self, candidates: Sequence[Candidate]) -> tuple[list[Candidate], float]:
-        """The answer's units and the confidence in them; no units: abstain."""
+    def select(self, candidates: Sequence[Candidate], question: str | None = None) -> Selected:
+        """The answer's units, the confidence in them and, given the question, the
+        verifier's best logit; no units: abstain (the model's confidence is under its
+        threshold, or the verifier finds no best unit that answers the question)."""
         if not candidates:
-            return [], 0.0
+            return Selected([], 0.0, None)
         confidence = self.confidence(candidates)
         if confidence < self.threshold:
-            return [], confidence
-        return self.compose(candidates), confidence
+            return Selected([], confidence, None)
+        verified = None
+        if self.verification is not None and question is not None:
+            verified = self.verification.best(question, candidates)
+            if verified is None or verified < self.verification.threshold:
+                return Selected([], confidence, verified)
+        return Selected(self.compose(candidates), confidence, verified)

@@ -52,6 +52,8 @@ class QuestionDump:
     passage_fused: list[int]
     passage_evidence: list[bool]  # the passage overlaps gold evidence
     evidence_known: bool
+    # per passage: its document context and heading path, as the reader reads it
+    passage_contexts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -131,6 +133,7 @@ def dump_set(gold: GoldSet, cache: Path = CACHE, reader: bool = False) -> SetDum
 
 def _dump(gold: GoldSet, docs: Path, reader: bool) -> SetDump:
     from citeqa.answering.model import placeholder
+    from citeqa.lexical import context_line
     from citeqa.settings import Settings
     from evals.metrics import contains_answer
     from evals.run import EvidenceLocator, _overlaps, fresh_engine
@@ -199,6 +202,7 @@ def _dump(gold: GoldSet, docs: Path, reader: bool) -> SetDump:
                         for p in pool
                     ],
                     evidence_known=bool(spans),
+                    passage_contexts=[context_line(p.chunk) for p in pool],
                 )
             )
     return result

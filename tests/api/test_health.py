@@ -17,7 +17,8 @@ def test_health_and_readiness(client: TestClient) -> None:
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["embedder"] == "local:all-MiniLM-L6-v2"
     assert ready["reader"] == "off"  # the default
-    assert client.get("/v1/models/citeqa").json()["components"]["reader"] == "off"
+    assert ready["verifier"] == "off"  # the default
+    assert client.get("/v1/models/citeqa").json()["components"]["verifier"] == "off"
 
 
 def test_the_reader_is_named_where_clients_look(
@@ -30,6 +31,14 @@ def test_the_reader_is_named_where_clients_look(
         assert ready["reader"] == "ms-marco-MiniLM-L-12-v2 (int8)"
         model = client.get("/v1/models").json()["data"][0]
         assert model["components"]["reader"] == ready["reader"]
+    verifying = settings.model_copy(
+        update={"answer": settings.answer.model_copy(update={"verifier": True})}
+    )
+    with TestClient(make_app(verifying, minilm)) as client:
+        ready = client.get("/readyz").json()
+        assert ready["verifier"] == "ms-marco-MiniLM-L-12-v2 (int8), fine-tuned for near-misses"
+        model = client.get("/v1/models").json()["data"][0]
+        assert model["components"]["verifier"] == ready["verifier"]
 
 
 def test_store_down_is_503_with_a_clean_body(minilm: LocalMiniLMEmbedder) -> None:
