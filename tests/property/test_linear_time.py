@@ -60,8 +60,9 @@ def timed(function, *args):  # type: ignore[no-untyped-def]
     best = float("inf")
     # without the garbage collector: in the full suite the process holds models, stores
     # and servers' objects, and a full collection that happens to fall inside one call
-    # (0.5 s seen) is the heap's cost, not the algorithm's
-    gc.collect()
+    # (0.5 s seen) is the heap's cost, not the algorithm's. No collection first: a forced
+    # full collection here hung for minutes in three runs (2026-12-06, faulthandler's
+    # innermost frame was this line), where the test alone takes seconds.
     gc.disable()
     try:
         for _ in range(2):  # the better of two: a busy machine slows one run, not the trend
