@@ -2,14 +2,18 @@
 gold sets (never the public ones) so that it tells an answering passage from a near-miss
 (evals/training/reader_tuning.py says how).
 
-  --heldout     for each group of sets, a model fine-tuned without it, and the group's
-                separation (AUC of answerable over unanswerable questions, each scored by
-                its best logit over its pool) before and after: figures no model saw
+  --heldout     for each group of sets, a model fine-tuned without it, written as it would
+                ship (build/reader/heldout-GROUP), and the group's separation (AUC of
+                answerable over unanswerable questions, each scored by its best logit over
+                its best units) before and after, read through the INT8 graphs: figures no
+                model saw
   --out DIR     the model fine-tuned on every group, written as DIR/model.onnx (INT8, the
-                bundled graph) with tokenizer.json: serve it with CITEQA_READER=on and
-                CITEQA_READER_MODEL=DIR
+                bundled graph) with tokenizer.json: use it with CITEQA_ANSWER__VERIFIER=true
+                and CITEQA_ANSWER__VERIFIER_MODEL=DIR
+  --ship        the same model as the shipped verifier (citeqa/answering/verifier.npz and
+                verifier.json, with the gate chosen on the held-out reads)
 
-Needs torch and transformers (the dev venv). CPU-only; about two minutes per model on
+Needs torch and transformers (the dev venv). CPU-only; about three minutes per model on
 two cores.
 """
 

@@ -99,5 +99,5 @@ def load_verifier(model: str | None = None) -> CrossEncoderReader:
     loaded once per process and shared."""
     reader = CrossEncoderReader(model if model is not None else str(built()))
     if model is None:
-        reader.name = f"{card().get('name', 'verifier')}"
+        reader.name = str(card().get("name", "verifier"))
     return reader
