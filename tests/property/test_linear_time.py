@@ -5,9 +5,12 @@ lines) are classified and segmented within a time budget per megabyte.
 A regular expression with nested or overlapping quantifiers backtracks exponentially on
 such a line (`^(?:[-=_~*]{3,}[ \\t]*)+$` took seconds at 50 dashes and doubled with each
 further one); quadratic ones take minutes at a megabyte. Two checks: a budget per
-megabyte, some 20 times what the linear code needs on a quiet machine (a backstop that
-holds on a busy one), and the growth from a text to one four times as long, which a
-linear reading keeps near 4 whatever the machine's speed and a quadratic one makes 16."""
+megabyte, some 20 times what the linear code needs on a quiet machine, stretched by how
+much slower than quiet the machine segments ordinary prose in the same run (CI machines
+ran 13 times slower for whole minutes); and the growth from a text to one four times as
+long, which a linear reading keeps near 4 whatever the machine's speed and a quadratic
+one makes 16. A verdict is judged up to three times: a cost of the algorithm shows every
+time, a pause of the machine's does not."""
 
 from __future__ import annotations
 
@@ -25,11 +28,17 @@ from ingest.metadata import derive_title, extract_date, extract_front_matter
 RULE_CHARACTERS = "-=_~*#^|.+:"
 ENDINGS = ["\u2014", "x", "6", " 6", "\t", ":", "|", "a.", "\u2212"]
 
-# seconds a megabyte (quiet machine: classifying under 0.5, segmenting 0.3 for prose and
+# seconds a megabyte (quiet machine: classifying under 0.5, segmenting 1.3 for prose and
 # at most about 8 for the sentence model's slowest shapes)
 CLASSIFY_BUDGET = 10.0
 SEGMENT_BUDGET = 60.0
+QUIET_PROSE = 1.3  # seconds a megabyte of PROSE segments in on a quiet 2-core machine
 MAX_GROWTH = 8.0  # time(4n) / time(n): linear is about 4, quadratic 16
+ATTEMPTS = 3
+PROSE = (
+    "The committee met on Monday, 3 June, in Kyiv. It agreed to the plan after a long "
+    "debate; Dr. Smith said the U.S. would pay $4.5 million. Nobody objected.\n"
+)
 
 
 @st.composite
@@ -74,6 +83,13 @@ def timed(function, *args):  # type: ignore[no-untyped-def]
     return best
 
 
+def slowness(size: int) -> float:
+    """How many times slower than a quiet machine this one segments ordinary prose of
+    SIZE characters now (1 at least)."""
+    prose = (PROSE * (size // len(PROSE) + 1))[:size]
+    return max(1.0, per_megabyte(timed(segment.segment, prose, "text"), prose) / QUIET_PROSE)
+
+
 segment.warm_up()
 
 
@@ -86,17 +102,21 @@ def test_line_classifiers_are_linear_on_pathological_lines(lines: list[str]) -> 
     one = "\n".join(lines)
     text = "\n".join([one] * max(1, 32_000 // len(one)))
     longer = "\n".join([text] * 4)
-    for markdown in (False, True):
-        seconds = timed(segment._classify, segment._lines(longer), markdown)
-        assert per_megabyte(seconds, longer) < CLASSIFY_BUDGET, (lines[0][:60], seconds)
-    short, long = timed(segment.segment, text, "text"), timed(segment.segment, longer, "text")
-    if long >= MAX_GROWTH * short + 0.05:
-        # timed again before judging: a stray pause of 0.2-0.5 s fell on one measurement
-        # in three of five runs here (2026-12-06), on inputs that measured linear when
-        # timed again; a cost that grows faster than the text shows every time
+    for attempt in range(ATTEMPTS):
+        scale = slowness(len(longer))
+        classify = max(
+            per_megabyte(timed(segment._classify, segment._lines(longer), markdown), longer)
+            for markdown in (False, True)
+        )
         short, long = timed(segment.segment, text, "text"), timed(segment.segment, longer, "text")
-    assert per_megabyte(long, longer) < SEGMENT_BUDGET, (lines[0][:60], long)
-    assert long < MAX_GROWTH * short + 0.05, (lines[0][:60], short, long)
+        verdict = (
+            classify < CLASSIFY_BUDGET * scale,
+            per_megabyte(long, longer) < SEGMENT_BUDGET * scale,
+            long < MAX_GROWTH * short + 0.05,
+        )
+        if all(verdict) or attempt == ATTEMPTS - 1:
+            break
+    assert all(verdict), (lines[0][:60], verdict, classify, short, long, scale)
 
 
 @settings(max_examples=60, deadline=None)
@@ -123,7 +143,12 @@ def test_one_megabyte_lines_segment_within_budget() -> None:
         " " * size + "x",
     ]
     for text in lines:
-        seconds = timed(segment.segment, text, "markdown")
-        assert per_megabyte(seconds, text) < SEGMENT_BUDGET, (text[:40], seconds)
-        seconds = timed(segment.sentence_spans, text)
-        assert per_megabyte(seconds, text) < SEGMENT_BUDGET, (text[:40], seconds)
+        for attempt in range(ATTEMPTS):
+            budget = SEGMENT_BUDGET * slowness(len(text))
+            seconds = max(
+                per_megabyte(timed(segment.segment, text, "markdown"), text),
+                per_megabyte(timed(segment.sentence_spans, text), text),
+            )
+            if seconds < budget or attempt == ATTEMPTS - 1:
+                break
+        assert seconds < budget, (text[:40], seconds, budget)
