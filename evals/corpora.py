@@ -13,7 +13,12 @@ document from it, and `python -m evals.corpora build NAME DEST` makes them:
 - `libreoffice-pdf`: a text file converted to PDF by LibreOffice (`soffice --headless`).
 
 A source whose hash differs (another package version) stops the build with a clear
-message rather than silently changing what the gold answers refer to.
+message rather than silently changing what the gold answers refer to. A build is
+reproducible: the PDF makers stamp the time of making and a random file identifier, which
+`reproducible` sets to fixed values of the same length (so the cross-reference offsets
+hold), and the same sources make the same bytes. Training dumps are keyed by the built
+bytes, so a build that differed each time retrained the PDF set's features every run, and
+the store's tie-breaks by document made them differ.
 """
 
 from __future__ import annotations
@@ -105,7 +110,27 @@ def build(name: str, dest: Path) -> Path:
             _typeset(data.decode("utf-8", errors="replace"), doc.title or doc.id, target)
         else:
             _libreoffice(data, doc.id, target)
+        if doc.make.endswith("-pdf"):
+            target.write_bytes(reproducible(target.read_bytes()))
     return dest
+
+
+# a PDF date string's timestamp, `(D:YYYYMMDDHHmmSS`, the trailer's file identifiers and
+# LibreOffice's checksum of the document (taken with its time stamp in)
+_PDF_TIME = re.compile(rb"\(D:\d{14}")
+_PDF_CHECKSUM = re.compile(rb"(/DocChecksum\s*/)([0-9A-Fa-f]{1,128})")
+_PDF_ID = re.compile(rb"/ID\s*\[[^\]]{0,200}\]")
+_HEX_STRING = re.compile(rb"<[0-9A-Fa-f]{0,128}>")
+
+
+def reproducible(pdf: bytes) -> bytes:
+    """The PDF with its time stamps and file identifiers set to fixed values of the same
+    length: byte offsets, and so the cross-reference table, stay valid."""
+    pdf = _PDF_TIME.sub(b"(D:20000101000000", pdf)
+    pdf = _PDF_CHECKSUM.sub(lambda m: m[1] + b"0" * len(m[2]), pdf)
+    return _PDF_ID.sub(
+        lambda ids: _HEX_STRING.sub(lambda h: b"<" + b"0" * (len(h[0]) - 2) + b">", ids[0]), pdf
+    )
 
 
 def _run(command: list[str], data: bytes) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.segment import ITEM, SENTENCE, display_text, segment
-from evals.corpora import CorpusError, build, load_manifest
+from evals.corpora import CorpusError, build, load_manifest, reproducible
 from ingest.loaders import load_bytes
 
 _ENDS = re.compile(r"[.!?:;)\]\"'”’]$")
@@ -56,3 +56,31 @@ def test_no_sentence_is_cut_at_a_line_break(corpus: tuple[str, Path]) -> None:
     assert units > 500
     assert inside == 0
     assert across <= 0.01 * units
+
+
+def test_a_corpus_builds_to_the_same_bytes_every_time(
+    corpus: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The PDF makers stamp the time and a random file identifier; a build sets them to
+    fixed values, so the same sources make the same files (training dumps are keyed by
+    them) and the PDFs still open."""
+    name, folder = corpus
+    again = build(name, tmp_path / name)
+    changed = [
+        p.name for p in sorted(folder.iterdir()) if p.read_bytes() != (again / p.name).read_bytes()
+    ]
+    assert changed == []
+    for path in sorted(again.glob("*.pdf")):
+        assert load_bytes(path.read_bytes(), path.name).text.strip()
+
+
+def test_reproducible_keeps_every_byte_offset() -> None:
+    pdf = (
+        b"%PDF-1.4\n1 0 obj << /CreationDate (D:20261206211926+00'00') >> endobj\n"
+        b"trailer << /ID [<8EF49EB1> <8ef49eb1>] /DocChecksum /AD6899BB >>\n%%EOF\n"
+    )
+    made = reproducible(pdf)
+    assert len(made) == len(pdf)
+    assert b"(D:20000101000000+00'00')" in made
+    assert b"/ID [<00000000> <00000000>]" in made and b"/DocChecksum /00000000" in made
+    assert reproducible(made) == made
