@@ -224,7 +224,7 @@ train-answerer: install-dev eval-tools
 # (never the public ones), held out group by group, then on all of them and shipped as
 # citeqa/answering/verifier.{npz,json} (about 25 minutes on 2 cores; CPU only).
 train-reader: install-dev eval-tools
-	$(BIN)/python -m evals.tune_reader --shared $(SHARED) --heldout --ship
+	$(BIN)/python -m evals.tune_reader --shared $(SHARED) --heldout --ship --joint
 
 # The public benchmarks (minutes; numbers go in the README).
 eval-public: install

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from citeqa import metrics, wordnet
-from citeqa.answering.extractive import VERIFIER_UNITS, ExtractiveAnswerer, Verification
-from citeqa.answering.model import MODEL_FILE, READER_MODEL_FILE, AnswerModel
+from citeqa.answering.extractive import VERIFIER_UNITS, ExtractiveAnswerer, Joint, Verification
+from citeqa.answering.model import MODEL_FILE, READER_MODEL_FILE, AnswerModel, Linear
 from citeqa.answering.scorer import UnitScorer
 from citeqa.citations import verifies
 from citeqa.components.embedder import Embedder, make_embedder
@@ -106,8 +106,11 @@ def load_answer_model(settings: Settings) -> AnswerModel:
     return model
 
 
-def verification(settings: Settings) -> Verification | None:
-    """The verifier's check as configured (None: off)."""
+def verification(settings: Settings, model: AnswerModel | None = None) -> Verification | None:
+    """The verifier's check as configured (None: off). The shipped verifier at its
+    shipped threshold decides with the joint gate fitted with it, when that gate was
+    fitted for this answer model (`model`); a model or threshold of your own, or another
+    answer model, gets the verifier as a second gate."""
     answer = settings.answer
     if not answer.verifier:
         return None
@@ -125,7 +128,17 @@ def verification(settings: Settings) -> Verification | None:
             "a verifier model of your own needs CITEQA_ANSWER__VERIFIER_THRESHOLD"
         )
     units = answer.verifier_units or int(shipped.get("units", VERIFIER_UNITS))
-    return Verification(load_verifier(answer.verifier_model), float(threshold), units)
+    fitted = shipped.get("joint") or {}
+    joint = None
+    if (
+        fitted
+        and model is not None
+        and answer.verifier_threshold is None
+        and fitted.get("answer_model") == model.version
+        and answer.verifier_units in (None, fitted.get("units"))
+    ):
+        joint = Joint(Linear(**fitted["model"]), float(fitted["threshold"]))
+    return Verification(load_verifier(answer.verifier_model), float(threshold), units, joint)
 
 
 def _suggested_heading(path: str, title: str) -> str | None:
@@ -238,10 +251,8 @@ class Engine:
             settings.answer.rerank_depth,
             scope=settings.answer.document_scope,
         )
-        self.query = QueryPipeline(
-            self.retriever, [UnitRanking(self.scorer, self.retriever.depth)]
-        )
-        self.answerer = ExtractiveAnswerer(model, settings.answer, verification(settings))
+        self.query = QueryPipeline(self.retriever, [UnitRanking(self.scorer, self.retriever.depth)])
+        self.answerer = ExtractiveAnswerer(model, settings.answer, verification(settings, model))
         self.pipeline = IngestPipeline(self.store, self.embedder, settings, stop)
         if llm is None and settings.llm_enabled:
             llm = ChatLLM(settings)
@@ -390,9 +401,7 @@ class Engine:
         if joint_question == question:
             return None, alone
         joint = self.query.run(joint_question, k, filters)
-        if self.answerer.confidence(joint.candidates) > self.answerer.confidence(
-            alone.candidates
-        ):
+        if self.answerer.confidence(joint.candidates) > self.answerer.confidence(alone.candidates):
             return joint_question, joint
         return None, alone
 

@@ -59,9 +59,10 @@ class AnswerSettings(BaseModel):
         False,
         description="Before answering, the verifier (the bundled cross-encoder fine-tuned to "
         "tell a passage that answers from a near-miss: citeqa/components/verifier.py) reads "
-        "the best units; when none reaches its threshold the answer abstains. Held out it "
-        "abstains on most near-misses over licences and PDFs, but also on most paraphrased "
-        "questions over news prose (README, Evaluation), so it is off unless asked for.",
+        "the best units. The shipped verifier decides with the joint gate fitted with it: "
+        "one logistic regression over the answer model's confidence and the verifier's best "
+        "logit, whose probability becomes the answer's confidence (README, The verifier, "
+        "held out). With a verifier threshold or model of your own, a second gate instead.",
     )
     verifier_model: str | None = Field(
         None,
@@ -69,7 +70,9 @@ class AnswerSettings(BaseModel):
         "model as CITEQA_READER_MODEL takes (`python -m evals.tune_reader --out DIR`).",
     )
     verifier_threshold: float | None = Field(
-        None, description="The verifier's logit threshold; unset: the one shipped with it."
+        None,
+        description="The verifier's logit threshold, as a second gate after the answer "
+        "model's; unset: the shipped joint gate (or, without one, the shipped threshold).",
     )
     verifier_units: int | None = Field(
         None,

@@ -12,6 +12,11 @@ gold sets (never the public ones) so that it tells an answering passage from a n
                 and CITEQA_ANSWER__VERIFIER_MODEL=DIR
   --ship        the same model as the shipped verifier (citeqa/answering/verifier.npz and
                 verifier.json, with the gate chosen on the held-out reads)
+  --joint       the joint gate (evals/training/joint.py): the shipped answer model's
+                confidence and the verifier's best logit weighed together, fitted on the
+                held-out predictions of both (the reads --heldout wrote), written into
+                verifier.json, with its held-out figures per group and on the public sets
+                (read by the shipped verifier, never fitted on) in the report
 
 Needs torch and transformers (the dev venv). CPU-only; about three minutes per model on
 two cores.
@@ -90,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=rt.Tuning.epochs)
     parser.add_argument("--learning-rate", type=float, default=rt.Tuning.learning_rate)
     parser.add_argument("--groups", nargs="*", help="hold out only these groups")
+    parser.add_argument("--joint", action="store_true", help="fit and ship the joint gate")
     args = parser.parse_args(argv)
-    if not (args.heldout or args.out or args.ship):
-        parser.error("say --heldout, --out DIR, --ship, or several")
+    if not (args.heldout or args.out or args.ship or args.joint):
+        parser.error("say --heldout, --out DIR, --ship, --joint, or several")
+    if args.joint and not (args.heldout or args.out or args.ship):
+        return _joint(args.shared, args.work / "heldout-reads.json", args.report)
     folder = bundled_dir()
     graph = onnx.load(str(folder / "model.onnx"))
     base = rt.dequantized(graph)
@@ -168,7 +176,128 @@ def main(argv: list[str] | None = None) -> int:
         CARD_FILE.write_text(json.dumps(shipped, indent=1) + "\n")
         print(f"wrote {PATCH_FILE} ({len(patch)} initializers) and {CARD_FILE}")
     _report(args.report, reads, groups, tuning, shipped)
+    if args.joint:
+        return _joint(args.shared, reads_file, args.report)
     return 0
+
+
+def _joint(shared: Path, reads_file: Path, report_path: Path) -> int:
+    """Fit the joint gate on the held-out reads and the answer model's held-out
+    outcomes, write it into the verifier's card and its figures into the report."""
+    from citeqa.answering.model import AnswerModel
+    from citeqa.components.verifier import CARD_FILE, card, load_verifier
+    from evals.metrics import separation_auc
+    from evals.sets import load_set
+    from evals.training import joint
+    from evals.training.replay import Outcome
+
+    if not reads_file.is_file():
+        print(f"error: no held-out reads at {reads_file} (run --heldout first)", file=sys.stderr)
+        return 1
+    shipped_card = card()
+    if not shipped_card:
+        print(f"error: no shipped verifier card at {CARD_FILE} (run --ship)", file=sys.stderr)
+        return 1
+    units = int(shipped_card["units"])
+    tuned = json.loads(reads_file.read_text())["tuned"]
+    outcomes, ids, golds = _answer_outcomes(shared)
+    reads = {g: {qid: v for qid, _a, v in read} for g, read in tuned.items()}
+    own = {g: joint.judged(outcomes[g], ids[g], reads[g], units) for g in sorted(reads)}
+    model, threshold = joint.shipped(own)
+    figures = joint.held_out(own)
+
+    # the public sets: read by the shipped verifier (never tuned on them), judged by the
+    # weights fitted on every own group (never fitted on them)
+    verifier = load_verifier()
+
+    def score(pairs: list[tuple[str, str]]) -> Any:
+        import numpy as np
+
+        values = np.zeros(len(pairs), dtype=np.float32)
+        by_question: dict[str, list[int]] = {}
+        for i, (question, _text) in enumerate(pairs):
+            by_question.setdefault(question, []).append(i)
+        for question, rows in by_question.items():
+            values[rows] = verifier.score(question, [pairs[i][1] for i in rows])
+        return values
+
+    public: dict[str, list[joint.Judged]] = {}
+    for gold in golds:
+        if gold.public and gold.group in outcomes:
+            found = {r.id: r for r in load_set(gold.questions)}
+            read = rt.read_best(score, [dump_set(gold)], found, units)
+            public[gold.group] = joint.judged(
+                outcomes[gold.group], ids[gold.group], {q: v for q, _a, v in read}, units
+            )
+
+    def summary(outcomes: list[Outcome], t: float, before: list[Outcome], t0: float) -> Any:
+        answerable = [o for o in outcomes if o.answerable]
+        unanswerable = [o for o in outcomes if not o.answerable]
+
+        def share(items: list[Outcome], t: float) -> float | None:
+            return round(sum(o.right(t) for o in items) / len(items), 3) if items else None
+
+        return {
+            "threshold": t,
+            "right": share(answerable, t),
+            "abstained": share(unanswerable, t),
+            "separation": separation_auc([(o.confidence, o.good()) for o in outcomes]),
+            "answer_model_alone": {
+                "threshold": t0,
+                "right": share([o for o in before if o.answerable], t0),
+                "abstained": share([o for o in before if not o.answerable], t0),
+                "separation": separation_auc([(o.confidence, o.good()) for o in before]),
+            },
+        }
+
+    from evals.training.heldout import choose_threshold
+
+    report: dict[str, Any] = {"units": units, "groups": {}, "public": {}}
+    for g, fig in figures.items():
+        others = {h: [j.outcome for j in own[h]] for h in own if h != g}
+        alone = choose_threshold(others)
+        report["groups"][g] = summary(
+            fig.outcomes, fig.threshold, [j.outcome for j in own[g]], alone
+        )
+    answer_model = AnswerModel.load()
+    for g, judged in public.items():
+        report["public"][g] = summary(
+            joint.combined(model, judged), threshold, [j.outcome for j in judged],
+            answer_model.threshold,
+        )  # fmt: skip
+    shipped_card["joint"] = {
+        "model": model.to_dict(),
+        "threshold": round(threshold, 4),
+        "units": units,
+        "answer_model": answer_model.version,
+        "groups": sorted(own),
+        "made_by": "python -m evals.tune_reader --joint",
+    }
+    CARD_FILE.write_text(json.dumps(shipped_card, indent=1) + "\n")
+    full = json.loads(report_path.read_text()) if report_path.is_file() else {}
+    full["joint"] = report
+    report_path.write_text(json.dumps(full, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+    print(f"wrote the joint gate into {CARD_FILE} and its figures into {report_path}")
+    return 0
+
+
+def _answer_outcomes(shared: Path) -> tuple[dict[str, Any], dict[str, list[str]], list[Any]]:
+    """The shipped answer model's recipe (evals.train's defaults, reader off), held out:
+    per group, each reported question's leave-one-group-out outcome, and their ids."""
+    from citeqa.answering.features import question_features, unit_features
+    from evals.training.heldout import HeldOut
+
+    golds = gold_sets(shared)
+    reported: dict[str, list[Any]] = {}
+    for gold in golds:
+        print(f"dump {gold.name}", flush=True)
+        reported.setdefault(gold.group, []).extend(dump_set(gold).questions)
+    held = HeldOut(
+        reported, reported, reported, unit_features(False), question_features(False), True
+    )
+    outcomes = held.outcomes()
+    return outcomes, {g: [q.id for q in qs] for g, qs in reported.items()}, golds
 
 
 def _report(path: Path, reads: dict[str, Any], groups: list[str], tuning: rt.Tuning,

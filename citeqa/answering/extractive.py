@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from citeqa.answering.features import question_row
-from citeqa.answering.model import AnswerModel
+from citeqa.answering.model import AnswerModel, Linear
 from citeqa.answering.scorer import reader_text
 from citeqa.components.reader import Reader
 from citeqa.domain import Candidate
@@ -60,16 +61,35 @@ def citable(candidate: Candidate) -> bool:
     return _showable(candidate) and not (dangling(candidate) and candidate.following is None)
 
 
+class Joint(NamedTuple):
+    """The joint gate (evals/training/joint.py): P(right) from the answer model's
+    confidence and the verifier's best logit, one logistic regression over both fitted
+    on held-out predictions of each; the answer is given when it reaches `threshold`."""
+
+    model: Linear  # features: confidence_logit, verification
+    threshold: float
+
+    def probability(self, confidence: float, verification: float) -> float:
+        p = min(max(confidence, 1e-6), 1.0 - 1e-6)
+        row = np.array([[math.log(p / (1.0 - p)), verification]], dtype=np.float32)
+        return float(self.model.probabilities(row)[0])
+
+
 class Verification:
     """The verifier's reading of the best units: the question read with each of the
     `units` best citable candidates (as the reader reads a unit: context line, the end of
-    the unit before, the unit); the answer is given when the best logit reaches
-    `threshold`."""
+    the unit before, the unit). Without `joint`, a second gate: the answer is given when
+    the answer model's confidence passes its threshold and the best logit reaches
+    `threshold`. With it, one gate: the joint probability of both reaches its threshold
+    (and is the answer's confidence)."""
 
-    def __init__(self, verifier: Reader, threshold: float, units: int) -> None:
+    def __init__(
+        self, verifier: Reader, threshold: float, units: int, joint: Joint | None = None
+    ) -> None:
         self.verifier = verifier
         self.threshold = threshold
         self.units = units
+        self.joint = joint
 
     def best(self, question: str, candidates: Sequence[Candidate]) -> float | None:
         """The best logit over the best units (None: no citable unit)."""
@@ -118,8 +138,20 @@ class ExtractiveAnswerer:
         return self.model.training.get("following_unit", "always") == "always"
 
     @property
+    def joint(self) -> Joint | None:
+        return self.verification.joint if self.verification is not None else None
+
+    @property
     def threshold(self) -> float:
-        """The configured threshold, else the model's."""
+        """The configured threshold, else the joint gate's (it decides when there is
+        one), else the model's."""
+        if self.settings.threshold is None and self.joint is not None:
+            return self.joint.threshold
+        return self.model_threshold
+
+    @property
+    def model_threshold(self) -> float:
+        """The configured threshold, else the answer model's."""
         if self.settings.threshold is not None:
             return self.settings.threshold
         if self.model is None:
@@ -170,11 +202,21 @@ class ExtractiveAnswerer:
     def select(self, candidates: Sequence[Candidate], question: str | None = None) -> Selected:
         """The answer's units, the confidence in them and, given the question, the
         verifier's best logit; no units: abstain (the model's confidence is under its
-        threshold, or the verifier finds no best unit that answers the question)."""
+        threshold, or the verifier finds no best unit that answers the question). With
+        the joint gate the confidence is the joint probability, which alone decides."""
         if not candidates:
             return Selected([], 0.0, None)
         confidence = self.confidence(candidates)
-        if confidence < self.threshold:
+        joint = self.joint
+        if joint is not None and self.verification is not None and question is not None:
+            verified = self.verification.best(question, candidates)
+            if verified is None:
+                return Selected([], confidence, None)
+            confidence = joint.probability(confidence, verified)
+            if confidence < self.threshold:
+                return Selected([], confidence, verified)
+            return Selected(self.compose(candidates), confidence, verified)
+        if confidence < self.model_threshold:
             return Selected([], confidence, None)
         verified = None
         if self.verification is not None and question is not None:

@@ -10,6 +10,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from citeqa.answering.model import MODEL_FILE, AnswerModel
 from citeqa.components.embedder import Embedder
 from citeqa.components.reader import CrossEncoderReader, bundled_dir
 from citeqa.components.verifier import PATCH_FILE, built, card, patched
@@ -57,34 +58,77 @@ def test_the_shipped_verifier_says_how_it_was_made() -> None:
     assert {"name", "threshold", "units", "groups", "made_by"} <= set(shipped)
     # made from the project's own gold sets only, never the public samples it is measured on
     assert not {"squad2", "realtimeqa"} & set(shipped["groups"])
+    # the joint gate: fitted on the same groups, for the answer model that ships
+    joint = shipped["joint"]
+    assert not {"squad2", "realtimeqa"} & set(joint["groups"])
+    assert joint["answer_model"] == AnswerModel.load(MODEL_FILE).version
+    assert joint["model"]["features"] == ["confidence_logit", "verification"]
+
+
+NEAR_MISS = "How many ATACMS missiles has the United States delivered to Ukraine?"
+ANSWERED = "Is the ban on ATACMS strikes inside Russia still in place?"
+ATACMS_SENTENCE = "ATACMS systems or long-range strikes"
+
+
+def _verifying(settings: Settings, **answer: object) -> Settings:
+    return settings.model_copy(
+        update={"answer": settings.answer.model_copy(update={"verifier": True, **answer})}
+    )
 
 
 @pytest.mark.model
-def test_the_verifier_stops_a_near_miss_the_answer_model_would_give(
+def test_the_joint_gate_stops_a_near_miss_the_answer_model_would_give(
     settings: Settings, embedder: Embedder
 ) -> None:
-    """With CITEQA_ANSWER__VERIFIER=true: a near-miss over the seed article whose answer
-    model confidence passes its threshold abstains on the verifier's logit, and a question
-    the article answers is answered with the logit that let it through. (The seed article
-    is among the sets the shipped verifier was tuned on: this checks the mechanism; the
-    held-out figures are in the README.)"""
+    """With CITEQA_ANSWER__VERIFIER=true the shipped verifier decides with the joint gate
+    fitted for the shipped answer model: a near-miss over the seed article that the
+    answer model alone answers abstains, and its confidence is the joint probability,
+    under the gate's threshold; a question the article answers is answered. (The seed
+    article is among the sets the verifier and the gate were fitted on: this checks the
+    mechanism; the held-out figures are in the README.)"""
     from ingest.pipeline import sources_from_paths
 
     require_shared()
-    verifying = settings.model_copy(
-        update={"answer": settings.answer.model_copy(update={"verifier": True})}
-    )
-    engine = Engine(verifying, embedder=embedder)
+    alone = Engine(settings, embedder=embedder)
+    alone.ingest(sources_from_paths([SEED_DIR]))
+    assert not alone.ask(NEAR_MISS).abstained
+
+    engine = Engine(_verifying(settings), embedder=embedder)
+    joint = engine.answerer.joint
+    assert joint is not None and engine.answerer.threshold == card()["joint"]["threshold"]
+    near_miss = engine.ask(NEAR_MISS)
+    assert near_miss.abstained and near_miss.citations == []
+    assert near_miss.confidence is not None and near_miss.confidence < joint.threshold
+    assert near_miss.verification is not None
+
+    answered = engine.ask(ANSWERED)
+    assert not answered.abstained
+    assert answered.confidence is not None and answered.confidence >= joint.threshold
+    assert any(ATACMS_SENTENCE in c.quote for c in answered.citations)
+
+
+@pytest.mark.model
+def test_a_verifier_threshold_of_your_own_makes_it_a_second_gate(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """With CITEQA_ANSWER__VERIFIER_THRESHOLD set there is no joint gate: the answer
+    model's confidence must pass its threshold and the verifier's best logit this one."""
+    from ingest.pipeline import sources_from_paths
+
+    require_shared()
+    threshold = float(card()["threshold"])
+    engine = Engine(_verifying(settings, verifier_threshold=threshold), embedder=embedder)
     engine.ingest(sources_from_paths([SEED_DIR]))
     verification = engine.answerer.verification
-    assert verification is not None and verification.threshold == card()["threshold"]
+    assert verification is not None and verification.joint is None
+    assert engine.answerer.threshold == engine.answerer.model_threshold
 
-    near_miss = engine.ask("How many ATACMS missiles has the United States delivered to Ukraine?")
+    near_miss = engine.ask(NEAR_MISS)
     assert near_miss.abstained and near_miss.citations == []
     assert near_miss.confidence is not None and near_miss.confidence >= engine.answerer.threshold
-    assert near_miss.verification is not None and near_miss.verification < verification.threshold
+    assert near_miss.verification is not None and near_miss.verification < threshold
 
-    answered = engine.ask("Is the ban on ATACMS strikes inside Russia still in place?")
+    answered = engine.ask(ANSWERED)
     assert not answered.abstained
-    assert answered.verification is not None and answered.verification >= verification.threshold
-    assert any("ATACMS systems or long-range strikes" in c.quote for c in answered.citations)
+    assert answered.verification is not None and answered.verification >= threshold
+    assert any(ATACMS_SENTENCE in c.quote for c in answered.citations)
