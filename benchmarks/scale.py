@@ -63,7 +63,7 @@ def step_ingest(store: Path, docs: Path) -> dict[str, Any]:
 
 def step_bm25(store: Path) -> dict[str, Any]:
     engine = _engine(store)
-    engine.store.generation()
+    engine.store.changes.generation()
     before = _rss_mb()
     started = time.perf_counter()
     snapshot = engine.lexical.snapshot()

@@ -58,7 +58,7 @@ def main() -> None:
     from citeqa.answering import features as answer_features
     from citeqa.answering.extractive import ExtractiveAnswerer
     from citeqa.answering.scorer import UnitScorer
-    from citeqa.components.store import ChromaStore
+    from citeqa.components.store import ChangeLog, ChromaStore
     from citeqa.engine import Engine
     from citeqa.lexical import LexicalSnapshot
     from citeqa.settings import Settings
@@ -81,9 +81,9 @@ def main() -> None:
             "put_documents",
             "update_documents_metadata",
             "delete_stale_chunks",
-            "bump_generation",
         ):
             timed(ChromaStore, name, f"store.{name}")
+        timed(ChangeLog, "bump", "store.changes.bump")
         timed(pipeline, "segment", "segmentation (units, blocks)")
         timed(pipeline, "chunk_passages", "passages (LlamaIndex splitter over units)")
         timed(engine.embedder, "embed_chunks", "model: chunks and sentence vectors")
@@ -92,8 +92,9 @@ def main() -> None:
         ingest_seconds = time.perf_counter() - started
         report("ingest", sum(d.chunks for d in result.documents), "chunk", ingest_seconds)
 
-        for name in ("nearest_ids", "get_chunks", "generation", "get_documents"):
+        for name in ("nearest_ids", "get_chunks", "get_documents"):
             timed(ChromaStore, name, f"store.{name}")
+        timed(ChangeLog, "generation", "store.changes.generation")
         timed(engine.embedder, "embed_query", "model: question")
         timed(LexicalSnapshot, "search", "BM25 search")
         timed(UnitScorer, "units", "unit features (30 passages)")

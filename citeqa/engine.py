@@ -601,7 +601,7 @@ class Engine:
     def format_status(self) -> dict[str, Any]:
         """The store's format and whether documents await `citeqa reindex` (read again
         when the store changes)."""
-        generation = self.store.generation()
+        generation = self.store.changes.generation()
         cached = self._format_status
         if cached is None or cached[0] != generation:
             count = len(self.store.outdated_documents())

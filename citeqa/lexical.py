@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import sparse
 
-from citeqa.components.store import ChromaStore
+from citeqa.components.store import ChunkSource
 from citeqa.dates import date_as_int
 from citeqa.domain import Chunk
 from citeqa.filters import Filters
@@ -387,7 +387,7 @@ def index_text(chunk: Chunk) -> str:
 
 
 class LexicalIndex:
-    def __init__(self, store: ChromaStore, hold_chunks: int = 200_000) -> None:
+    def __init__(self, store: ChunkSource, hold_chunks: int = 200_000) -> None:
         self._store = store
         self._hold_chunks = hold_chunks
         self._lock = threading.Lock()
@@ -397,7 +397,7 @@ class LexicalIndex:
 
     def snapshot(self) -> LexicalSnapshot:
         """The index for the store's current generation, caught up first if stale."""
-        generation = self._store.generation()
+        generation = self._store.changes.generation()
         current = self._snapshot
         if current is not None and current.generation == generation:
             return current
@@ -410,7 +410,7 @@ class LexicalIndex:
 
     def _catch_up(self, current: LexicalSnapshot | None, generation: str) -> LexicalSnapshot:
         if current is not None:
-            changed = self._store.changes_since(current.generation, generation)
+            changed = self._store.changes.since(current.generation, generation)
             if changed is not None:
                 # the documents' chunks as of now: a later change only re-reads them again
                 updated = apply(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from citeqa.components.embedder import Embedder
-from citeqa.components.store import ChromaStore
+from citeqa.components.store import ChunkSource
 from citeqa.domain import Chunk, Passage, Retrieval
 from citeqa.filters import Filters
 from citeqa.lexical import LexicalIndex, LexicalSnapshot
@@ -24,7 +24,7 @@ RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top r
 class Retriever:
     def __init__(
         self,
-        store: ChromaStore,
+        store: ChunkSource,
         embedder: Embedder,
         lexical: LexicalIndex,
         rerank_depth: int = 15,

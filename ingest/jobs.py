@@ -1,11 +1,12 @@
 """Ingest jobs: an upload ingested in the background of the API process that took it.
 
-A job's state lives in the store (its own collection), so any API process sharing the
-store reports it. The process running a job rewrites its state every HEARTBEAT_S
-seconds; a job whose state has not moved for STALE_AFTER_S seconds belonged to a process
-that died, and is reported failed with what it had stored by then. Documents are written
-whole or not at all (see ingest.pipeline), so posting the same files again resumes the
-work: the documents already stored are skipped as unchanged.
+A job's state lives in the store (its own collection, `<prefix>_jobs`, kept by
+`JobStore`), so any API process sharing the store reports it. The process running a job
+rewrites its state every HEARTBEAT_S seconds; a job whose state has not moved for
+STALE_AFTER_S seconds belonged to a process that died, and is reported failed with what
+it had stored by then. Documents are written whole or not at all (see ingest.pipeline),
+so posting the same files again resumes the work: the documents already stored are
+skipped as unchanged.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from citeqa.components.store import ChromaStore
+from citeqa.components.store import PLACEHOLDER, ChromaStore, store_call
 from citeqa.errors import CiteqaError, JobNotFound, ShuttingDown
 from ingest.pipeline import DocumentOutcome, IngestResult, Source
 
@@ -93,10 +94,31 @@ class JobState:
         return json.dumps([dataclasses.asdict(o) for o in self.outcomes])
 
 
+class JobStore:
+    """Ingest jobs' records in the store: a job's state (scalars) and, once it ends, its
+    report (JSON text)."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self._jobs = store.collection("jobs")
+
+    @store_call
+    def put(self, job_id: str, state: dict[str, Any], report: str = "") -> None:
+        self._jobs.upsert(
+            ids=[job_id], embeddings=[PLACEHOLDER], documents=[report], metadatas=[state]
+        )
+
+    @store_call
+    def get(self, job_id: str) -> tuple[dict[str, Any], str] | None:
+        got = self._jobs.get(ids=[job_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            return None
+        return dict(got["metadatas"][0] or {}), str((got["documents"] or [""])[0] or "")
+
+
 def describe(store: ChromaStore, job_id: str, now: float | None = None) -> dict[str, Any]:
     """A job's state as the API reports it; a job whose process stopped heartbeating is
     failed."""
-    found = store.get_job(job_id)
+    found = JobStore(store).get(job_id)
     if found is None:
         raise JobNotFound(f"no ingest job with id {job_id!r}")
     meta, report = found
@@ -147,9 +169,12 @@ class IngestJobs:
 
     def start(self, engine: Ingests, sources: Sequence[Source]) -> JobState:
         state = JobState(job_id=uuid.uuid4().hex, documents=len(sources))
-        engine.store.put_job(state.job_id, state.metadata())
+        jobs = JobStore(engine.store)
+        jobs.put(state.job_id, state.metadata())
         thread = threading.Thread(
-            target=self._run, args=(engine, list(sources), state), name=f"ingest-{state.job_id}"
+            target=self._run,
+            args=(engine, jobs, list(sources), state),
+            name=f"ingest-{state.job_id}",
         )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
@@ -164,7 +189,7 @@ class IngestJobs:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self, engine: Ingests, sources: list[Source], state: JobState) -> None:
+    def _run(self, engine: Ingests, jobs: JobStore, sources: list[Source], state: JobState) -> None:
         guard = threading.Lock()
         ended = threading.Event()
 
@@ -173,7 +198,7 @@ class IngestJobs:
                 state.updated_at, state.heartbeat = _now(), time.time()
                 meta, report = state.metadata(), state.report()
             try:
-                engine.store.put_job(state.job_id, meta, report)
+                jobs.put(state.job_id, meta, report)
             except CiteqaError as exc:  # the store is down: the next beat tries again
                 log.warning("could not record ingest job %s: %s", state.job_id, exc.message)
 

@@ -507,7 +507,7 @@ class IngestPipeline:
         except BaseException:
             self._roll_back(group, previous, manifest)
             raise
-        self._store.bump_generation([p.record.doc_id for p in group])
+        self._store.changes.bump([p.record.doc_id for p in group])
 
     def _embed_and_store(self, batch: list[tuple[_Prepared, Chunk]]) -> None:
         inputs = [embedding_input(c.text, p.context, c.metadata.get("headings")) for p, c in batch]
@@ -596,7 +596,7 @@ class IngestPipeline:
                 fields["date_int"] = date_as_int(date) if date else None
             if fields:
                 self._store.update_document_fields(doc_id, fields, self._store.chunk_ids(doc_id))
-                self._store.bump_generation([doc_id])
+                self._store.changes.bump([doc_id])
             return record
 
     def delete(self, doc_id: str) -> bool:
@@ -604,7 +604,7 @@ class IngestPipeline:
             if self._store.get_document(doc_id, with_text=False) is None:
                 return False
             self._store.delete_document(doc_id)
-            self._store.bump_generation([doc_id])
+            self._store.changes.bump([doc_id])
             return True
 
 

@@ -5,10 +5,12 @@ server:
 - `<prefix>_chunks`: one record per chunk (embedding, text, doc_id, offsets, metadata);
 - `<prefix>_documents`: one record per document (full stored text, title, source, date,
   content hash and ingest status). This is the ingest manifest;
-- `<prefix>_meta`: a `generation` marker rewritten after every change, so each process
-  knows when its BM25 index is stale.
-Chroma collections need a vector per record; the two bookkeeping collections carry a
-constant one-dimensional placeholder.
+- `<prefix>_meta`: the change log (`ChangeLog`): a `generation` marker rewritten after
+  every change, so each process knows when its BM25 index is stale, and a record of what
+  each change touched.
+Other parts keep their own bookkeeping collections in the same store (`collection`):
+ingest jobs (`ingest/jobs.py`, `<prefix>_jobs`). Chroma collections need a vector per
+record; the bookkeeping collections carry a constant one-dimensional placeholder.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 from urllib.parse import urlparse
 
 from citeqa import metrics
@@ -30,7 +32,7 @@ from citeqa.unit_vectors import Packed, pack
 
 log = logging.getLogger(__name__)
 
-_PLACEHOLDER = [1.0]
+PLACEHOLDER = [1.0]
 _PAGE = 1000
 # A change touching more documents than this is not recorded: readers rebuild.
 MAX_CHANGE_DOCS = 5000
@@ -41,7 +43,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
+def store_call(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn any failure of Chroma (down, unreachable, corrupt) into StoreUnavailable."""
 
     @functools.wraps(fn)
@@ -56,6 +58,37 @@ def _store_call(fn: Callable[P, R]) -> Callable[P, R]:
             raise StoreUnavailable("the document store is not reachable") from exc
 
     return wrapper
+
+
+class Changes(Protocol):
+    """The store's change marker and what each change touched (`ChangeLog`)."""
+
+    def generation(self) -> str: ...
+
+    def bump(self, changed: Sequence[str] | None = None) -> str: ...
+
+    def since(self, generation: str, target: str, max_steps: int = 64) -> set[str] | None: ...
+
+
+class ChunkSource(Protocol):
+    """What the read path reads of a store (the retriever and the BM25 index): chunks by
+    vector and by id, every chunk or a document's, and the change marker. `ChromaStore`
+    is one; a test or another backend can be another."""
+
+    @property
+    def changes(self) -> Changes: ...
+
+    def nearest_ids(
+        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]: ...
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]: ...
+
+    def iter_chunks(self) -> Iterator[Chunk]: ...
+
+    def chunks_of(self, doc_ids: Sequence[str]) -> list[Chunk]: ...
+
+    def count_chunks(self) -> int: ...
 
 
 def make_client(settings: Settings) -> Any:
@@ -75,70 +108,34 @@ def make_client(settings: Settings) -> Any:
     return chromadb.PersistentClient(path=str(settings.data_dir), settings=chroma_settings)
 
 
-class ChromaStore:
-    def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
-        self.embedder_name = embedder_name
-        self.dimension = dimension
-        self._prefix = settings.collection_prefix
-        self._client = self._connect(settings)
-        self._open_collections()
+class ChangeLog:
+    """The store's change marker and the record of what each change touched, in the
+    `<prefix>_meta` collection: a process holding an index of one generation catches up
+    by re-reading the documents changed since (see `since`)."""
 
-    @_store_call
-    def _connect(self, settings: Settings) -> Any:
-        return make_client(settings)
+    def __init__(self, meta: Any) -> None:
+        self._meta = meta
 
-    @_store_call
-    def _open_collections(self) -> None:
-        self._chunks = self._client.get_or_create_collection(
-            f"{self._prefix}_chunks",
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
-            metadata={"embedder": self.embedder_name, "dimension": self.dimension},
-        )
-        meta = self._chunks.metadata or {}
-        if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
-            raise EmbedderMismatch(
-                f"this store was built with {meta.get('embedder')} "
-                f"({meta.get('dimension')} dims) but {self.embedder_name} ({self.dimension} dims)"
-                " is configured; use the same CITEQA_EMBED_MODEL or a new data dir/collection"
-                " prefix"
-            )
-        self._documents = self._client.get_or_create_collection(
-            f"{self._prefix}_documents", embedding_function=None
-        )
-        self._meta = self._client.get_or_create_collection(
-            f"{self._prefix}_meta", embedding_function=None
-        )
-        self._jobs = self._client.get_or_create_collection(
-            f"{self._prefix}_jobs", embedding_function=None
-        )
-
-    # -- health ---------------------------------------------------------------------------
-    @_store_call
-    def ping(self) -> None:
-        self._client.heartbeat()
-
-    # -- change marker --------------------------------------------------------------------
-    @_store_call
+    @store_call
     def generation(self) -> str:
         got = self._meta.get(ids=["generation"], include=["metadatas"])
         if not got["ids"]:
             return ""
         return str(got["metadatas"][0].get("value", ""))
 
-    @_store_call
-    def bump_generation(self, changed: Sequence[str] | None = None) -> str:
+    @store_call
+    def bump(self, changed: Sequence[str] | None = None) -> str:
         """Move the change marker. With `changed` (the doc ids whose chunks changed), a
         change record from the old marker to the new one is written first, so that a
         process holding the old state can catch up by re-reading those documents only
-        (see changes_since); without it, readers rebuild from the whole store."""
+        (see since); without it, readers rebuild from the whole store."""
         previous = self.generation()
         value = uuid.uuid4().hex
         now = time.time()
         if changed is not None and len(changed) <= MAX_CHANGE_DOCS:
             self._meta.upsert(
                 ids=[f"change:{value}"],
-                embeddings=[_PLACEHOLDER],
+                embeddings=[PLACEHOLDER],
                 documents=[json.dumps(sorted(set(changed)))],
                 metadatas=[{"kind": "change", "prev": previous, "next": value, "at": now}],
             )
@@ -147,12 +144,12 @@ class ChromaStore:
             where={"$and": [{"kind": "change"}, {"at": {"$lt": now - CHANGES_KEPT_S}}]}
         )
         self._meta.upsert(
-            ids=["generation"], embeddings=[_PLACEHOLDER], metadatas=[{"value": value}]
+            ids=["generation"], embeddings=[PLACEHOLDER], metadatas=[{"value": value}]
         )
         return value
 
-    @_store_call
-    def changes_since(self, generation: str, target: str, max_steps: int = 64) -> set[str] | None:
+    @store_call
+    def since(self, generation: str, target: str, max_steps: int = 64) -> set[str] | None:
         """The doc ids changed between two markers, following the change records from
         `generation` to `target`; None when the chain is missing, forked (two writers
         moved the same marker) or longer than max_steps: then rebuild from the store."""
@@ -171,35 +168,67 @@ class ChromaStore:
             current = str(got["metadatas"][0]["next"])
         return changed if current == target else None
 
-    # -- ingest jobs ----------------------------------------------------------------------
-    @_store_call
-    def put_job(self, job_id: str, state: dict[str, Any], report: str = "") -> None:
-        """Write an ingest job's state (scalars) and its report (JSON text)."""
-        self._jobs.upsert(
-            ids=[job_id], embeddings=[_PLACEHOLDER], documents=[report], metadatas=[state]
+
+class ChromaStore:
+    def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self._prefix = settings.collection_prefix
+        self._client = self._connect(settings)
+        self._open_collections()
+
+    @store_call
+    def _connect(self, settings: Settings) -> Any:
+        return make_client(settings)
+
+    @store_call
+    def _open_collections(self) -> None:
+        self._chunks = self._client.get_or_create_collection(
+            f"{self._prefix}_chunks",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
+            metadata={"embedder": self.embedder_name, "dimension": self.dimension},
+        )
+        meta = self._chunks.metadata or {}
+        if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
+            raise EmbedderMismatch(
+                f"this store was built with {meta.get('embedder')} "
+                f"({meta.get('dimension')} dims) but {self.embedder_name} ({self.dimension} dims)"
+                " is configured; use the same CITEQA_EMBED_MODEL or a new data dir/collection"
+                " prefix"
+            )
+        self._documents = self._client.get_or_create_collection(
+            f"{self._prefix}_documents", embedding_function=None
+        )
+        self.changes = ChangeLog(self.collection("meta"))
+
+    @store_call
+    def collection(self, name: str) -> Any:
+        """A bookkeeping collection of this store (`<prefix>_<name>`, records with a
+        placeholder vector), for a part that keeps its records beside the chunks."""
+        return self._client.get_or_create_collection(
+            f"{self._prefix}_{name}", embedding_function=None
         )
 
-    @_store_call
-    def get_job(self, job_id: str) -> tuple[dict[str, Any], str] | None:
-        got = self._jobs.get(ids=[job_id], include=["metadatas", "documents"])
-        if not got["ids"]:
-            return None
-        return dict(got["metadatas"][0] or {}), str((got["documents"] or [""])[0] or "")
+    # -- health ---------------------------------------------------------------------------
+    @store_call
+    def ping(self) -> None:
+        self._client.heartbeat()
 
     # -- documents (the manifest) ---------------------------------------------------------
-    @_store_call
+    @store_call
     def put_documents(self, records: Sequence[DocumentRecord]) -> None:
         """Write records, text included, in one call."""
         if not records:
             return
         self._documents.upsert(
             ids=[r.doc_id for r in records],
-            embeddings=[_PLACEHOLDER] * len(records),
+            embeddings=[PLACEHOLDER] * len(records),
             documents=[r.text or "" for r in records],
             metadatas=[r.to_metadata() for r in records],
         )
 
-    @_store_call
+    @store_call
     def update_documents_metadata(self, records: Sequence[DocumentRecord]) -> None:
         """Rewrite records' metadata (their status, when they were ingested) and leave
         their stored text alone: rewriting the text re-indexes it in Chroma's full-text
@@ -209,7 +238,7 @@ class ChromaStore:
                 ids=[r.doc_id for r in records], metadatas=[r.to_metadata() for r in records]
             )
 
-    @_store_call
+    @store_call
     def update_document_fields(
         self, doc_id: str, fields: dict[str, Any], chunk_ids: Sequence[str]
     ) -> None:
@@ -221,7 +250,7 @@ class ChromaStore:
             self._chunks.update(ids=batch, metadatas=[dict(fields)] * len(batch))
         self._documents.update(ids=[doc_id], metadatas=[dict(fields)])
 
-    @_store_call
+    @store_call
     def get_documents(
         self, doc_ids: Sequence[str], with_text: bool = True
     ) -> dict[str, DocumentRecord]:
@@ -238,7 +267,7 @@ class ChromaStore:
     def get_document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
         return self.get_documents([doc_id], with_text=with_text).get(doc_id)
 
-    @_store_call
+    @store_call
     def list_documents(
         self, limit: int, offset: int, status: str | None = "complete"
     ) -> tuple[list[DocumentRecord], int]:
@@ -249,7 +278,7 @@ class ChromaStore:
         records = self.get_documents(page, with_text=False)
         return [records[i] for i in page if i in records], total
 
-    @_store_call
+    @store_call
     def manifest(self) -> dict[str, tuple[str, str]]:
         """doc_id -> (content_hash, status) for every document record; a complete one
         stored in an older format (STORE_FORMAT) reads as OUTDATED."""
@@ -266,7 +295,7 @@ class ChromaStore:
                 return result
             offset += _PAGE
 
-    @_store_call
+    @store_call
     def outdated_documents(self) -> list[str]:
         """Ids of documents to rebuild with the current format: of an older format, or
         left pending by an interrupted ingest or reindex."""
@@ -278,7 +307,7 @@ class ChromaStore:
         )
         return sorted(i for i in self._documents.get(include=[])["ids"] if i not in current)
 
-    @_store_call
+    @store_call
     def chunk_pages(self, doc_id: str) -> list[tuple[int, int]]:
         """(page, start) of a document's chunks: the page spans of PDFs stored before the
         record kept them."""
@@ -292,7 +321,7 @@ class ChromaStore:
     def delete_document(self, doc_id: str) -> None:
         self.delete_documents([doc_id])
 
-    @_store_call
+    @store_call
     def delete_documents(self, doc_ids: Sequence[str]) -> None:
         """Chunks first, then the records: a crash in between leaves records that a re-run
         or a second delete cleans up, never chunks without a record."""
@@ -301,13 +330,13 @@ class ChromaStore:
         self._chunks.delete(where=_of_documents(doc_ids))
         self._documents.delete(ids=list(doc_ids))
 
-    @_store_call
+    @store_call
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         if chunk_ids:
             self._chunks.delete(ids=list(chunk_ids))
 
     # -- chunks ---------------------------------------------------------------------------
-    @_store_call
+    @store_call
     def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return
@@ -318,11 +347,7 @@ class ChromaStore:
             metadatas=[
                 {
                     **c.metadata,
-                    **(
-                        pack(c.units.spans, c.units.vectors, c.units.kinds)
-                        if c.units
-                        else {}
-                    ),
+                    **(pack(c.units.spans, c.units.vectors, c.units.kinds) if c.units else {}),
                     "doc_id": c.doc_id,
                     "index": c.index,
                     "start": c.start,
@@ -332,7 +357,7 @@ class ChromaStore:
             ],
         )
 
-    @_store_call
+    @store_call
     def delete_stale_chunks(self, keep: dict[str, Sequence[str]]) -> int:
         """Remove the chunks of each doc_id in `keep` that are not among its kept ids (an
         older version's), for all the documents in one read and one delete."""
@@ -345,7 +370,7 @@ class ChromaStore:
             self._chunks.delete(ids=stale)
         return len(stale)
 
-    @_store_call
+    @store_call
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
         where = {"doc_id": doc_id} if doc_id else None
         ids: list[str] = []
@@ -357,7 +382,7 @@ class ChromaStore:
                 return ids
             offset += _PAGE * 10
 
-    @_store_call
+    @store_call
     def iter_chunks(self) -> Iterator[Chunk]:
         offset = 0
         while True:
@@ -369,7 +394,7 @@ class ChromaStore:
                 return
             offset += _PAGE * 5
 
-    @_store_call
+    @store_call
     def chunks_of(self, doc_ids: Sequence[str]) -> list[Chunk]:
         """Every chunk of these documents, as iter_chunks reads them."""
         if not doc_ids:
@@ -379,11 +404,11 @@ class ChromaStore:
         )
         return list(_chunks_from(got, self.dimension))
 
-    @_store_call
+    @store_call
     def count_chunks(self) -> int:
         return int(self._chunks.count())
 
-    @_store_call
+    @store_call
     def nearest_ids(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
@@ -398,7 +423,7 @@ class ChromaStore:
             for cid, dist in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
 
-    @_store_call
+    @store_call
     def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """These chunks, read whole (with their stored unit vectors); absent ids are
         left out."""
@@ -408,28 +433,6 @@ class ChromaStore:
             ids=list(dict.fromkeys(chunk_ids)), include=["documents", "metadatas"]
         )
         return {chunk.id: chunk for chunk in _chunks_from(got, self.dimension)}
-
-    @_store_call
-    def query_dense(
-        self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
-    ) -> list[tuple[Chunk, float]]:
-        # Chroma 1.x returns fewer than n_results when the collection holds fewer
-        got = self._chunks.query(
-            query_embeddings=[list(embedding)],
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            (_chunk_from(cid, text, meta, self.dimension), 1.0 - float(dist))
-            for cid, text, meta, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
-        ]
 
 
 def _of_documents(doc_ids: Sequence[str]) -> dict[str, Any]:

@@ -96,19 +96,19 @@ def test_a_forked_or_missing_change_record_means_a_rebuild(engine: Engine) -> No
     engine.ingest([_source("a", "The north gate opens at six.")])
     engine.lexical.snapshot()
     rebuilds = engine.lexical.rebuilds
-    engine.store.bump_generation()  # a writer that records no change (older versions)
+    engine.store.changes.bump()  # a writer that records no change (older versions)
     engine.lexical.snapshot()
     assert engine.lexical.rebuilds == rebuilds + 1
     # two writers moving the same marker: two change records from one generation
-    start = engine.store.generation()
-    first = engine.store.bump_generation(["a"])
+    start = engine.store.changes.generation()
+    first = engine.store.changes.bump(["a"])
     engine.store._meta.upsert(
         ids=["change:rival"],
         embeddings=[[1.0]],
         documents=['["a"]'],
         metadatas=[{"kind": "change", "prev": start, "next": "rival"}],
     )
-    assert engine.store.changes_since(start, first) is None
+    assert engine.store.changes.since(start, first) is None
 
 
 def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
@@ -119,10 +119,10 @@ def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
     engine.ingest([_source("a", "The north gate opens at six.")])
     engine.lexical.snapshot()
     rebuilds = engine.lexical.rebuilds
-    start = engine.store.generation()
+    start = engine.store.changes.generation()
     monkeypatch.setattr(store, "CHANGES_KEPT_S", -1.0)  # every record is already too old
     engine.ingest([_source("b", "The south gate opens at seven.")])
-    assert engine.store.changes_since(start, engine.store.generation()) is None
+    assert engine.store.changes.since(start, engine.store.changes.generation()) is None
     assert engine.ask("When does the south gate open?").citations[0].doc_id == "b"
     assert engine.lexical.rebuilds == rebuilds + 1
 
