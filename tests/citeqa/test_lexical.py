@@ -102,7 +102,7 @@ def test_a_forked_or_missing_change_record_means_a_rebuild(engine: Engine) -> No
     # two writers moving the same marker: two change records from one generation
     start = engine.store.changes.generation()
     first = engine.store.changes.bump(["a"])
-    engine.store._meta.upsert(
+    engine.store.collection("meta").upsert(  # a rival writer, through Chroma itself
         ids=["change:rival"],
         embeddings=[[1.0]],
         documents=['["a"]'],
