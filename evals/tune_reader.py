@@ -66,6 +66,23 @@ def _pairs(
     ]
 
 
+def _scorer(reader: Any) -> Any:
+    """A score function over (question, text) pairs for `rt.read_best`, read by a
+    reader model one question at a time, as the engine reads."""
+    import numpy as np
+
+    def score(pairs: list[tuple[str, str]]) -> Any:
+        values = np.zeros(len(pairs), dtype=np.float32)
+        by_question: dict[str, list[int]] = {}
+        for i, (question, _text) in enumerate(pairs):
+            by_question.setdefault(question, []).append(i)
+        for question, rows in by_question.items():
+            values[rows] = reader.score(question, [pairs[i][1] for i in rows])
+        return values
+
+    return score
+
+
 def _write_model(graph: Any, model: Any, folder: Path, source: Path) -> Any:
     import onnx
 
@@ -114,18 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         """Scores from the written INT8 model, as the engine would read them."""
         from citeqa.components.reader import CrossEncoderReader
 
-        reader = CrossEncoderReader(str(folder))
-
-        def score(pairs: list[tuple[str, str]]) -> Any:
-            values = np.zeros(len(pairs), dtype=np.float32)
-            by_question: dict[str, list[int]] = {}
-            for i, (question, _text) in enumerate(pairs):
-                by_question.setdefault(question, []).append(i)
-            for question, rows in by_question.items():
-                values[rows] = reader.score(question, [pairs[i][1] for i in rows])
-            return values
-
-        return score
+        return _scorer(CrossEncoderReader(str(folder)))
 
     if args.heldout:
         reads: dict[str, Any] = {"bundled": {}, "tuned": {}}  # INT8, as written
@@ -208,19 +214,7 @@ def _joint(shared: Path, reads_file: Path, report_path: Path) -> int:
 
     # the public sets: read by the shipped verifier (never tuned on them), judged by the
     # weights fitted on every own group (never fitted on them)
-    verifier = load_verifier()
-
-    def score(pairs: list[tuple[str, str]]) -> Any:
-        import numpy as np
-
-        values = np.zeros(len(pairs), dtype=np.float32)
-        by_question: dict[str, list[int]] = {}
-        for i, (question, _text) in enumerate(pairs):
-            by_question.setdefault(question, []).append(i)
-        for question, rows in by_question.items():
-            values[rows] = verifier.score(question, [pairs[i][1] for i in rows])
-        return values
-
+    score = _scorer(load_verifier())
     public: dict[str, list[joint.Judged]] = {}
     for gold in golds:
         if gold.public and gold.group in outcomes:
