@@ -1,6 +1,7 @@
 """The answer contract: what the CLI (`--json`), the API and the evals all return.
 
-Fixed by part 1. Later work may add fields; it never removes or renames these.
+The first fields are fixed. Later versions may add fields; they never remove or rename
+these.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class Answer(BaseModel):
         examples=["extractive"],
     )
     timings_ms: Timings
-    # Added by part 2 (all optional, so part-1 clients are unaffected).
+    # Added after the first fields (all optional, so clients of the first fields are
+    # unaffected).
     sentences: list[AnswerSentence] = Field(
         default_factory=list, description="The answer sentence by sentence, with support flags."
     )
@@ -87,7 +89,7 @@ class Answer(BaseModel):
         description="With `history`: the question as retrieval saw it (condensed by the LLM, "
         "or with the previous question's key terms carried over).",
     )
-    # Added by part 10.
+    # Added later, optional: the answer model's confidence.
     confidence: float | None = Field(
         None,
         ge=0.0,
@@ -101,7 +103,7 @@ class Answer(BaseModel):
         "certainty. Null only from servers older than this field.",
         examples=[0.8731],
     )
-    # Added by part 8.
+    # Added later, optional: the verifier's reading and the documents searched.
     searched_documents: list[str] | None = Field(
         None,
         description="When the question names stored documents by name and version ('GPL "
@@ -114,9 +116,11 @@ class Answer(BaseModel):
         None,
         description="The extractive answer's check by the verifier (a cross-encoder "
         "fine-tuned to tell a passage that answers from a near-miss): its best logit over "
-        "the best units, rounded to 4 places. Below CITEQA_ANSWER__VERIFIER_THRESHOLD the "
-        "answer abstains although `confidence` passed. Null: the verifier is off, or did not "
-        "read (the confidence was under its threshold already, or an LLM answered).",
+        "the best units, rounded to 4 places. With the shipped joint gate it is weighed with "
+        "the answer model's, and `confidence` is the joint probability; with a "
+        "CITEQA_ANSWER__VERIFIER_THRESHOLD of your own, an answer abstains below it although "
+        "`confidence` passed. Null: the verifier is off, or did not read (no citable unit; "
+        "as a second gate, the confidence was under its threshold already; an LLM answered).",
         examples=[3.2471],
     )
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from citeqa.lexical import LexicalSnapshot
     from citeqa.unit_vectors import Packed, UnitVectors
 
+
 @dataclass
 class Chunk:
     id: str
@@ -39,7 +40,7 @@ class Chunk:
 
 
 # How a document's chunks are made. 1: sentences ended at every line break, chunks were
-# fixed token windows (before part 5). 2: document structure (citeqa.segment): units,
+# fixed token windows. 2: document structure (citeqa.segment): units,
 # passages along sections with their heading path, title and headings in what is
 # embedded and indexed. A store with documents of an older format keeps answering from
 # them; `citeqa reindex` rebuilds them from their stored text.

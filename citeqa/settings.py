@@ -81,12 +81,12 @@ class AnswerSettings(BaseModel):
         description="How many of the best units the verifier reads; unset: as shipped.",
     )
     # Accepted so that existing configurations keep working; the learned model replaced
-    # the support formula they tuned (part 5).
+    # the support formula they tuned.
     min_support: float | None = Field(
-        None, ge=0.0, le=1.0, description="Unused since the learned answer model (part 5)."
+        None, ge=0.0, le=1.0, description="Unused since the learned answer model."
     )
     dense_weight: float | None = Field(
-        None, ge=0.0, le=1.0, description="Unused since the learned answer model (part 5)."
+        None, ge=0.0, le=1.0, description="Unused since the learned answer model."
     )
 
 
@@ -188,7 +188,7 @@ class Settings(BaseSettings):
         default_factory=lambda: AnswerSettings(), description="Extractive answer tunables."
     )
 
-    # -- generation (part 2) ----------------------------------------------------------------
+    # -- generation -------------------------------------------------------------------------
     backend: Literal["auto", "extractive", "llm"] = Field(
         "auto",
         description="Who composes answers. 'auto': the LLM when CITEQA_LLM_BASE_URL or an API "
@@ -245,7 +245,7 @@ class Settings(BaseSettings):
         "'extractive' returns the extractive answer, flagged in `fallback`.",
     )
 
-    # -- access and limits (part 4) ------------------------------------------------------
+    # -- access and limits ---------------------------------------------------------------
     api_keys: SecretStr | None = Field(
         None,
         description="API keys as comma-separated KEY:SCOPE pairs, scope 'read' or 'admin', "
@@ -297,7 +297,7 @@ class Settings(BaseSettings):
         "unpacks to a huge one); over it: refused.",
     )
 
-    # -- operations (part 6) -------------------------------------------------------------
+    # -- operations ----------------------------------------------------------------------
     log_format: Literal["text", "json"] = Field(
         "text",
         description="Server log lines: 'text', or 'json' for one JSON object per line (time, "
@@ -309,7 +309,7 @@ class Settings(BaseSettings):
         "reach the logs.",
     )
 
-    # -- the command line as a client (part 10) -----------------------------------------
+    # -- the command line as a client --------------------------------------------------
     server: str | None = Field(
         None,
         description="`citeqa ask` sends its question to this running citeqa server "

@@ -46,7 +46,7 @@ def pack(
     spans: Sequence[tuple[int, int]], vectors: np.ndarray, kinds: Sequence[str] | None = None
 ) -> dict[str, str]:
     """The two metadata strings for a chunk's units ("start:end:k", k the unit kind's
-    letter; stores before part 5 have "start:end", all sentences)."""
+    letter; format-1 stores have "start:end", all sentences)."""
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(spans), -1)
     scale = np.abs(vectors).max(axis=1, keepdims=True) / 127.0
     scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
