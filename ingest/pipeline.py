@@ -34,6 +34,7 @@ from citeqa.errors import (
 from citeqa.segment import document_context, embedding_input, map_span, segment, warm_up
 from citeqa.settings import Settings
 from citeqa.unit_vectors import UnitVectors
+from ingest import chunking
 from ingest.chunking import chunk_passages
 from ingest.loaders import LoadedDocument, clean_text, is_supported, load_bytes
 from ingest.lock import store_write_lock
@@ -240,6 +241,7 @@ class IngestPipeline:
         members one by one), `on_document` its outcome once it is stored or refused."""
         started = time.perf_counter()
         warm_up()
+        chunking.warm_up()
         with store_write_lock(self._lock_dir):
             manifest = Manifest(self._store)
             groups = _Groups(
@@ -288,7 +290,9 @@ class IngestPipeline:
                 continue
             if not found:
                 yield DocumentOutcome(
-                    doc_id, "failed", message=f"{source.name} holds no files",
+                    doc_id,
+                    "failed",
+                    message=f"{source.name} holds no files",
                     code=DocumentUnreadable.code,
                 )
             for member in found:
@@ -383,9 +387,7 @@ class IngestPipeline:
         try:
             text, title, date, loaded = self._parse(source, data, name)
         except UnsupportedDocumentType as exc:
-            return DocumentOutcome(
-                source.doc_id, "unsupported", message=exc.message, code=exc.code
-            )
+            return DocumentOutcome(source.doc_id, "unsupported", message=exc.message, code=exc.code)
         except ProcessingTimeout:
             raise
         except CiteqaError as exc:
