@@ -61,6 +61,15 @@ def citable(candidate: Candidate) -> bool:
     return _showable(candidate) and not (dangling(candidate) and candidate.following is None)
 
 
+def joint_row(
+    confidence: float, verification: float, dtype: type[np.floating] = np.float32
+) -> np.ndarray:
+    """The joint gate's row for an answer: its confidence as a logit, and the verifier's
+    best logit (training builds its rows here too, in float64)."""
+    p = min(max(confidence, 1e-6), 1.0 - 1e-6)
+    return np.array([[math.log(p / (1.0 - p)), verification]], dtype=dtype)
+
+
 class Joint(NamedTuple):
     """The joint gate (evals/training/joint.py): P(right) from the answer model's
     confidence and the verifier's best logit, one logistic regression over both fitted
@@ -70,9 +79,7 @@ class Joint(NamedTuple):
     threshold: float
 
     def probability(self, confidence: float, verification: float) -> float:
-        p = min(max(confidence, 1e-6), 1.0 - 1e-6)
-        row = np.array([[math.log(p / (1.0 - p)), verification]], dtype=np.float32)
-        return float(self.model.probabilities(row)[0])
+        return float(self.model.probabilities(joint_row(confidence, verification))[0])
 
 
 class Verification:

@@ -19,12 +19,12 @@ weights fitted on all own groups, never fitted on.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from citeqa.answering.extractive import joint_row as engine_row
 from citeqa.answering.model import Linear
 from evals.training.fitting import ANSWERABILITY_STRENGTH, fit
 from evals.training.heldout import choose_threshold
@@ -34,15 +34,10 @@ from evals.training.replay import Outcome
 FEATURES = ("confidence_logit", "verification")
 
 
-def logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1.0 - 1e-6)
-    return math.log(p / (1.0 - p))
-
-
 def joint_row(confidence: float, verification: float) -> np.ndarray:
-    """The joint model's row for an answer: its confidence (as a logit) and the
-    verifier's best logit."""
-    return np.array([[logit(confidence), verification]], dtype=np.float64)
+    """The engine's row for an answer (`citeqa.answering.extractive.joint_row`), in the
+    float64 that training predicts in."""
+    return engine_row(confidence, verification, np.float64)
 
 
 @dataclass(frozen=True)
