@@ -73,7 +73,7 @@ def create_app(
         if warm_up:
             try:
                 engine = await run_in_threadpool(provider.get)
-                await run_in_threadpool(engine.warm_up)
+                await run_in_threadpool(engine.health.warm_up)
             except CiteqaError as exc:
                 log.warning("starting without a store: %s", exc.message)
         yield

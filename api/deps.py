@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from citeqa.components.embedder import Embedder, make_embedder
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 
 
 class EngineProvider:

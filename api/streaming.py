@@ -17,8 +17,8 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import error_body
-from citeqa.engine import Event
 from citeqa.errors import CiteqaError
+from citeqa.events import Event
 
 log = logging.getLogger("citeqa.api")
 

@@ -91,8 +91,8 @@ def make_corpus(target_chunks: int, folder: Path, chunk_tokens: int) -> tuple[in
 
 
 def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
-    from citeqa.engine import Engine
     from citeqa.settings import Settings
+    from ingest.engine import Engine
     from ingest.pipeline import sources_from_paths
 
     work = Path(tempfile.mkdtemp(prefix=f"citeqa-bench-{target}-"))
@@ -104,9 +104,9 @@ def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
     for run in range(ingest_runs):
         store = work / f"store-{run}"
         engine = Engine(Settings(data_dir=store))
-        engine.warm_up()
+        engine.health.warm_up()
         started = time.perf_counter()
-        result = engine.ingest(sources_from_paths([docs]))
+        result = engine.documents.ingest(sources_from_paths([docs]))
         seconds = time.perf_counter() - started
         chunks = sum(d.chunks for d in result.documents)
         rates.append(chunks / seconds)
@@ -115,33 +115,35 @@ def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
             shutil.rmtree(store)
     assert engine is not None
     # the raw rate is a rate: a sample of up to 1,000 of the same chunks measures it
-    texts = [c.text for c in engine.store.iter_chunks()][:1000]
+    texts = [c.text for c in engine.components.store.iter_chunks()][:1000]
     raw_rates = []
     for _ in range(runs):
         started = time.perf_counter()
         for i in range(0, len(texts), 64):
-            engine.embedder.embed_documents(texts[i : i + 64])
+            engine.components.embedder.embed_documents(texts[i : i + 64])
         raw_rates.append(len(texts) / (time.perf_counter() - started))
 
     asked = questions(n_questions + 10)
     for q in asked[:10]:  # warm-up: caches and the BM25 index, not measured
-        engine.ask(q)
+        engine.query.ask(q)
     full, floor = [], []
     for q in asked[10:]:
         started = time.perf_counter()
-        engine.ask(q)
+        engine.query.ask(q)
         full.append((time.perf_counter() - started) * 1000)
     for q in asked[10:]:
         started = time.perf_counter()
-        vector = engine.embedder.embed_documents([q])[0]  # no query cache: the real floor
-        found = engine.store.nearest_ids(vector, engine.settings.top_k, None)
-        engine.store.get_chunks([cid for cid, _similarity in found])
+        vector = engine.components.embedder.embed_documents([q])[
+            0
+        ]  # no query cache: the real floor
+        found = engine.components.store.nearest_ids(vector, engine.settings.top_k, None)
+        engine.components.store.get_chunks([cid for cid, _similarity in found])
         floor.append((time.perf_counter() - started) * 1000)
     row = {
         "target_chunks": target,
         "chunks": chunks,
         "documents": n_docs,
-        "embed_runtime": getattr(engine.embedder, "runtime", "n/a"),
+        "embed_runtime": getattr(engine.components.embedder, "runtime", "n/a"),
         "corpus_tokens": n_tokens,
         "ingest_chunks_per_s": round(statistics.median(rates), 1),
         "ingest_tokens_per_s": round(n_tokens / statistics.median(seconds_list)),

@@ -49,15 +49,15 @@ def _raw_onnx(texts: list[str]) -> float:
 
 
 def _ingest(folder: Path) -> tuple[float, int]:
-    from citeqa.engine import Engine
     from citeqa.settings import Settings
+    from ingest.engine import Engine
     from ingest.pipeline import sources_from_paths
 
     with tempfile.TemporaryDirectory() as data:
         engine = Engine(Settings(data_dir=Path(data)))
-        engine.embedder.embed_documents(["warm"])
+        engine.components.embedder.embed_documents(["warm"])
         started = time.perf_counter()
-        result = engine.ingest(sources_from_paths([folder]))
+        result = engine.documents.ingest(sources_from_paths([folder]))
         seconds = time.perf_counter() - started
         return seconds, result.chunks
 

@@ -109,7 +109,7 @@ def _citeqa(engine: Any, questions: list[str]) -> list[float]:
     times = []
     for question in questions:
         started = time.perf_counter()
-        engine.ask(question)
+        engine.query.ask(question)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -134,30 +134,30 @@ def main() -> int:
     if args.rss_child:
         chosen = bare if args.rss_child == "bare" else Settings(reader=args.rss_child)
         with fresh_engine(chosen, args.docs) as engine:
-            engine.warm_up()
+            engine.health.warm_up()
             _citeqa(engine, questions)
         print(round(_peak_rss_mb(), 1))
         return 0
     with fresh_engine(bare, args.docs) as off:
-        embedder = off.embedder  # the peer embeds with the same model object
-        off.warm_up()
+        embedder = off.components.embedder  # the peer embeds with the same model object
+        off.health.warm_up()
         _citeqa(off, questions[:3])
         bare_times = _citeqa(off, questions)
         reader = CrossEncoderReader()
         reader.warm_up()
         peer_times = _peer(args.docs, questions, reader, embedder)
     with fresh_engine(Settings(reader="off"), args.docs) as default:
-        default.warm_up()
+        default.health.warm_up()
         _citeqa(default, questions[:3])
-        verification = default.answerer.verification
+        verification = default.query.answerer.verification
         assert verification is not None
         verification.verifier = CrossEncoderReader(str(built()))  # a cold pair cache
         off_times = _citeqa(default, questions)
     with fresh_engine(Settings(reader="on"), args.docs) as on:
-        on.warm_up()
+        on.health.warm_up()
         _citeqa(on, questions[:3])
-        on.scorer.reader = CrossEncoderReader()  # a cold pair cache, as for the peer
-        verification = on.answerer.verification
+        on.query.scorer.reader = CrossEncoderReader()  # a cold pair cache, as for the peer
+        verification = on.query.answerer.verification
         assert verification is not None
         verification.verifier = CrossEncoderReader(str(built()))
         on_times = _citeqa(on, questions)
@@ -175,7 +175,9 @@ def main() -> int:
             statistics.median(on_times) / statistics.median(peer_times), 3
         ),
         "peak_rss_mb": {
-            "reader_off_verifier_off": peak_bare, "reader_off": peak_off, "reader_on": peak_on,
+            "reader_off_verifier_off": peak_bare,
+            "reader_off": peak_off,
+            "reader_on": peak_on,
         },
         "reader_adds_mb": round(peak_on - peak_off, 1),
         "verifier_adds_mb": round(peak_off - peak_bare, 1),

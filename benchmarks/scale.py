@@ -39,8 +39,8 @@ from citeqa.components.hashing import HashEmbedder
 
 
 def _engine(store: Path) -> Any:
-    from citeqa.engine import Engine
     from citeqa.settings import Settings
+    from ingest.engine import Engine
 
     return Engine(Settings(data_dir=store), embedder=HashEmbedder())
 
@@ -57,16 +57,16 @@ def step_ingest(store: Path, docs: Path) -> dict[str, Any]:
 
     engine = _engine(store)
     started = time.perf_counter()
-    result = engine.ingest(sources_from_paths([docs]))
+    result = engine.documents.ingest(sources_from_paths([docs]))
     return {"chunks": result.chunks, "ingest_s": round(time.perf_counter() - started, 1)}
 
 
 def step_bm25(store: Path) -> dict[str, Any]:
     engine = _engine(store)
-    engine.store.changes.generation()
+    engine.components.store.changes.generation()
     before = _rss_mb()
     started = time.perf_counter()
-    snapshot = engine.lexical.snapshot()
+    snapshot = engine.components.lexical.snapshot()
     seconds = time.perf_counter() - started
     return {
         "bm25_chunks": snapshot.size,

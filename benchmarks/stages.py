@@ -59,11 +59,11 @@ def main() -> None:
     from citeqa.answering.extractive import ExtractiveAnswerer
     from citeqa.answering.scorer import UnitScorer
     from citeqa.components.store import ChangeLog, ChromaStore
-    from citeqa.engine import Engine
     from citeqa.lexical import LexicalSnapshot
     from citeqa.settings import Settings
     from ingest import pipeline
     from ingest.chunking import chunk_spans
+    from ingest.engine import Engine
 
     work = Path(tempfile.mkdtemp(prefix="citeqa-stages-"))
     try:
@@ -71,7 +71,7 @@ def main() -> None:
         if args.store:
             shutil.copytree(args.store, work / "store")
         engine = Engine(Settings(data_dir=work / "store"))
-        engine.warm_up()
+        engine.health.warm_up()
         sample = next((work / "docs").iterdir()).read_text(encoding="utf-8")
         chunk_spans(sample, 256, 32)  # imports the splitter and the sentence model
         segment.segment(sample)
@@ -86,16 +86,16 @@ def main() -> None:
         timed(ChangeLog, "bump", "store.changes.bump")
         timed(pipeline, "segment", "segmentation (units, blocks)")
         timed(pipeline, "chunk_passages", "passages (LlamaIndex splitter over units)")
-        timed(engine.embedder, "embed_chunks", "model: chunks and sentence vectors")
+        timed(engine.components.embedder, "embed_chunks", "model: chunks and sentence vectors")
         started = time.perf_counter()
-        result = engine.ingest(pipeline.sources_from_paths([work / "docs"]))
+        result = engine.documents.ingest(pipeline.sources_from_paths([work / "docs"]))
         ingest_seconds = time.perf_counter() - started
         report("ingest", sum(d.chunks for d in result.documents), "chunk", ingest_seconds)
 
         for name in ("nearest_ids", "get_chunks", "get_documents"):
             timed(ChromaStore, name, f"store.{name}")
         timed(ChangeLog, "generation", "store.changes.generation")
-        timed(engine.embedder, "embed_query", "model: question")
+        timed(engine.components.embedder, "embed_query", "model: question")
         timed(LexicalSnapshot, "search", "BM25 search")
         timed(UnitScorer, "units", "unit features (30 passages)")
         timed(answer_features, "rows", "  of which feature rows")
@@ -103,11 +103,11 @@ def main() -> None:
         timed(ExtractiveAnswerer, "confidence", "answerability model")
         asked = questions(args.questions + 10)
         for question in asked[:10]:
-            engine.ask(question)
+            engine.query.ask(question)
         TIMES.clear()
         started = time.perf_counter()
         for question in asked[10:]:
-            engine.ask(question)
+            engine.query.ask(question)
         report("query", len(asked) - 10, "query", time.perf_counter() - started)
     finally:
         shutil.rmtree(work, ignore_errors=True)

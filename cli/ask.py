@@ -40,9 +40,9 @@ def ask(
         answer = _ask_server(url, question, top_k, key.get_secret_value() if key else None)
     else:
         engine = engine_of(settings)
-        engine.validate_question(question, top_k)  # bad input fails before the model loads
-        engine.warm_up()  # so timings_ms measures the question, not loading the model
-        answer = engine.ask(question, top_k=top_k)
+        engine.query.validate_question(question, top_k)  # bad input fails before the model loads
+        engine.health.warm_up()  # so timings_ms measures the question, not loading the model
+        answer = engine.query.ask(question, top_k=top_k)
     if json_output:
         typer.echo(answer.model_dump_json(indent=2))
         return

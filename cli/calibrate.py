@@ -41,7 +41,7 @@ def calibrate_command(
             fail(f"{item!r}: expected SET.jsonl=DOCS_DIR")
         with fresh_engine(settings, Path(docs)) as engine:
             per_set.append(run_records(engine, load_set(Path(set_path))))
-            current = engine.answerer.threshold
+            current = engine.query.answerer.threshold
     grids = [dict((t, acc) for acc, t in calibrate(results)) for results in per_set]
     mean = sweep(lambda t: sum(g[t] for g in grids) / len(grids))
     typer.echo("mean accuracy  per-set accuracies  threshold")

@@ -3,13 +3,16 @@ line on stderr (never a traceback)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import ValidationError
 
 from citeqa.errors import describe_validation
 from citeqa.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.engine import Engine
 
 app = typer.Typer(
     help="Question answering over your own documents, with verified citations. Offline by "
@@ -46,8 +49,8 @@ def with_backend(current: Settings, backend: str) -> Settings:
         fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
 
 
-def engine(current: Settings | None = None):  # type: ignore[no-untyped-def]
-    from citeqa.engine import Engine
+def engine(current: Settings | None = None) -> Engine:
+    from ingest.engine import Engine  # noqa: PLC0415 (loads the models: only when needed)
 
     return Engine(current or settings())
 

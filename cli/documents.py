@@ -19,10 +19,10 @@ def docs_list(
 ) -> None:
     """List stored documents."""
     engine = engine_of()
-    records, total = engine.list_documents(limit, offset)
+    records, total = engine.documents.list_documents(limit, offset)
     if json_output:
         items = [{k: v for k, v in r.__dict__.items() if k != "text"} for r in records]
-        payload = {"total": total, "documents": items, **engine.format_status()}
+        payload = {"total": total, "documents": items, **engine.health.format_status()}
         typer.echo(json.dumps(payload, indent=2))
         return
     for r in records:
@@ -32,7 +32,7 @@ def docs_list(
 
 
 def _reindex_notice(engine) -> None:  # type: ignore[no-untyped-def]
-    status = engine.format_status()
+    status = engine.health.format_status()
     if status["reindex_due"]:
         typer.echo(
             f"{status['documents_to_reindex']} documents were stored by an earlier version "
@@ -44,7 +44,7 @@ def _reindex_notice(engine) -> None:  # type: ignore[no-untyped-def]
 @docs_app.command("show")
 def docs_show(doc_id: str, json_output: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a document's metadata and text."""
-    record = engine_of().get_document(doc_id)
+    record = engine_of().documents.get_document(doc_id)
     if json_output:
         typer.echo(json.dumps(record.__dict__, indent=2, ensure_ascii=False))
         return
@@ -55,5 +55,5 @@ def docs_show(doc_id: str, json_output: Annotated[bool, typer.Option("--json")] 
 @docs_app.command("delete")
 def docs_delete(doc_id: str) -> None:
     """Delete a document and all its chunks."""
-    engine_of().delete_document(doc_id)
+    engine_of().documents.delete_document(doc_id)
     typer.echo(f"deleted {doc_id}")

@@ -91,7 +91,7 @@ def eval_command(
 
             if settings.llm_base_url is None and settings.llm_api_key is None:
                 fail("--judge needs an LLM: set CITEQA_LLM_BASE_URL or an API key", 2)
-            llm_judge = LLMJudge(engine.llm or ChatLLM(settings))
+            llm_judge = LLMJudge(engine.components.llm or ChatLLM(settings))
         results = run_records(engine, records, top_k, judge=llm_judge)
     summary = summarize(results)
     bounds = load_thresholds(thresholds or DEFAULT_THRESHOLDS, name)
@@ -102,7 +102,7 @@ def eval_command(
         summary,
         results,
         failures,
-        {"backend": engine.backend, **settings.answer.model_dump()},
+        {"backend": engine.query.backend_name, **settings.answer.model_dump()},
     )
     if json_output:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
@@ -119,7 +119,11 @@ def eval_command(
     if junit is not None:
         from evals import junit as junit_xml
 
-        properties = {"set": str(set_path), "backend": engine.backend, **summary}
+        properties: dict[str, object] = {
+            "set": str(set_path),
+            "backend": engine.query.backend_name,
+            **summary,
+        }
         tree = junit_xml.document(
             name, records, results, None if no_gate else bounds, gate, summary, properties
         )
@@ -134,7 +138,7 @@ def _refuse_unstored(  # type: ignore[no-untyped-def]
     engine, set_path: Path, docs: Path | None, missing: list[str]
 ) -> None:
     """An eval over a store without the set's documents would only measure their absence."""
-    if not missing and (docs is not None or engine.store.manifest()):
+    if not missing and (docs is not None or engine.components.store.manifest()):
         return
     if not missing:
         fail(

@@ -96,7 +96,9 @@ def ingest(
     sources = list(sources_from_paths(paths))
     progress = _Progress(len(sources), progress_every, quiet=json_output)
     try:
-        result = engine.ingest(sources, on_document=progress.document, on_chunks=progress.chunks)
+        result = engine.documents.ingest(
+            sources, on_document=progress.document, on_chunks=progress.chunks
+        )
     finally:
         progress.close()
     summary = result.summary()

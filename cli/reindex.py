@@ -26,7 +26,7 @@ def reindex(
     def on_document(outcome) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"{outcome.status}\t{outcome.doc_id}\t{outcome.chunks} chunks")
 
-    result, remaining = engine.reindex(limit, on_document)
+    result, remaining = engine.documents.reindex(limit, on_document)
     typer.echo(
         f"reindexed {result.count('updated')}, failed {result.count('failed')}; "
         f"{remaining} remaining; {result.seconds:.1f} s"

@@ -12,13 +12,13 @@ from pathlib import Path
 from citeqa.answering.model import AnswerModel
 from citeqa.citations import verifies
 from citeqa.domain import Retrieval
-from citeqa.engine import Engine
 from citeqa.segment import display_map, display_text
 from citeqa.settings import Settings
 from evals.calibration import sweep
 from evals.judge import LLMJudge
 from evals.metrics import QuestionResult, contains_answer, decision_accuracy, summarize, token_f1
 from evals.sets import EvalRecord, same_doc
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 
 DEFAULT_THRESHOLDS = Path(__file__).with_name("thresholds.toml")
@@ -35,7 +35,7 @@ def fresh_engine(
             settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": None}),
             answer_model=answer_model,
         )
-        engine.ingest(sources_from_paths([docs]))
+        engine.documents.ingest(sources_from_paths([docs]))
         yield engine
 
 
@@ -48,7 +48,7 @@ class EvidenceLocator:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._doc_ids = list(engine.store.manifest())
+        self._doc_ids = list(engine.components.store.manifest())
         self._texts: dict[str, tuple[str, list[int]]] = {}
 
     def resolve(self, gold: str) -> str | None:
@@ -71,7 +71,7 @@ class EvidenceLocator:
 
     def _text(self, doc_id: str) -> tuple[str, list[int]]:
         if doc_id not in self._texts:
-            record = self._engine.store.get_document(doc_id)
+            record = self._engine.components.store.get_document(doc_id)
             shown, where = display_map((record.text or "") if record else "")
             self._texts[doc_id] = (_comparable(shown), where)
         return self._texts[doc_id]
@@ -120,18 +120,18 @@ def run_records(
     locator = EvidenceLocator(engine)
     results: list[QuestionResult] = []
     for record in records:
-        if engine.llm is None:
-            answer, retrieval = engine.ask_with_candidates(record.question, top_k)
+        if engine.components.llm is None:
+            answer, retrieval = engine.query.ask_with_candidates(record.question, top_k)
         else:
-            answer = engine.ask(record.question, top_k)
+            answer = engine.query.ask(record.question, top_k)
             k = top_k or engine.settings.top_k
-            retrieval = engine.query.run(record.question, k)
+            retrieval = engine.query.pipeline.run(record.question, k)
         chunks = [p.chunk for p in retrieval.passages]
         spans = locator.spans(record)
         confidence, good = _replayable(engine, record, retrieval, spans)
         passages = {c.id: c for c in chunks}.values()
         targets = [d for d in (locator.resolve(g) for g in record.target_docs()) if d]
-        docs = engine.store.get_documents([c.doc_id for c in answer.citations])
+        docs = engine.components.store.get_documents([c.doc_id for c in answer.citations])
         valid = sum(verifies(docs.get(c.doc_id), c.quote, c.start, c.end) for c in answer.citations)
         has_evidence = bool(spans)
         judged = None
@@ -178,7 +178,7 @@ def _replayable(
     the threshold: what calibration and the risk-coverage curve replay."""
     if not retrieval.candidates:
         return None, False
-    answerer = engine.answerer
+    answerer = engine.query.answerer
     chosen = answerer.compose(retrieval.candidates)
     text = " ".join(c.display for c in chosen)
     holds = bool(record.answers) and contains_answer(text, record.answers)

@@ -35,7 +35,7 @@ COUNTS = ("added", "updated", "skipped", "failed", "unsupported")
 
 
 class Ingests(Protocol):
-    """What a job needs of the engine."""
+    """What a job needs of the document service (ingest.service.DocumentService)."""
 
     store: ChromaStore
 
@@ -167,13 +167,13 @@ class IngestJobs:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    def start(self, engine: Ingests, sources: Sequence[Source]) -> JobState:
+    def start(self, documents: Ingests, sources: Sequence[Source]) -> JobState:
         state = JobState(job_id=uuid.uuid4().hex, documents=len(sources))
-        jobs = JobStore(engine.store)
+        jobs = JobStore(documents.store)
         jobs.put(state.job_id, state.metadata())
         thread = threading.Thread(
             target=self._run,
-            args=(engine, jobs, list(sources), state),
+            args=(documents, jobs, list(sources), state),
             name=f"ingest-{state.job_id}",
         )
         with self._lock:
@@ -189,7 +189,9 @@ class IngestJobs:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
-    def _run(self, engine: Ingests, jobs: JobStore, sources: list[Source], state: JobState) -> None:
+    def _run(
+        self, documents: Ingests, jobs: JobStore, sources: list[Source], state: JobState
+    ) -> None:
         guard = threading.Lock()
         ended = threading.Event()
 
@@ -243,7 +245,7 @@ class IngestJobs:
         heart.start()
         started = time.perf_counter()
         try:
-            engine.ingest(
+            documents.ingest(
                 sources, on_document=on_document, on_chunks=on_chunks, on_reading=on_reading
             )
             status, message = "done", ""

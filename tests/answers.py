@@ -30,7 +30,7 @@ def fingerprints(questions: Path, docs: Path) -> dict[str, Any]:
     found: dict[str, Any] = {}
     with fresh_engine(Settings(), docs) as engine:
         for record in records:
-            answer = engine.ask(record.question)
+            answer = engine.query.ask(record.question)
             found[record.id] = {
                 "abstained": answer.abstained,
                 "citations": [[c.doc_id, c.start, c.end] for c in answer.citations],

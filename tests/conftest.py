@@ -19,8 +19,8 @@ import pytest
 
 import citeqa  # noqa: F401  (applies the offline environment first)
 from citeqa.components.embedder import Embedder, LocalMiniLMEmbedder
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 
 if TYPE_CHECKING:
     from tests.fixtures.openai_server import ServerState
@@ -123,7 +123,7 @@ def seed_engine(engine: Engine) -> Engine:
     from ingest.pipeline import sources_from_paths
 
     require_shared()
-    engine.ingest(sources_from_paths([SEED_DIR]))
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
     return engine
 
 
@@ -262,7 +262,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 def assert_citations_verify(engine: Engine, answer: object) -> None:
     """The contract's invariant: document_text(doc_id)[start:end] == quote."""
     for citation in answer.citations:  # type: ignore[attr-defined]
-        record = engine.store.get_document(citation.doc_id)
+        record = engine.components.store.get_document(citation.doc_id)
         assert record is not None and record.text is not None
         assert record.text[citation.start : citation.end] == citation.quote
 

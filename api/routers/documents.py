@@ -41,7 +41,7 @@ from citeqa.errors import (
     describe_validation,
     error_of_code,
 )
-from ingest.jobs import IngestJobs, describe
+from ingest.jobs import IngestJobs
 from ingest.loaders import (
     SUPPORTED_SUFFIXES,
     is_supported,
@@ -352,14 +352,14 @@ async def add_documents(
         raise UnsupportedDocumentType("send application/json or multipart/form-data")
     if not wait:
         jobs: IngestJobs = request.app.state.jobs
-        job = await run_in_threadpool(jobs.start, engine, sources)
-        status = await run_in_threadpool(describe, engine.store, job.job_id)
+        job = await run_in_threadpool(jobs.start, engine.documents, sources)
+        status = await run_in_threadpool(engine.documents.job, job.job_id)
         return JSONResponse(
             status_code=202,
             content=IngestJob(**status).model_dump(),
             headers={"Location": f"/v1/ingest-jobs/{job.job_id}"},
         )
-    result = await run_in_threadpool(engine.ingest, sources)
+    result = await run_in_threadpool(engine.documents.ingest, sources)
     if result.documents and not any(d.status in _KEPT for d in result.documents):
         _refuse(result.documents)  # nothing could be stored: a client error
     report = _report(result)
@@ -378,7 +378,7 @@ def get_ingest_job(job_id: str, engine: EngineDep) -> IngestJob:
     """An ingest job's status and progress, from any API process sharing the store. A
     job whose process stopped is `failed`; post the same files again to resume it (the
     documents it stored are skipped as unchanged)."""
-    return IngestJob(**describe(engine.store, job_id))
+    return IngestJob(**engine.documents.job(job_id))
 
 
 @router.get("", response_model=DocumentList, dependencies=[ReadAccess])
@@ -388,7 +388,7 @@ def list_documents(
     offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
 ) -> DocumentList:
     """List stored documents (sorted by doc_id), a page at a time."""
-    records, total = engine.list_documents(limit, offset)
+    records, total = engine.documents.list_documents(limit, offset)
     return DocumentList(
         total=total,
         limit=limit,
@@ -405,7 +405,7 @@ def list_documents(
 )
 def get_document(doc_id: DocIdPath, engine: EngineDep) -> DocumentWithText:
     """A document's metadata and its stored text (citation offsets index into `text`)."""
-    record = engine.get_document(doc_id)
+    record = engine.documents.get_document(doc_id)
     return DocumentWithText(**_public(record), text=record.text or "")
 
 
@@ -427,7 +427,7 @@ def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> Do
         fields["title"] = change.title.strip()
     if "date" in change.model_fields_set:
         fields["date"] = change.date  # an ISO date (checked by DocumentPatch) or None
-    return DocumentPublic(**_public(engine.update_document(doc_id, **fields)))
+    return DocumentPublic(**_public(engine.documents.update_document(doc_id, **fields)))
 
 
 @router.delete(
@@ -439,5 +439,5 @@ def update_document(doc_id: str, change: DocumentPatch, engine: EngineDep) -> Do
 )
 def delete_document(doc_id: DocIdPath, engine: EngineDep) -> Response:
     """Delete a document and all of its chunks."""
-    engine.delete_document(doc_id)
+    engine.documents.delete_document(doc_id)
     return Response(status_code=204)

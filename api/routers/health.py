@@ -23,4 +23,4 @@ def healthz() -> Health:
 )
 def readyz(engine: EngineDep) -> Readiness:
     """The store answers and the embedder is loaded (503 otherwise)."""
-    return Readiness(status="ready", **engine.readiness())
+    return Readiness(status="ready", **engine.health.readiness())

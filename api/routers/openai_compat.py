@@ -32,10 +32,11 @@ from api.schemas import MAX_HISTORY_TURNS, WHOLE, OpenAIErrorBody
 from api.streaming import EventPump
 from citeqa import __version__
 from citeqa.contract import Answer, Citation, Turn
-from citeqa.engine import CitationsReady, Delta, Done, Engine, Event
 from citeqa.errors import InvalidInput
+from citeqa.events import CitationsReady, Delta, Done, Event
 from citeqa.filters import Filters
 from citeqa.tokens import count_tokens
+from ingest.engine import Engine
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -257,10 +258,12 @@ def _model(engine: Engine) -> dict[str, Any]:
         "owned_by": f"citeqa {__version__}",
         # what it runs: extra fields, which OpenAI clients keep or ignore
         "components": {
-            "embedder": engine.embedder.name,
-            "reader": engine.reader.name if engine.reader is not None else "off",
-            "verifier": engine.verifier_name(),
-            "backend": engine.backend,
+            "embedder": engine.components.embedder.name,
+            "reader": engine.components.reader.name
+            if engine.components.reader is not None
+            else "off",
+            "verifier": engine.health.verifier_name(),
+            "backend": engine.query.backend_name,
         },
     }
 
@@ -312,7 +315,9 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
-        answer = await run_in_threadpool(engine.ask, question, body.top_k, body.filters, history)
+        answer = await run_in_threadpool(
+            engine.query.ask, question, body.top_k, body.filters, history
+        )
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -332,7 +337,9 @@ async def chat_completions(body: ChatRequest, engine: EngineDep) -> Any:
             **_extra(answer),
         }
 
-    events = await run_in_threadpool(engine.ask_stream, question, body.top_k, body.filters, history)
+    events = await run_in_threadpool(
+        engine.query.ask_stream, question, body.top_k, body.filters, history
+    )
     pump = EventPump(events)
     first = await pump.first()
     state = {"started": False, "sentences": 0}

@@ -16,7 +16,7 @@ from api.schemas import (
     Suggestions,
 )
 from api.streaming import EventPump, sse
-from citeqa.engine import CitationsReady, Delta, Done, Event, Pending
+from citeqa.events import CitationsReady, Delta, Done, Event, Pending
 
 router = APIRouter(prefix="/v1", tags=["query"])
 
@@ -110,7 +110,7 @@ async def query(body: QueryRequest, engine: EngineDep) -> Any:
     """
     if not body.stream:
         return await run_in_threadpool(
-            engine.ask, body.question, body.top_k, body.filters, body.history
+            engine.query.ask, body.question, body.top_k, body.filters, body.history
         )
     return await _events(body, engine)
 
@@ -130,7 +130,7 @@ async def query_stream(body: QueryRequest, engine: EngineDep) -> StreamingRespon
 
 async def _events(body: QueryRequest, engine: EngineDep) -> StreamingResponse:
     events = await run_in_threadpool(
-        engine.ask_stream, body.question, body.top_k, body.filters, body.history
+        engine.query.ask_stream, body.question, body.top_k, body.filters, body.history
     )
     pump = EventPump(events)
     first = await pump.first()
@@ -142,4 +142,4 @@ async def _events(body: QueryRequest, engine: EngineDep) -> StreamingResponse:
 async def suggestions(engine: EngineDep, n: int = Query(3, ge=1, le=20)) -> Suggestions:
     """Example questions drawn from the stored documents (the chat page shows them on an
     empty conversation): about a section heading of each of up to `n` documents."""
-    return Suggestions(questions=await run_in_threadpool(engine.suggestions, n))
+    return Suggestions(questions=await run_in_threadpool(engine.query.suggestions, n))

@@ -24,7 +24,7 @@ async def reindex(engine: EngineDep, body: ReindexRequest | None = None) -> Rein
     (`/readyz` says when any are due). Each document is rebuilt whole or not at all, so
     an interrupted call loses nothing; call again while `remaining` > 0."""
     limit = (body or ReindexRequest()).limit
-    result, remaining = await run_in_threadpool(engine.reindex, limit)
+    result, remaining = await run_in_threadpool(engine.documents.reindex, limit)
     return ReindexReport(
         reindexed=result.count("updated"),
         failed=result.count("failed"),

@@ -144,11 +144,11 @@ def _dump(gold: GoldSet, docs: Path, reader: bool) -> SetDump:
     settings = Settings(reader="on" if reader else "off")
     with fresh_engine(settings, docs, placeholder(reader)) as engine:
         locator = EvidenceLocator(engine)
-        retriever = engine.retriever
+        retriever = engine.query.retriever
         for record in records:
             found = retriever.retrieve(record.question, TOP_K)
             pool = found.passages
-            _asked, candidates, table = engine.scorer.units(
+            _asked, candidates, table = engine.query.scorer.units(
                 record.question, found.query_vector, pool, found.lexical, retriever.depth(TOP_K)
             )
             spans = locator.spans(record) if record.answerable else []

@@ -46,7 +46,7 @@ def test_confidence_is_what_the_abstention_threshold_is_compared_with(
     examples: TestClient,
 ) -> None:
     engine = examples.app.state.engines.get()  # type: ignore[attr-defined]
-    threshold = engine.answerer.threshold
+    threshold = engine.query.answerer.threshold
     seen = set()
     for record in EXAMPLE_SET:
         body = examples.post("/v1/query", json={"question": record.question}).json()

@@ -17,8 +17,8 @@ README = (
 
 
 def _chunks(client: TestClient, doc_id: str) -> dict[str, Any]:
-    store = client.app.state.engines.get().store  # type: ignore[attr-defined]
-    return store._chunks.get(  # the stored rows as Chroma has them
+    store = client.app.state.engines.get().components.store  # type: ignore[attr-defined]
+    return store.collection("chunks").get(  # the stored rows as Chroma has them
         where={"doc_id": doc_id}, include=["embeddings", "documents", "metadatas"]
     )
 

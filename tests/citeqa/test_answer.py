@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from citeqa.contract import ABSTAIN_TEXT
-from citeqa.engine import Engine
 from citeqa.errors import InvalidInput, QuestionTooLong
 from evals.sets import load_set
+from ingest.engine import Engine
 from tests.conftest import REPO, assert_citations_verify
 
 # these judge answers, which need the real embedding model (not in make test-fast)
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.model
 
 
 def test_prohibition_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("Is the use of ATACMS inside Russia still prohibited?")
+    answer = seed_engine.query.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained
     assert answer.backend == "extractive"
     assert any("ATACMS" in c.quote for c in answer.citations)
@@ -27,21 +27,23 @@ def test_prohibition_question_cites_the_atacms_ban(seed_engine: Engine) -> None:
 
 
 def test_kiev_question_cites_that_attacks_there_cannot_be_answered(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("Can Russian attacks near Kiev be answered with American weapons?")
+    answer = seed_engine.query.ask(
+        "Can Russian attacks near Kiev be answered with American weapons?"
+    )
     assert not answer.abstained
     assert "cannot be responded to using American weapons" in answer.citations[0].quote
     assert_citations_verify(seed_engine, answer)
 
 
 def test_question_outside_the_documents_abstains(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("Who is the mayor of Kharkiv?")
+    answer = seed_engine.query.ask("Who is the mayor of Kharkiv?")
     assert answer.abstained
     assert answer.citations == []
     assert answer.answer == ABSTAIN_TEXT
 
 
 def test_factoid_answer_is_the_sentence_that_holds_it(seed_engine: Engine) -> None:
-    answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    answer = seed_engine.query.ask("Who conveyed the decision to Ukraine?")
     assert not answer.abstained
     best = max(answer.citations, key=lambda c: c.score)  # citations are in reading order
     assert "General Cavoli who conveyed the decision" in best.quote
@@ -49,7 +51,7 @@ def test_factoid_answer_is_the_sentence_that_holds_it(seed_engine: Engine) -> No
 
 def test_every_seed_answer_satisfies_the_citation_invariant(seed_engine: Engine) -> None:
     for record in load_set(REPO / "evals" / "sets" / "seed.jsonl"):
-        answer = seed_engine.ask(record.question)
+        answer = seed_engine.query.ask(record.question)
         assert answer.abstained == (not answer.citations)
         assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
         assert_citations_verify(seed_engine, answer)
@@ -58,41 +60,41 @@ def test_every_seed_answer_satisfies_the_citation_invariant(seed_engine: Engine)
 def test_citation_whose_text_changed_after_retrieval_is_dropped(seed_engine: Engine) -> None:
     from citeqa.domain import DocumentRecord
 
-    retrieval_answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    retrieval_answer = seed_engine.query.ask("Who conveyed the decision to Ukraine?")
     doc_id = retrieval_answer.citations[0].doc_id
-    record = seed_engine.store.get_document(doc_id)
+    record = seed_engine.components.store.get_document(doc_id)
     assert record is not None and record.text is not None
     # Rewrite only the stored text (as if another process replaced the document between
     # retrieval and verification): the chunks still point at the old offsets.
     tampered = DocumentRecord(
         **{**record.__dict__, "text": record.text.replace("Cavoli", "Xavoli")}
     )
-    seed_engine.store.put_documents([tampered])
-    answer = seed_engine.ask("Who conveyed the decision to Ukraine?")
+    seed_engine.components.store.put_documents([tampered])
+    answer = seed_engine.query.ask("Who conveyed the decision to Ukraine?")
     assert all("Cavoli" not in c.quote for c in answer.citations)
     assert_citations_verify(seed_engine, answer)
 
 
 def test_empty_store_abstains(engine: Engine) -> None:
-    answer = engine.ask("What remains prohibited?")
+    answer = engine.query.ask("What remains prohibited?")
     assert answer.abstained and answer.citations == []
 
 
 @pytest.mark.parametrize("question", ["", "   \n"])
 def test_empty_question_is_refused(engine: Engine, question: str) -> None:
     with pytest.raises(InvalidInput):
-        engine.ask(question)
+        engine.query.ask(question)
 
 
 def test_overlong_question_and_bad_top_k_are_refused_before_any_model_call(engine: Engine) -> None:
-    calls = engine.embedder.calls
+    calls = engine.components.embedder.calls
     with pytest.raises(QuestionTooLong):
-        engine.ask("why " * 2000)
+        engine.query.ask("why " * 2000)
     with pytest.raises(InvalidInput):
-        engine.ask("why?", top_k=0)
+        engine.query.ask("why?", top_k=0)
     with pytest.raises(InvalidInput):
-        engine.ask("why?", top_k=engine.settings.max_top_k + 1)
-    assert engine.embedder.calls == calls
+        engine.query.ask("why?", top_k=engine.settings.max_top_k + 1)
+    assert engine.components.embedder.calls == calls
 
 
 # The mission's own question, in four wordings, answered offline by the general method
@@ -121,7 +123,7 @@ NEAR_MISSES = [
 def test_what_remains_prohibited_is_answered_with_the_atacms_sentence(
     seed_engine: Engine, question: str
 ) -> None:
-    answer = seed_engine.ask(question)
+    answer = seed_engine.query.ask(question)
     assert not answer.abstained, question
     assert any("ATACMS systems or long-range strikes" in c.quote for c in answer.citations)
     assert_citations_verify(seed_engine, answer)
@@ -129,5 +131,5 @@ def test_what_remains_prohibited_is_answered_with_the_atacms_sentence(
 
 @pytest.mark.parametrize("question", NEAR_MISSES)
 def test_near_miss_questions_about_the_article_abstain(seed_engine: Engine, question: str) -> None:
-    answer = seed_engine.ask(question)
+    answer = seed_engine.query.ask(question)
     assert answer.abstained, (question, answer.answer)

@@ -10,9 +10,9 @@ import pytest
 
 from citeqa.answering.extractive import SHORT_UNIT_WORDS, carried, citable, dangling
 from citeqa.domain import Candidate
-from citeqa.engine import Engine
 from citeqa.segment import HEADING
 from evals.sets import load_set
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES, REPO, SEED_DIR, require_shared
 
@@ -30,7 +30,7 @@ def _check(engine: Engine, set_name: str) -> int:
     cutoff = engine.settings.answer.relative_cutoff
     cited = 0
     for record in load_set(SETS / f"{set_name}.jsonl"):
-        answer, retrieval = engine.ask_with_candidates(record.question)
+        answer, retrieval = engine.query.ask_with_candidates(record.question)
         if answer.abstained:
             continue
         keys = [(c.doc_id, c.start, c.end) for c in answer.citations]
@@ -56,7 +56,7 @@ def _check(engine: Engine, set_name: str) -> int:
 
 def test_examples_answers_cite_each_unit_once_without_padding(reading_engine: Engine) -> None:
     engine = reading_engine
-    engine.ingest(sources_from_paths([EXAMPLES]))
+    engine.documents.ingest(sources_from_paths([EXAMPLES]))
     assert _check(engine, "examples") > 0
 
 
@@ -66,7 +66,7 @@ def test_seed_answers_cite_each_unit_once_without_padding(
 ) -> None:
     require_shared()
     engine = reading_engine
-    engine.ingest(sources_from_paths([SEED_DIR]))
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
     assert _check(engine, name) > 0
 
 
@@ -82,8 +82,10 @@ def test_an_introduction_is_cited_with_the_steps_it_introduces(reading_engine: E
         "The router then restarts with its default password.\n"
     )
     engine = reading_engine
-    engine.ingest([Source(doc_id="router.md", source="test", name="router.md", text=text)])
-    answer = engine.ask("How do I reset the router to its factory settings?")
+    engine.documents.ingest(
+        [Source(doc_id="router.md", source="test", name="router.md", text=text)]
+    )
+    answer = engine.query.ask("How do I reset the router to its factory settings?")
     assert not answer.abstained
     quotes = [c.quote for c in answer.citations]
     for i, quote in enumerate(quotes):

@@ -17,9 +17,9 @@ from citeqa.components.embedder import (
     make_embedder,
     resolve_device,
 )
-from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError, EmbedderMismatch, EmbedderUnavailable
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES, REPO, citeqa_serve, free_port
 from tests.fixtures import openai_server
@@ -54,8 +54,8 @@ def test_openai_embeddings_through_the_real_client(data_dir: Path) -> None:
             isinstance(embedder, OpenAIEmbedder) and embedder.dimension == openai_server.DIMENSION
         )
         engine = Engine(settings, embedder=embedder)
-        engine.ingest(sources_from_paths([REPO / "examples"]))
-        answer = engine.ask("How many items can a member borrow at a time?")
+        engine.documents.ingest(sources_from_paths([REPO / "examples"]))
+        answer = engine.query.ask("How many items can a member borrow at a time?")
         assert answer.citations and "twelve items" in answer.citations[0].quote
         assert state.requests >= 3
         # The same store refuses the local model: vectors of another space would be garbage.

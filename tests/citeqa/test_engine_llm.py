@@ -13,8 +13,9 @@ import pytest
 
 from citeqa.components.embedder import Embedder
 from citeqa.contract import ABSTAIN_TEXT, Turn
-from citeqa.engine import CitationsReady, Delta, Done, Engine, Pending
 from citeqa.errors import LLMUnavailable
+from citeqa.events import CitationsReady, Delta, Done, Pending
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import SEED_DIR, LLMServer, assert_citations_verify, require_shared
 from tests.fixtures.openai_server import SECRET, Step
@@ -27,7 +28,7 @@ def llm_engine(
 ) -> Engine:
     require_shared()
     engine = Engine(server.settings(data_dir, **overrides), embedder=embedder)
-    engine.ingest(sources_from_paths([SEED_DIR]))
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
     return engine
 
 
@@ -64,7 +65,7 @@ def engine_llm(llm_server: LLMServer, data_dir: Path, embedder: Embedder) -> Eng
 def test_generated_answer_cites_verified_passages(
     engine_llm: Engine, llm_server: LLMServer
 ) -> None:
-    answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+    answer = engine_llm.query.ask("Who conveyed the decision to Ukraine?")
     assert answer.backend == "llm:test-model" and not answer.abstained
     assert answer.citations[0].quote == CAVOLI
     assert answer.answer == f"{CAVOLI} [1]"
@@ -77,10 +78,10 @@ def test_generated_answer_cites_verified_passages(
 def scripted(engine: Engine, server: LLMServer, question: str, build: object) -> object:
     """Ask once with the naive reader to learn the passage numbers, then again with the
     reply `build(number_of)` scripts."""
-    engine.ask(question)
+    engine.query.ask(question)
     reply = build(lambda needle: passage_number(server, needle))  # type: ignore[operator]
     server.state.push(Step(content=reply))
-    return engine.ask(question)
+    return engine.query.ask(question)
 
 
 def test_sentences_whose_quotes_do_not_verify_are_dropped(
@@ -114,7 +115,7 @@ def test_with_the_reader_a_sentence_its_quote_is_not_about_is_dropped(
 
     question = "Who conveyed the decision to Ukraine?"
     engine = llm_engine(llm_server, data_dir, embedder, reader="on")
-    assert engine.reader is not None
+    assert engine.components.reader is not None
     answer = scripted(engine, llm_server, question, reply)
     assert answer.answer == "General Cavoli told Ukraine about the decision. [1]"  # type: ignore[attr-defined]
     assert answer.dropped_sentences == 1  # type: ignore[attr-defined]
@@ -147,20 +148,20 @@ def test_mark_mode_keeps_unsupported_sentences_out_of_the_answer_text(
 
 def test_nothing_verified_means_abstain(engine_llm: Engine, llm_server: LLMServer) -> None:
     llm_server.state.push(Step(content=answer_json(("Paris is in France.", 1, "Paris is nice"))))
-    answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+    answer = engine_llm.query.ask("Who conveyed the decision to Ukraine?")
     assert answer.abstained and answer.answer == ABSTAIN_TEXT and answer.citations == []
     llm_server.state.push(Step(content=answer_json()))
-    assert engine_llm.ask("Who is the mayor of Kharkiv?").abstained
+    assert engine_llm.query.ask("Who is the mayor of Kharkiv?").abstained
     llm_server.state.push(Step(content="I am not able to answer in JSON, sorry."))
-    assert engine_llm.ask("Who is the mayor of Kharkiv?").abstained
+    assert engine_llm.query.ask("Who is the mayor of Kharkiv?").abstained
 
 
 def test_llm_answers_carry_the_extractive_model_s_confidence_in_the_evidence(
     engine_llm: Engine,
 ) -> None:
     for question in ("Who conveyed the decision to Ukraine?", "Who is the mayor of Kharkiv?"):
-        generated = engine_llm.ask(question)
-        extractive, _retrieval = engine_llm.ask_with_candidates(question)
+        generated = engine_llm.query.ask(question)
+        extractive, _retrieval = engine_llm.query.ask_with_candidates(question)
         assert generated.backend.startswith("llm:") and extractive.backend == "extractive"
         assert generated.confidence == extractive.confidence
     # the evidence for the second question is weak
@@ -171,19 +172,19 @@ def test_a_document_changed_after_retrieval_is_never_cited(
     engine_llm: Engine, llm_server: LLMServer
 ) -> None:
     # The model quotes a passage that the store no longer has as retrieved.
-    original = engine_llm.store.get_documents
-    engine_llm.store.get_documents = lambda ids: {}  # type: ignore[method-assign]
+    original = engine_llm.components.store.get_documents
+    engine_llm.components.store.get_documents = lambda ids: {}  # type: ignore[method-assign]
     try:
-        answer = engine_llm.ask("Who conveyed the decision to Ukraine?")
+        answer = engine_llm.query.ask("Who conveyed the decision to Ukraine?")
     finally:
-        engine_llm.store.get_documents = original  # type: ignore[method-assign]
+        engine_llm.components.store.get_documents = original  # type: ignore[method-assign]
     assert answer.abstained and answer.citations == []
 
 
 def test_stream_releases_verified_sentences_then_citations_then_done(
     engine_llm: Engine, llm_server: LLMServer
 ) -> None:
-    everything = list(engine_llm.ask_stream("Who conveyed the decision to Ukraine?"))
+    everything = list(engine_llm.query.ask_stream("Who conveyed the decision to Ukraine?"))
     events = [e for e in everything if not isinstance(e, Pending)]
     assert len(everything) > len(events)  # the model's chunks are seen as they arrive
     kinds = [type(e) for e in events]
@@ -200,7 +201,7 @@ def test_llm_failure_is_an_error_or_a_flagged_extractive_fallback(
     engine = llm_engine(llm_server, data_dir, embedder, llm_max_retries=1)
     llm_server.state.push(Step(status=500), Step(status=500))
     with pytest.raises(LLMUnavailable) as info:
-        engine.ask("Who conveyed the decision to Ukraine?")
+        engine.query.ask("Who conveyed the decision to Ukraine?")
     assert SECRET not in info.value.message
     assert len(llm_server.state.chat_requests) == 2
 
@@ -208,7 +209,7 @@ def test_llm_failure_is_an_error_or_a_flagged_extractive_fallback(
         llm_server, data_dir, embedder, llm_max_retries=1, llm_fallback="extractive"
     )
     llm_server.state.push(Step(status=500), Step(status=500))
-    answer = fallback.ask("Who conveyed the decision to Ukraine?")
+    answer = fallback.query.ask("Who conveyed the decision to Ukraine?")
     assert answer.fallback == "llm_unavailable" and answer.backend == "extractive"
     assert not answer.abstained and CAVOLI in answer.answer
     assert_citations_verify(fallback, answer)
@@ -222,13 +223,13 @@ def test_follow_up_is_condensed_before_retrieval(engine_llm: Engine, llm_server:
     llm_server.state.push(Step(content="What remains prohibited near Kyiv?"))
     # top_k 2 of the article's chunks: the passages the model sees are those retrieved for
     # the condensed question, not for the bare follow-up
-    answer = engine_llm.ask("What about near Kyiv?", top_k=2, history=history)
+    answer = engine_llm.query.ask("What about near Kyiv?", top_k=2, history=history)
     assert answer.standalone_question == "What remains prohibited near Kyiv?"
     condense = llm_server.state.chat_requests[0]["body"]["messages"][0]["content"]
     assert "user: What remains prohibited?" in condense and "What about near Kyiv?" in condense
     prompt = llm_server.state.chat_requests[1]["body"]["messages"][0]["content"]
     assert passages_in(prompt) == 2
-    retrieved = engine_llm.query.run("What remains prohibited near Kyiv?", 2).passages
+    retrieved = engine_llm.query.pipeline.run("What remains prohibited near Kyiv?", 2).passages
     assert all(p.chunk.text[:200] in prompt for p in retrieved)
     assert_citations_verify(engine_llm, answer)
 
@@ -241,7 +242,7 @@ def test_the_prompt_fits_the_configured_window(
     engine = llm_engine(
         llm_server, data_dir, embedder, llm_context_window=1500, llm_max_output_tokens=300
     )
-    engine.ask("Who conveyed the decision to Ukraine?", top_k=8)
+    engine.query.ask("Who conveyed the decision to Ukraine?", top_k=8)
     body = llm_server.state.chat_requests[-1]["body"]
     prompt_tokens = sum(count_tokens(m["content"]) for m in body["messages"])
     assert prompt_tokens + body["max_tokens"] <= 1500
@@ -250,10 +251,10 @@ def test_the_prompt_fits_the_configured_window(
 
 def test_offline_follow_up_carries_the_previous_question_s_key_words(seed_engine: Engine) -> None:
     history = [Turn(role="user", content="What remains prohibited?")]
-    answer = seed_engine.ask("What about near Kyiv?", history=history)
+    answer = seed_engine.query.ask("What about near Kyiv?", history=history)
     assert answer.backend == "extractive"
     assert answer.standalone_question == "What about near Kyiv? remains prohibited"
-    retrieved = seed_engine.query.run(answer.standalone_question, 6).passages
+    retrieved = seed_engine.query.pipeline.run(answer.standalone_question, 6).passages
     # what was searched finds the passage about the area near Kyiv (whether the answer
     # model then answers from it is measured by the gold sets)
     assert any("Kyiv" in p.chunk.text or "Kiev" in p.chunk.text for p in retrieved)
@@ -271,14 +272,14 @@ def test_limits_are_checked_before_any_embedding_or_llm_call(
     from citeqa.errors import InvalidInput, QuestionTooLong
 
     engine = llm_engine(llm_server, data_dir, embedder)
-    counting = engine.embedder
+    counting = engine.components.embedder
     queries = counting.queries  # type: ignore[attr-defined]
     with pytest.raises(QuestionTooLong):
-        engine.ask("why " * 400)
+        engine.query.ask("why " * 400)
     with pytest.raises(InvalidInput):
-        engine.ask("When?", top_k=0)
+        engine.query.ask("When?", top_k=0)
     with pytest.raises(QuestionTooLong):
-        list(engine.ask_stream("why " * 400, history=[Turn(role="user", content="x")]))
+        list(engine.query.ask_stream("why " * 400, history=[Turn(role="user", content="x")]))
     assert counting.queries == queries  # type: ignore[attr-defined]
     assert llm_server.state.chat_requests == []
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from citeqa.contract import Turn
-from citeqa.engine import Engine
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES
 
@@ -23,12 +23,12 @@ def test_a_question_that_stands_alone_is_searched_alone_whatever_its_pronouns(
     reading_engine: Engine,
 ) -> None:
     engine = reading_engine
-    engine.ingest(sources_from_paths([EXAMPLES]))
+    engine.documents.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation(
         "How many items can a member borrow at a time?", "Up to twelve items. [1]"
     )
     # "it" would have marked this as a follow-up and carried "items member borrow" along
-    answer = engine.ask("Is it allowed to grow mint outside a container?", history=history)
+    answer = engine.query.ask("Is it allowed to grow mint outside a container?", history=history)
     assert answer.standalone_question is None
     assert not answer.abstained
     assert any(c.doc_id == "riverside-community-garden.html" for c in answer.citations)
@@ -38,9 +38,9 @@ def test_a_question_that_leans_on_the_conversation_carries_its_subject(
     reading_engine: Engine,
 ) -> None:
     engine = reading_engine
-    engine.ingest(sources_from_paths([EXAMPLES]))
+    engine.documents.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation("When is the library closed?", "On Sundays and public holidays. [1]")
-    answer = engine.ask("And the reading room?", history=history)
+    answer = engine.query.ask("And the reading room?", history=history)
     assert answer.standalone_question is not None
     assert answer.standalone_question.startswith("And the reading room?")
     assert "library" in answer.standalone_question.lower()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.components.embedder import Embedder
-from citeqa.engine import Engine
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import LLMServer, assert_citations_verify
 from tests.fixtures.openai_server import Step
@@ -24,13 +24,13 @@ FERRY = "The harbor ferry to Gull Island leaves at 9:15 every morning from pier 
 
 
 def ingest_hostile(engine: Engine) -> dict[str, str | None]:
-    report = engine.ingest(sources_from_paths([HOSTILE]))
+    report = engine.documents.ingest(sources_from_paths([HOSTILE]))
     return {d.doc_id: d.message for d in report.documents}
 
 
 def documents_text(engine: Engine) -> str:
-    records, _ = engine.list_documents(100, 0)
-    texts = [engine.get_document(r.doc_id).text or "" for r in records]
+    records, _ = engine.documents.list_documents(100, 0)
+    texts = [engine.documents.get_document(r.doc_id).text or "" for r in records]
     return "\n".join(texts)
 
 
@@ -49,9 +49,9 @@ def test_hidden_text_is_removed_and_flagged_at_ingest(engine: Engine) -> None:
     messages = ingest_hostile(engine)
     assert "removed 2 invisible characters" in (messages["pier-cafe.txt"] or "")
     assert "removed 2 hidden HTML elements" in (messages["island-guide.html"] or "")
-    cafe = engine.get_document("pier-cafe.txt").text or ""
+    cafe = engine.documents.get_document("pier-cafe.txt").text or ""
     assert "Password: swordfish." in cafe and "\u200b" not in cafe
-    guide = engine.get_document("island-guide.html").text or ""
+    guide = engine.documents.get_document("island-guide.html").text or ""
     assert "lighthouse on Gull Island is open" in guide
     assert "disregard" not in guide and "closed forever" not in guide
 
@@ -66,7 +66,7 @@ def hostile_llm(llm_server: LLMServer, data_dir: Path, embedder: Embedder) -> En
 def ask_with_reply(engine: Engine, server: LLMServer, question: str, sentences: list) -> object:
     """Ask, with the model replying `sentences` (each {"text", "citations"})."""
     server.state.push(Step(content=json.dumps({"sentences": sentences, "abstain": False})))
-    return engine.ask(question)
+    return engine.query.ask(question)
 
 
 def last_system_prompt(server: LLMServer) -> str:
@@ -84,7 +84,7 @@ def test_model_output_attacks_are_dropped(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     question = "When does the harbor ferry leave?"
-    hostile_llm.ask(question)  # learn the prompt (and passage numbers) first
+    hostile_llm.query.ask(question)  # learn the prompt (and passage numbers) first
     system = last_system_prompt(llm_server)
     n = next(
         int(m.group(1))
@@ -117,7 +117,7 @@ def test_links_that_are_in_the_documents_may_be_cited(
 ) -> None:
     quote = "Tickets cost six euros; see https://ferry.example.org/fares for the fare table."
     llm_server.state.push(Step(cite=[("Fares are at https://ferry.example.org/fares.", quote)]))
-    answer = hostile_llm.ask("How much do ferry tickets cost?")
+    answer = hostile_llm.query.ask("How much do ferry tickets cost?")
     assert "https://ferry.example.org/fares" in answer.answer
     assert_safe(hostile_llm, answer, ["evil.example"])
 
@@ -125,7 +125,7 @@ def test_links_that_are_in_the_documents_may_be_cited(
 def test_injected_instructions_in_passages_are_fenced_as_data(
     hostile_llm: Engine, llm_server: LLMServer
 ) -> None:
-    hostile_llm.ask("What does the system notice say?")
+    hostile_llm.query.ask("What does the system notice say?")
     system = last_system_prompt(llm_server)
     boundary = boundary_of(system)
     notice = system.index("ignore all previous instructions")
@@ -147,7 +147,7 @@ def test_injected_instructions_in_passages_are_fenced_as_data(
 )
 def test_extractive_answers_only_quote_the_documents(engine: Engine, question: str) -> None:
     ingest_hostile(engine)
-    answer = engine.ask(question)
+    answer = engine.query.ask(question)
     assert_safe(engine, answer, ["disregard the documents", "closed forever"])
 
 

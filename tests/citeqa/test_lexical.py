@@ -8,9 +8,9 @@ import pytest
 
 from citeqa import lexical
 from citeqa.domain import Chunk
-from citeqa.engine import Engine
 from citeqa.settings import Settings
 from citeqa.text import question_terms, terms
+from ingest.engine import Engine
 from ingest.pipeline import Source, sources_from_paths
 from tests.conftest import REPO, CountingEmbedder
 
@@ -55,7 +55,7 @@ def _source(doc_id: str, text: str) -> Source:
 
 def _same_index(engine: Engine, snapshot: lexical.LexicalSnapshot) -> None:
     """The snapshot answers as a fresh build over the whole store would."""
-    fresh = lexical.build(snapshot.generation, list(engine.store.iter_chunks()))
+    fresh = lexical.build(snapshot.generation, list(engine.components.store.iter_chunks()))
     assert {c for c in snapshot.ids if c} == {c for c in fresh.ids if c}
     assert snapshot.size == fresh.size
     for question in QUESTIONS + ["Which zeppelin hangar opened?", "When does the depot close?"]:
@@ -76,39 +76,44 @@ def test_changes_are_applied_without_a_rebuild_and_match_one(
 ) -> None:
     monkeypatch.setattr(lexical, "MERGE_SHARE", merge_share)  # 0: merge at every change
     long = " ".join(f"The ferry to pier {i} leaves at {i} o'clock." for i in range(60))
-    engine.ingest([_source("ferry", long), _source("depot", "The depot closes at ten.")])
-    engine.lexical.snapshot()
-    rebuilds, updates = engine.lexical.rebuilds, engine.lexical.updates
-    engine.ingest([_source("hangar", "The zeppelin hangar opened in 1931.")])  # added
-    engine.ingest([_source("depot", "The depot closes at midnight on Fridays.")])  # updated
-    engine.delete_document("ferry")  # deleted
-    snapshot = engine.lexical.snapshot()
-    assert engine.lexical.rebuilds == rebuilds and engine.lexical.updates == updates + 1
+    engine.documents.ingest([_source("ferry", long), _source("depot", "The depot closes at ten.")])
+    engine.components.lexical.snapshot()
+    rebuilds, updates = engine.components.lexical.rebuilds, engine.components.lexical.updates
+    engine.documents.ingest([_source("hangar", "The zeppelin hangar opened in 1931.")])  # added
+    engine.documents.ingest(
+        [_source("depot", "The depot closes at midnight on Fridays.")]
+    )  # updated
+    engine.documents.delete_document("ferry")  # deleted
+    snapshot = engine.components.lexical.snapshot()
+    assert (
+        engine.components.lexical.rebuilds == rebuilds
+        and engine.components.lexical.updates == updates + 1
+    )
     _same_index(engine, snapshot)
-    answer = engine.ask("When does the depot close?")
+    answer = engine.query.ask("When does the depot close?")
     assert answer.citations and "midnight" in answer.citations[0].quote
-    engine.ingest([_source("ferry", long)])  # back again, one more change
-    _same_index(engine, engine.lexical.snapshot())
-    assert engine.lexical.rebuilds == rebuilds
+    engine.documents.ingest([_source("ferry", long)])  # back again, one more change
+    _same_index(engine, engine.components.lexical.snapshot())
+    assert engine.components.lexical.rebuilds == rebuilds
 
 
 def test_a_forked_or_missing_change_record_means_a_rebuild(engine: Engine) -> None:
-    engine.ingest([_source("a", "The north gate opens at six.")])
-    engine.lexical.snapshot()
-    rebuilds = engine.lexical.rebuilds
-    engine.store.changes.bump()  # a writer that records no change (older versions)
-    engine.lexical.snapshot()
-    assert engine.lexical.rebuilds == rebuilds + 1
+    engine.documents.ingest([_source("a", "The north gate opens at six.")])
+    engine.components.lexical.snapshot()
+    rebuilds = engine.components.lexical.rebuilds
+    engine.components.store.changes.bump()  # a writer that records no change (older versions)
+    engine.components.lexical.snapshot()
+    assert engine.components.lexical.rebuilds == rebuilds + 1
     # two writers moving the same marker: two change records from one generation
-    start = engine.store.changes.generation()
-    first = engine.store.changes.bump(["a"])
-    engine.store.collection("meta").upsert(  # a rival writer, through Chroma itself
+    start = engine.components.store.changes.generation()
+    first = engine.components.store.changes.bump(["a"])
+    engine.components.store.collection("meta").upsert(  # a rival writer, through Chroma itself
         ids=["change:rival"],
         embeddings=[[1.0]],
         documents=['["a"]'],
         metadatas=[{"kind": "change", "prev": start, "next": "rival"}],
     )
-    assert engine.store.changes.since(start, first) is None
+    assert engine.components.store.changes.since(start, first) is None
 
 
 def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
@@ -116,15 +121,18 @@ def test_old_change_records_are_dropped_and_a_reader_that_old_rebuilds(
 ) -> None:
     from citeqa.components import store
 
-    engine.ingest([_source("a", "The north gate opens at six.")])
-    engine.lexical.snapshot()
-    rebuilds = engine.lexical.rebuilds
-    start = engine.store.changes.generation()
+    engine.documents.ingest([_source("a", "The north gate opens at six.")])
+    engine.components.lexical.snapshot()
+    rebuilds = engine.components.lexical.rebuilds
+    start = engine.components.store.changes.generation()
     monkeypatch.setattr(store, "CHANGES_KEPT_S", -1.0)  # every record is already too old
-    engine.ingest([_source("b", "The south gate opens at seven.")])
-    assert engine.store.changes.since(start, engine.store.changes.generation()) is None
-    assert engine.ask("When does the south gate open?").citations[0].doc_id == "b"
-    assert engine.lexical.rebuilds == rebuilds + 1
+    engine.documents.ingest([_source("b", "The south gate opens at seven.")])
+    assert (
+        engine.components.store.changes.since(start, engine.components.store.changes.generation())
+        is None
+    )
+    assert engine.query.ask("When does the south gate open?").citations[0].doc_id == "b"
+    assert engine.components.lexical.rebuilds == rebuilds + 1
 
 
 def test_a_store_too_large_to_hold_answers_the_same_from_ids(
@@ -132,21 +140,24 @@ def test_a_store_too_large_to_hold_answers_the_same_from_ids(
 ) -> None:
     """Above CITEQA_LEXICAL_HOLD_CHUNKS the snapshot keeps chunk ids only and reads the
     candidates from the store: the same answers, suggestions and catching up."""
-    engine.ingest(sources_from_paths([REPO / "examples"]))
+    engine.documents.ingest(sources_from_paths([REPO / "examples"]))
     lean = Engine(settings.model_copy(update={"lexical_hold_chunks": 0}), embedder=embedder)
-    assert engine.lexical.snapshot().holds_chunks and not lean.lexical.snapshot().holds_chunks
+    assert (
+        engine.components.lexical.snapshot().holds_chunks
+        and not lean.components.lexical.snapshot().holds_chunks
+    )
 
     def compare() -> None:
         for question in QUESTIONS:
-            ours, theirs = engine.ask(question), lean.ask(question)
+            ours, theirs = engine.query.ask(question), lean.query.ask(question)
             assert theirs.answer == ours.answer and theirs.abstained == ours.abstained
             assert [(c.doc_id, c.start, c.end) for c in theirs.citations] == [
                 (c.doc_id, c.start, c.end) for c in ours.citations
             ]
-        assert lean.suggestions(3) == engine.suggestions(3)
+        assert lean.query.suggestions(3) == engine.query.suggestions(3)
 
     compare()
-    engine.ingest([_source("gate", "The north gate of the library opens at six.")])
+    engine.documents.ingest([_source("gate", "The north gate of the library opens at six.")])
     compare()
-    assert lean.lexical.updates == 1
-    assert not lean.lexical.snapshot().holds_chunks
+    assert lean.components.lexical.updates == 1
+    assert not lean.components.lexical.snapshot().holds_chunks

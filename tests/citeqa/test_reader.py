@@ -106,11 +106,11 @@ def test_the_reader_reads_only_the_units_that_look_most_like_an_answer(reading_e
     from tests.conftest import EXAMPLES
 
     engine = reading_engine
-    engine.ingest(sources_from_paths([EXAMPLES]))
+    engine.documents.ingest(sources_from_paths([EXAMPLES]))
     question = "How many items can a member borrow at a time?"
-    found = engine.retriever.retrieve(question, 6)
-    _asked, candidates, table = engine.scorer.units(
-        question, found.query_vector, found.passages, found.lexical, engine.retriever.depth(6)
+    found = engine.query.retriever.retrieve(question, 6)
+    _asked, candidates, table = engine.query.scorer.units(
+        question, found.query_vector, found.passages, found.lexical, engine.query.retriever.depth(6)
     )
     assert len(candidates) > READ_UNITS  # the pool is larger than what is read
     logits = table[:, len(FEATURES)]

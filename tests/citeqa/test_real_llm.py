@@ -16,8 +16,8 @@ import pytest
 
 from citeqa.components.embedder import Embedder
 from citeqa.contract import Turn
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import SEED_DIR, assert_citations_verify, require_shared
 
@@ -36,7 +36,7 @@ def real_engine(data_dir: Path, embedder: Embedder) -> Engine:
         llm_response_format=os.environ.get("CITEQA_TEST_LLM_RESPONSE_FORMAT", "json_schema"),
     )
     engine = Engine(settings, embedder=embedder)
-    engine.ingest(sources_from_paths([SEED_DIR]))
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
     return engine
 
 
@@ -47,7 +47,7 @@ def real_engine(data_dir: Path, embedder: Embedder) -> Engine:
 def test_real_model_answers_only_with_verified_citations(
     real_engine: Engine, question: str
 ) -> None:
-    answer = real_engine.ask(question)
+    answer = real_engine.query.ask(question)
     assert answer.backend.startswith("llm:")
     assert answer.abstained == (not answer.citations)
     assert_citations_verify(real_engine, answer)
@@ -55,7 +55,7 @@ def test_real_model_answers_only_with_verified_citations(
 
 def test_real_model_streams_and_condenses(real_engine: Engine) -> None:
     history = [Turn(role="user", content="What remains prohibited?")]
-    events = list(real_engine.ask_stream("What about near Kyiv?", history=history))
+    events = list(real_engine.query.ask_stream("What about near Kyiv?", history=history))
     done = events[-1].answer  # type: ignore[attr-defined]
     assert done.standalone_question and done.standalone_question != "What about near Kyiv?"
     assert_citations_verify(real_engine, done)

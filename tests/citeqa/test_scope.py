@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from citeqa.components.embedder import Embedder
-from citeqa.engine import Engine
 from citeqa.filters import Filters
 from citeqa.scope import document_name, named_documents, names_of, version
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import Source
 
 LICENCES = Path("/usr/share/common-licenses")
@@ -87,7 +87,7 @@ def test_a_question_that_names_no_stored_version_is_not_scoped(question: str) ->
 def _licences(engine: Engine, *names: str) -> None:
     if not all((LICENCES / n).is_file() for n in names):
         pytest.skip(f"{LICENCES} lacks {names}")
-    result = engine.ingest(
+    result = engine.documents.ingest(
         [
             Source(doc_id=f"{n}.txt", source=str(LICENCES / n), name=f"{n}.txt",
                    text=(LICENCES / n).read_text(encoding="utf-8"))
@@ -104,7 +104,7 @@ def test_a_named_version_is_searched_alone_and_the_other_is_not_cited(
     _licences(engine, "GPL-2", "GPL-3")
     # the cure period of 30 days is GPL-3's (section 8); GPL-2 has no such clause
     question = "Under GPL version 2, how many days do I have to cure a violation?"
-    answer, retrieval = engine.ask_with_candidates(question)
+    answer, retrieval = engine.query.ask_with_candidates(question)
     assert retrieval.scope == ["GPL-2.txt"]
     assert {p.chunk.doc_id for p in retrieval.passages} == {"GPL-2.txt"}
     assert all(c.doc_id == "GPL-2.txt" for c in answer.citations)
@@ -115,7 +115,7 @@ def test_a_named_version_is_searched_alone_and_the_other_is_not_cited(
         ),
         embedder=embedder,
     )
-    answer, retrieval = unscoped.ask_with_candidates(question)
+    answer, retrieval = unscoped.query.ask_with_candidates(question)
     assert retrieval.scope is None
     assert "GPL-3.txt" in {p.chunk.doc_id for p in retrieval.passages}
 
@@ -126,7 +126,9 @@ def test_a_doc_id_filter_chosen_by_the_caller_is_kept(
     engine = Engine(settings, embedder=embedder)
     _licences(engine, "GPL-2", "GPL-3")
     question = "Under GPL version 2, how many days do I have to cure a violation?"
-    _answer, retrieval = engine.ask_with_candidates(question, filters=Filters(doc_id="GPL-3.txt"))
+    _answer, retrieval = engine.query.ask_with_candidates(
+        question, filters=Filters(doc_id="GPL-3.txt")
+    )
     assert retrieval.scope is None
     assert {p.chunk.doc_id for p in retrieval.passages} == {"GPL-3.txt"}
 
@@ -136,7 +138,7 @@ def test_the_names_follow_the_store_as_documents_come_and_go(
 ) -> None:
     engine = Engine(settings, embedder=embedder)
     guide = "Refunds of the widget are accepted within {} days of purchase."
-    engine.ingest(
+    engine.documents.ingest(
         [
             Source(doc_id=f"widget-guide-{v}.txt", source="test", name=f"widget-guide-{v}.txt",
                    text=f"Widget guide, version {v}\n\n" + guide.format(days))
@@ -144,11 +146,11 @@ def test_the_names_follow_the_store_as_documents_come_and_go(
         ]
     )  # fmt: skip
     question = "Under the widget guide version 1, within how many days are refunds accepted?"
-    answer, retrieval = engine.ask_with_candidates(question)
+    answer, retrieval = engine.query.ask_with_candidates(question)
     assert retrieval.scope == ["widget-guide-1.txt"]
     assert [c.doc_id for c in answer.citations] == ["widget-guide-1.txt"]
     assert "14 days" in answer.citations[0].quote
 
-    engine.delete_document("widget-guide-1.txt")
-    _answer, retrieval = engine.ask_with_candidates(question)
+    engine.documents.delete_document("widget-guide-1.txt")
+    _answer, retrieval = engine.query.ask_with_candidates(question)
     assert retrieval.scope is None  # version 1 is gone: the question names nothing stored

@@ -3,9 +3,9 @@ from __future__ import annotations
 import pytest
 
 from citeqa.components.store import ChromaStore
-from citeqa.engine import Engine
 from citeqa.errors import EmbedderMismatch
 from citeqa.settings import Settings
+from ingest.engine import Engine
 
 
 @pytest.mark.model  # names the real model
@@ -34,11 +34,11 @@ def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: En
         text="The memo text, stored once.",
         extra={"team": "ops"},
     )
-    engine.store.put_documents([record])
+    engine.components.store.put_documents([record])
     done = DocumentRecord(**{**record.__dict__, "status": "complete", "text": None})
     done.ingested_at = "2026-11-25T12:00:00+00:00"
-    engine.store.update_documents_metadata([done])
-    stored = engine.store.get_document("memo")
+    engine.components.store.update_documents_metadata([done])
+    stored = engine.components.store.get_document("memo")
     assert stored is not None
     assert stored.text == "The memo text, stored once."
     assert (stored.status, stored.ingested_at, stored.extra) == (

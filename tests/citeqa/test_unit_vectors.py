@@ -9,10 +9,10 @@ import numpy as np
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.components.store import _chunk_from
-from citeqa.engine import Engine
 from citeqa.segment import unit_spans
 from citeqa.settings import Settings
 from citeqa.unit_vectors import SPANS_KEY, VECTORS_KEY, Packed, UnitVectors, pack
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import SEED_DIR, CountingEmbedder, assert_citations_verify, require_shared
 
@@ -94,7 +94,7 @@ def test_a_query_embeds_only_the_question(seed_engine: Engine, embedder: Countin
         "Can Russian attacks near Kiev be answered with American weapons?",
         "Who is the mayor of Kharkiv?",
     ):
-        answer = seed_engine.ask(question)
+        answer = seed_engine.query.ask(question)
         assert_citations_verify(seed_engine, answer)
     assert (embedder.calls, embedder.texts) == (calls, texts)
     assert embedder.queries >= 3
@@ -115,10 +115,10 @@ def test_chunks_without_stored_vectors_are_scored_at_query_time(
     require_shared()
     embedder = _NoUnitVectors(minilm)
     engine = Engine(Settings(data_dir=data_dir), embedder=embedder)
-    engine.ingest(sources_from_paths([SEED_DIR]))
-    assert all(c.unit_vectors(keep=True) is None for c in engine.store.iter_chunks())
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
+    assert all(c.unit_vectors(keep=True) is None for c in engine.components.store.iter_chunks())
     calls = embedder.calls
-    answer = engine.ask("Is the use of ATACMS inside Russia still prohibited?")
+    answer = engine.query.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained
     assert any("ATACMS" in c.quote for c in answer.citations)
     assert_citations_verify(engine, answer)

@@ -14,9 +14,9 @@ from citeqa.answering.model import MODEL_FILE, AnswerModel
 from citeqa.components.embedder import Embedder
 from citeqa.components.reader import CrossEncoderReader, bundled_dir
 from citeqa.components.verifier import PATCH_FILE, built, card, patched
-from citeqa.engine import Engine
 from citeqa.errors import ConfigurationError
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from tests.conftest import SEED_DIR, require_shared
 
 QUESTION = "When does the ferry to Gull Island leave?"
@@ -90,18 +90,18 @@ def test_the_joint_gate_stops_a_near_miss_the_answer_model_would_give(
 
     require_shared()
     alone = Engine(settings, embedder=embedder)
-    alone.ingest(sources_from_paths([SEED_DIR]))
-    assert not alone.ask(NEAR_MISS).abstained
+    alone.documents.ingest(sources_from_paths([SEED_DIR]))
+    assert not alone.query.ask(NEAR_MISS).abstained
 
     engine = Engine(_verifying(settings), embedder=embedder)
-    joint = engine.answerer.joint
-    assert joint is not None and engine.answerer.threshold == card()["joint"]["threshold"]
-    near_miss = engine.ask(NEAR_MISS)
+    joint = engine.query.answerer.joint
+    assert joint is not None and engine.query.answerer.threshold == card()["joint"]["threshold"]
+    near_miss = engine.query.ask(NEAR_MISS)
     assert near_miss.abstained and near_miss.citations == []
     assert near_miss.confidence is not None and near_miss.confidence < joint.threshold
     assert near_miss.verification is not None
 
-    answered = engine.ask(ANSWERED)
+    answered = engine.query.ask(ANSWERED)
     assert not answered.abstained
     assert answered.confidence is not None and answered.confidence >= joint.threshold
     assert any(ATACMS_SENTENCE in c.quote for c in answered.citations)
@@ -118,17 +118,19 @@ def test_a_verifier_threshold_of_your_own_makes_it_a_second_gate(
     require_shared()
     threshold = float(card()["threshold"])
     engine = Engine(_verifying(settings, verifier_threshold=threshold), embedder=embedder)
-    engine.ingest(sources_from_paths([SEED_DIR]))
-    verification = engine.answerer.verification
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
+    verification = engine.query.answerer.verification
     assert verification is not None and verification.joint is None
-    assert engine.answerer.threshold == engine.answerer.model_threshold
+    assert engine.query.answerer.threshold == engine.query.answerer.model_threshold
 
-    near_miss = engine.ask(NEAR_MISS)
+    near_miss = engine.query.ask(NEAR_MISS)
     assert near_miss.abstained and near_miss.citations == []
-    assert near_miss.confidence is not None and near_miss.confidence >= engine.answerer.threshold
+    assert (
+        near_miss.confidence is not None and near_miss.confidence >= engine.query.answerer.threshold
+    )
     assert near_miss.verification is not None and near_miss.verification < threshold
 
-    answered = engine.ask(ANSWERED)
+    answered = engine.query.ask(ANSWERED)
     assert not answered.abstained
     assert answered.verification is not None and answered.verification >= threshold
     assert any(ATACMS_SENTENCE in c.quote for c in answered.citations)

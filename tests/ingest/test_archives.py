@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import IngestResult, sources_from_paths
 from ingest.readers.archive import Limits, members
 from tests.conftest import REPO, CountingEmbedder
@@ -62,12 +62,12 @@ def test_a_compressed_file_is_read_as_the_format_inside(
 ) -> None:
     path = tmp_path / f"ferry.md{suffix}"
     path.write_bytes(compress(FERRY))  # type: ignore[operator]
-    result = engine.ingest(sources_from_paths([path]))
+    result = engine.documents.ingest(sources_from_paths([path]))
     assert _outcomes(result) == {path.name: ("added", None)}
-    record = engine.get_document(path.name)
+    record = engine.documents.get_document(path.name)
     assert record.kind == "markdown" and record.title == "Ferry times"
     assert "23:15" in (record.text or "") and "# Ferry times" in (record.text or "")
-    answer = engine.ask("When does the night ferry to Gull Island leave?")
+    answer = engine.query.ask("When does the night ferry to Gull Island leave?")
     assert answer.citations and answer.citations[0].doc_id == path.name
 
 
@@ -92,7 +92,7 @@ def test_a_folder_of_archives_made_by_zip_and_tar_stores_each_supported_member(
     ):
         subprocess.run(command, cwd=tree, check=True)
 
-    result = engine.ingest(sources_from_paths([folder]))
+    result = engine.documents.ingest(sources_from_paths([folder]))
     assert _outcomes(result) == {
         "docs.tar.gz/guide/ferry.md": ("added", None),
         "docs.tar.gz/museum.txt": ("added", None),
@@ -102,17 +102,17 @@ def test_a_folder_of_archives_made_by_zip_and_tar_stores_each_supported_member(
         "docs.zip/logo.png": ("unsupported", "unsupported_type"),
         "docs.zip/museum.txt": ("added", None),
     }
-    ferry = engine.get_document("docs.zip/guide/ferry.md")
+    ferry = engine.documents.get_document("docs.zip/guide/ferry.md")
     assert ferry.source == f"{folder / 'docs.zip'}/guide/ferry.md" and ferry.title == "Ferry times"
-    assert engine.get_document("docs.tar.xz/garden.html").title == "Garden rules"
-    again = engine.ingest(sources_from_paths([folder]))  # unchanged: nothing embedded
+    assert engine.documents.get_document("docs.tar.xz/garden.html").title == "Garden rules"
+    again = engine.documents.ingest(sources_from_paths([folder]))  # unchanged: nothing embedded
     assert again.count("skipped") == 6 and again.chunks == 0
 
 
 def _refused_whole(engine: Engine, path: Path, code: str) -> str:
-    result = engine.ingest(sources_from_paths([path]))
+    result = engine.documents.ingest(sources_from_paths([path]))
     assert _outcomes(result) == {path.name: ("failed", code)}
-    assert engine.list_documents()[1] == 0 and engine.store.count_chunks() == 0
+    assert engine.documents.list_documents()[1] == 0 and engine.components.store.count_chunks() == 0
     return result.documents[0].message or ""
 
 
@@ -185,13 +185,13 @@ def test_links_and_nested_archives_are_refused_alone(engine: Engine, tmp_path: P
         link = tarfile.TarInfo("passwd.txt")
         link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
         archive.addfile(link)
-    result = engine.ingest(sources_from_paths([path]))
+    result = engine.documents.ingest(sources_from_paths([path]))
     assert _outcomes(result) == {
         "mixed.tar.gz/museum.txt": ("added", None),
         "mixed.tar.gz/inner.zip": ("unsupported", "unsupported_type"),
         "mixed.tar.gz/passwd.txt": ("unsupported", "unsupported_type"),
     }
-    assert engine.list_documents()[1] == 1
+    assert engine.documents.list_documents()[1] == 1
 
 
 def test_a_damaged_archive_fails_alone(engine: Engine, tmp_path: Path) -> None:
@@ -200,7 +200,7 @@ def test_a_damaged_archive_fails_alone(engine: Engine, tmp_path: Path) -> None:
     good = _zip(folder / "good.zip", {"museum.txt": MUSEUM})
     (folder / "cut.zip").write_bytes(good.read_bytes()[:40])
     (folder / "cut.tar.gz").write_bytes(gzip.compress(b"not a tar at all" * 100))
-    result = engine.ingest(sources_from_paths([folder]))
+    result = engine.documents.ingest(sources_from_paths([folder]))
     assert _outcomes(result) == {
         "cut.tar.gz": ("failed", "document_unreadable"),
         "cut.zip": ("failed", "document_unreadable"),

@@ -168,17 +168,17 @@ def test_answers_over_sphinx_pages_cite_no_chrome(engine, tmp_path: Path) -> Non
         path = _path(name)
         shutil.copy(path, folder / name)
         pages[name] = _page(path)
-    engine.ingest(sources_from_paths([folder]))
+    engine.documents.ingest(sources_from_paths([folder]))
     for name, page in pages.items():
-        stored = engine.get_document(name).text or ""
+        stored = engine.documents.get_document(name).text or ""
         assert "¶" not in stored and _leaked(page, stored) == [], name
     # the questions written here, and those citeqa suggests from the stored headings
-    for question in QUESTIONS + engine.suggestions(4):
-        answer = engine.ask(question)
+    for question in QUESTIONS + engine.query.suggestions(4):
+        answer = engine.query.ask(question)
         if question in QUESTIONS:
             assert answer.citations, question  # each is answered, so quotes were checked
         for citation in answer.citations:
-            record = engine.store.get_document(citation.doc_id)
+            record = engine.components.store.get_document(citation.doc_id)
             assert record.text[citation.start : citation.end] == citation.quote
             assert "¶" not in citation.quote
             assert _leaked(pages[citation.doc_id], citation.quote) == [], (question, citation.quote)

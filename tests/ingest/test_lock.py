@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
-from citeqa.engine import Engine
 from citeqa.errors import IngestInProgress
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import Source
 from tests.api.conftest import make_app
 from tests.conftest import REPO
@@ -46,11 +46,11 @@ def test_second_writer_fails_fast_with_a_clear_error(
     engine = Engine(settings, embedder=minilm)
     started = time.monotonic()
     with pytest.raises(IngestInProgress, match="ingest in progress"):
-        engine.ingest([NOTE])
+        engine.documents.ingest([NOTE])
     with pytest.raises(IngestInProgress):
-        engine.delete_document("slow.md")
+        engine.documents.delete_document("slow.md")
     assert time.monotonic() - started < 5  # no waiting on the other writer
-    assert engine.store.get_document("note.md") is None  # nothing half-written
+    assert engine.components.store.get_document("note.md") is None  # nothing half-written
 
     with TestClient(make_app(settings, minilm, warm_up=False)) as client:
         response = client.post("/v1/documents", json={"doc_id": "x.md", "text": "Some text."})
@@ -75,4 +75,4 @@ def test_a_killed_writer_leaves_no_lock(
     writer.kill()
     writer.wait()
     engine = Engine(settings, embedder=minilm)
-    assert engine.ingest([NOTE]).count("added") == 1
+    assert engine.documents.ingest([NOTE]).count("added") == 1

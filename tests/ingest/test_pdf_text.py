@@ -20,9 +20,9 @@ from benchmarks.pdf_text import (
     reportlab_pdf,
     word_error_rate,
 )
-from citeqa.engine import Engine
 from citeqa.quotes import find_quote
 from citeqa.text import terms
+from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from ingest.readers.pdf import WORD_GAP, meaningful_title
 from ingest.readers.registry import load_bytes
@@ -165,14 +165,14 @@ def test_letter_spaced_words_stay_whole() -> None:
 def test_a_pdf_title_is_its_metadata_when_meaningful(engine: Engine, tmp_path: Path) -> None:
     named = _titled_pdf(tmp_path / "handbook.pdf", "Harbour Office Handbook")
     placeholder = _titled_pdf(tmp_path / "ferry_times.pdf", "Enscript Output")
-    engine.ingest(sources_from_paths([named, placeholder]))
-    assert engine.get_document("handbook.pdf").title == "Harbour Office Handbook"
-    assert engine.get_document("ferry_times.pdf").title == "Ferry times"
+    engine.documents.ingest(sources_from_paths([named, placeholder]))
+    assert engine.documents.get_document("handbook.pdf").title == "Harbour Office Handbook"
+    assert engine.documents.get_document("ferry_times.pdf").title == "Ferry times"
 
 
 def test_the_tar_manual_is_not_titled_by_its_first_section(engine: Engine, tar_pdf: Path) -> None:
-    engine.ingest(sources_from_paths([tar_pdf]))
-    record = engine.get_document("tar.pdf")
+    engine.documents.ingest(sources_from_paths([tar_pdf]))
+    record = engine.documents.get_document("tar.pdf")
     assert record.title == "Tar"
     assert (record.text or "").startswith("NAME\ntar − an archiving utility")
 
@@ -202,9 +202,9 @@ def test_the_mpl_2_licence_typeset_by_enscript_ingests_with_its_boxed_disclaimer
     whole 14-licence folder is timed by benchmarks/licence_pdfs.py)."""
     _need("enscript", "ps2pdf")
     pdf = enscript_pdf(LICENSES / "MPL-2.0", tmp_path / "MPL-2.0.pdf")
-    result = engine.ingest(sources_from_paths([pdf]))
+    result = engine.documents.ingest(sources_from_paths([pdf]))
     assert [(o.doc_id, o.status) for o in result.documents] == [("MPL-2.0.pdf", "added")]
-    text = engine.get_document("MPL-2.0.pdf").text or ""
+    text = engine.documents.get_document("MPL-2.0.pdf").text or ""
     assert text.count("*" * 72) == 4
     assert "\n* 6. Disclaimer of Warranty *\n" in text
     assert "\n* 7. Limitation of Liability *\n" in text

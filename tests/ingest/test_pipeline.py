@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import Source, sources_from_paths
 from tests.conftest import REPO, SHARED, CountingEmbedder, require_shared
 
@@ -23,58 +23,58 @@ def text_source(doc_id: str, text: str) -> Source:
 
 
 def chunk_state(engine: Engine) -> Counter[str]:
-    return Counter(engine.store.chunk_ids())
+    return Counter(engine.components.store.chunk_ids())
 
 
 def test_reingest_unchanged_documents_embeds_nothing(
     engine: Engine, embedder: CountingEmbedder
 ) -> None:
-    first = engine.ingest(sources_from_paths([REPO / "examples"]))
+    first = engine.documents.ingest(sources_from_paths([REPO / "examples"]))
     assert first.count("added") == 3 and first.chunks > 0
     calls_before, ids_before = embedder.calls, chunk_state(engine)
-    again = engine.ingest(sources_from_paths([REPO / "examples"]))
+    again = engine.documents.ingest(sources_from_paths([REPO / "examples"]))
     assert again.count("skipped") == 3
     assert embedder.calls == calls_before
     assert chunk_state(engine) == ids_before
 
 
 def test_changed_document_replaces_its_chunks_and_leaves_no_stale_ones(engine: Engine) -> None:
-    engine.ingest([text_source("doc", LONG_V1)])
-    old_ids = set(engine.store.chunk_ids("doc"))
-    report = engine.ingest([text_source("doc", LONG_V2)])
+    engine.documents.ingest([text_source("doc", LONG_V1)])
+    old_ids = set(engine.components.store.chunk_ids("doc"))
+    report = engine.documents.ingest([text_source("doc", LONG_V2)])
     assert report.count("updated") == 1
-    new_ids = set(engine.store.chunk_ids("doc"))
+    new_ids = set(engine.components.store.chunk_ids("doc"))
     assert new_ids and not (new_ids & old_ids)
-    record = engine.store.get_document("doc")
+    record = engine.components.store.get_document("doc")
     assert record is not None and record.text == LONG_V2 and record.n_chunks == len(new_ids)
-    answer = engine.ask("Which aurora turbine model is described?")
+    answer = engine.query.ask("Which aurora turbine model is described?")
     assert all("aurora" not in c.quote for c in answer.citations)
 
 
 def test_chunk_ids_are_deterministic_and_unique(
     engine: Engine, settings: Settings, embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
-    engine.ingest(sources_from_paths([REPO / "examples"]))
+    engine.documents.ingest(sources_from_paths([REPO / "examples"]))
     other = Engine(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
-    other.ingest(sources_from_paths([REPO / "examples"]))
-    ids = engine.store.chunk_ids()
+    other.documents.ingest(sources_from_paths([REPO / "examples"]))
+    ids = engine.components.store.chunk_ids()
     assert len(ids) == len(set(ids))
-    assert Counter(ids) == Counter(other.store.chunk_ids())
+    assert Counter(ids) == Counter(other.components.store.chunk_ids())
 
 
 def test_delete_removes_record_and_chunks(engine: Engine) -> None:
-    engine.ingest([text_source("a", LONG_V1), text_source("b", LONG_V2)])
-    engine.delete_document("a")
-    assert engine.store.chunk_ids("a") == []
-    assert engine.store.get_document("a") is None
-    assert engine.store.chunk_ids("b")
-    assert all(c.doc_id != "a" for c in engine.ask("aurora turbine model").citations)
+    engine.documents.ingest([text_source("a", LONG_V1), text_source("b", LONG_V2)])
+    engine.documents.delete_document("a")
+    assert engine.components.store.chunk_ids("a") == []
+    assert engine.components.store.get_document("a") is None
+    assert engine.components.store.chunk_ids("b")
+    assert all(c.doc_id != "a" for c in engine.query.ask("aurora turbine model").citations)
 
 
 def test_short_documents_share_embedding_calls_and_keep_their_order(
     engine: Engine, embedder: CountingEmbedder
 ) -> None:
-    engine.ingest([text_source("kept", "The depot opens at seven.")])
+    engine.documents.ingest([text_source("kept", "The depot opens at seven.")])
     calls = embedder.calls
     sources = [
         text_source(f"note-{i:02d}", f"Locker {i} is on floor {i % 4} of the depot.")
@@ -83,15 +83,15 @@ def test_short_documents_share_embedding_calls_and_keep_their_order(
     # an unchanged document and a second version of one, among new ones
     sources[10:10] = [text_source("kept", "The depot opens at seven.")]
     sources.append(text_source("note-03", "Locker 3 moved to the roof."))
-    report = engine.ingest(sources)
+    report = engine.documents.ingest(sources)
     assert [d.doc_id for d in report.documents] == [s.doc_id for s in sources]
     assert report.documents[10].status == "skipped"
     assert report.count("added") == 40 and report.documents[-1].status == "updated"
     # forty new documents in one embedding call; the second version of note-03 in another
     assert embedder.calls == calls + 2
-    record = engine.store.get_document("note-03")
+    record = engine.components.store.get_document("note-03")
     assert record is not None and record.text == "Locker 3 moved to the roof."
-    answer = engine.ask("Where is locker 17?")
+    answer = engine.query.ask("Where is locker 17?")
     assert answer.citations and answer.citations[0].doc_id == "note-17"
 
 
@@ -102,10 +102,10 @@ class Failing(RuntimeError):
 def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
     engine: Engine, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine.ingest([text_source("a", LONG_V1)])
-    before_ids, before = chunk_state(engine), engine.store.get_document("a")
+    engine.documents.ingest([text_source("a", LONG_V1)])
+    before_ids, before = chunk_state(engine), engine.components.store.get_document("a")
     assert before is not None
-    engine.pipeline.write_batch = 1  # one embedding call per chunk
+    engine.documents.pipeline.write_batch = 1  # one embedding call per chunk
     inner, calls = embedder.embed_chunks, []
 
     def fail_on_the_third(*args: object, **kwargs: object) -> object:
@@ -116,12 +116,12 @@ def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
 
     monkeypatch.setattr(embedder, "embed_chunks", fail_on_the_third)
     with pytest.raises(Failing):
-        engine.ingest([text_source("b", LONG_V2), text_source("a", LONG_V2)])
+        engine.documents.ingest([text_source("b", LONG_V2), text_source("a", LONG_V2)])
     assert chunk_state(engine) == before_ids  # b's and a's new chunks are gone
-    assert engine.store.manifest() == {"a": (before.content_hash, "complete")}
-    after = engine.store.get_document("a")
+    assert engine.components.store.manifest() == {"a": (before.content_hash, "complete")}
+    after = engine.components.store.get_document("a")
     assert after is not None and after.text == LONG_V1 and after.n_chunks == before.n_chunks
-    answer = engine.ask("Which aurora turbine model is described in paragraph 7?")
+    answer = engine.query.ask("Which aurora turbine model is described in paragraph 7?")
     assert answer.citations and all(c.doc_id == "a" for c in answer.citations)
 
 
@@ -137,15 +137,15 @@ def test_a_stop_request_ends_the_run_with_whole_documents_only(
 
     def stop_after_the_first_group(outcome: object) -> None:
         reported.append(getattr(outcome, "doc_id", ""))
-        engine.pipeline.stop.set()
+        engine.documents.pipeline.stop.set()
 
     with pytest.raises(ShuttingDown):
-        engine.ingest(sources, on_document=stop_after_the_first_group)
+        engine.documents.ingest(sources, on_document=stop_after_the_first_group)
     assert reported == ["d0", "d1", "d2"]
-    manifest = engine.store.manifest()
+    manifest = engine.components.store.manifest()
     assert sorted(manifest) == ["d0", "d1", "d2"]
     assert all(status == "complete" for _hash, status in manifest.values())
-    assert {c.doc_id for c in engine.store.iter_chunks()} == {"d0", "d1", "d2"}
+    assert {c.doc_id for c in engine.components.store.iter_chunks()} == {"d0", "d1", "d2"}
 
 
 def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_
     (folder / "tool.exe").write_bytes(b"MZ")
     (folder / "empty.txt").write_text("   ")
     (folder / ".hidden.md").write_text("never ingested")
-    report = engine.ingest(sources_from_paths([folder]))
+    report = engine.documents.ingest(sources_from_paths([folder]))
     by_id = {d.doc_id: d for d in report.documents}
     assert by_id["good.md"].status == "added"
     assert by_id["tool.exe"].status == "unsupported"
@@ -170,12 +170,12 @@ def test_binary_file_named_as_text_is_refused_before_any_embedding(
     folder.mkdir()
     (folder / "good.md").write_text("# Good\nThe ferry leaves at noon.")
     (folder / "noise.txt").write_bytes(random.Random(3).randbytes(200_000))
-    report = engine.ingest(sources_from_paths([folder]))
+    report = engine.documents.ingest(sources_from_paths([folder]))
     by_id = {d.doc_id: d for d in report.documents}
     assert by_id["noise.txt"].status == "unsupported"
     assert "not text" in (by_id["noise.txt"].message or "")
     assert embedder.texts == by_id["good.md"].chunks  # the noise was never embedded
-    assert engine.store.get_document("noise.txt") is None
+    assert engine.components.store.get_document("noise.txt") is None
 
 
 def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:
@@ -186,7 +186,7 @@ def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:
         Source(doc_id="locked.txt", source="x", name="locked.txt", read=refuse),
         text_source("fine", "The ferry leaves at noon."),
     ]
-    report = engine.ingest(sources)
+    report = engine.documents.ingest(sources)
     assert [d.status for d in report.documents] == ["failed", "added"]
     assert report.documents[0].message == "could not read locked.txt"
 
@@ -194,8 +194,8 @@ def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:
 def test_doc_ids_are_paths_relative_to_the_ingested_root(engine: Engine, tmp_path: Path) -> None:
     (tmp_path / "root" / "sub").mkdir(parents=True)
     (tmp_path / "root" / "sub" / "n.md").write_text("Nested note about lighthouses.")
-    engine.ingest(sources_from_paths([tmp_path / "root"]))
-    assert engine.store.get_document("sub/n.md") is not None
+    engine.documents.ingest(sources_from_paths([tmp_path / "root"]))
+    assert engine.components.store.get_document("sub/n.md") is not None
 
 
 @pytest.mark.slow
@@ -225,18 +225,21 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
     resumed = Engine(settings, embedder=embedder)
-    partial = resumed.store.manifest()
+    partial = resumed.components.store.manifest()
     assert any(status == "pending" for _hash, status in partial.values())
-    resumed.ingest(sources_from_paths([docs]))
+    resumed.documents.ingest(sources_from_paths([docs]))
 
     clean = Engine(settings.model_copy(update={"data_dir": tmp_path / "clean"}), embedder=embedder)
-    clean.ingest(sources_from_paths([docs]))
+    clean.documents.ingest(sources_from_paths([docs]))
     assert chunk_state(resumed) == chunk_state(clean)
-    manifest = resumed.store.manifest()
+    manifest = resumed.components.store.manifest()
     assert all(status == "complete" for _hash, status in manifest.values())
     for doc_id in manifest:  # no orphans: every chunk belongs to a complete record
-        record = resumed.store.get_document(doc_id, with_text=False)
-        assert record is not None and len(resumed.store.chunk_ids(doc_id)) == record.n_chunks
+        record = resumed.components.store.get_document(doc_id, with_text=False)
+        assert (
+            record is not None
+            and len(resumed.components.store.chunk_ids(doc_id)) == record.n_chunks
+        )
 
 
 def test_pdf_answers_cite_their_page(engine: Engine, tmp_path: Path) -> None:
@@ -246,12 +249,12 @@ def test_pdf_answers_cite_their_page(engine: Engine, tmp_path: Path) -> None:
     path.write_bytes(
         _pdf(["The pump must be primed before use.", "The filter is replaced every six months."])
     )
-    report = engine.ingest(sources_from_paths([path]))
+    report = engine.documents.ingest(sources_from_paths([path]))
     assert report.count("added") == 1
-    answer = engine.ask("How often is the filter replaced?")
+    answer = engine.query.ask("How often is the filter replaced?")
     assert not answer.abstained
     citation = answer.citations[0]
     assert citation.page == 2 and "six months" in citation.quote
-    record = engine.store.get_document("manual.pdf")
+    record = engine.components.store.get_document("manual.pdf")
     assert record is not None and record.text is not None
     assert record.text[citation.start : citation.end] == citation.quote

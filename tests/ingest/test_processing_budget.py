@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 
 from citeqa import deadline
 from citeqa.components.embedder import LocalMiniLMEmbedder
-from citeqa.engine import Engine
 from citeqa.errors import ProcessingTimeout
 from citeqa.segment import segment
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import Source
 from tests.api.conftest import make_app
 from tests.conftest import REPO, CountingEmbedder
@@ -62,13 +62,15 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     settings: Settings, embedder: CountingEmbedder
 ) -> None:
     engine = Engine(settings, embedder=embedder)
-    first = engine.ingest([Source(doc_id="slow.txt", source="test", name="slow.txt", text="v1.")])
+    first = engine.documents.ingest(
+        [Source(doc_id="slow.txt", source="test", name="slow.txt", text="v1.")]
+    )
     assert first.count("added") == 1
-    before = sorted(engine.store.chunk_ids("slow.txt"))
+    before = sorted(engine.components.store.chunk_ids("slow.txt"))
 
     tight = Engine(settings.model_copy(update=TIGHT), embedder=embedder)
     started = time.perf_counter()
-    result = tight.ingest(_sources())
+    result = tight.documents.ingest(_sources())
     took = time.perf_counter() - started
     outcomes = {o.doc_id: o for o in result.documents}
     assert outcomes["slow.txt"].status == "failed"
@@ -77,8 +79,8 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     assert {outcomes[k].status for k in GOOD} == {"added"}
     assert all(outcomes[k].code is None for k in GOOD)
     # the earlier version is kept whole: same chunks, same text
-    assert sorted(tight.store.chunk_ids("slow.txt")) == before
-    record = tight.store.get_document("slow.txt")
+    assert sorted(tight.components.store.chunk_ids("slow.txt")) == before
+    record = tight.components.store.get_document("slow.txt")
     assert record is not None and record.text == "v1." and record.status == "complete"
     # it stopped at its budget (0.9 s), long before the whole document's work was done:
     # both are timed here, in the same run, so the bound holds on a slower machine too.
@@ -89,7 +91,7 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
         embedder=embedder,
     )
     started = time.perf_counter()
-    alone.ingest(_sources()[1:])
+    alone.documents.ingest(_sources()[1:])
     rest = time.perf_counter() - started
     started = time.perf_counter()
     segment(SLOW, "text", [])
@@ -103,7 +105,7 @@ def test_without_a_budget_the_same_document_is_ingested(
 ) -> None:
     unlimited = settings.model_copy(update={"processing_seconds_per_mb": 0.0})
     engine = Engine(unlimited, embedder=embedder)
-    result = engine.ingest(_sources(SLOW[:30_000]))
+    result = engine.documents.ingest(_sources(SLOW[:30_000]))
     assert result.count("added") == 3 and result.count("failed") == 0
 
 

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from citeqa.domain import STORE_FORMAT
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from tests.api.conftest import make_app
 from tests.conftest import CountingEmbedder, assert_citations_verify
 
@@ -36,7 +36,7 @@ def old_store(data_dir: Path) -> Path:
 
 
 def _quote(engine: Engine, question: str) -> str:
-    answer = engine.ask(question)
+    answer = engine.query.ask(question)
     assert not answer.abstained, question
     assert_citations_verify(engine, answer)
     return answer.citations[0].quote
@@ -46,33 +46,33 @@ def test_an_old_store_answers_says_a_reindex_is_due_and_is_rebuilt(
     old_store: Path, settings: Settings, embedder: CountingEmbedder
 ) -> None:
     engine = Engine(settings, embedder=embedder)
-    status = engine.readiness()
+    status = engine.health.readiness()
     assert status["format"] == STORE_FORMAT
     assert status["reindex_due"] is True and status["documents_to_reindex"] == DOCUMENTS
-    old_ids = set(engine.store.chunk_ids())
+    old_ids = set(engine.components.store.chunk_ids())
     # the old chunks still answer, with citations that verify (a line fragment here)
     before = _quote(engine, "When will the water supply to the north terrace be interrupted?")
     assert before.endswith("interrupted on")
 
-    done, remaining = engine.reindex(limit=2)
+    done, remaining = engine.documents.reindex(limit=2)
     assert done.count("updated") == 2 and remaining == DOCUMENTS - 2
-    assert engine.readiness()["documents_to_reindex"] == DOCUMENTS - 2
-    done, remaining = engine.reindex()  # resumes with the rest
+    assert engine.health.readiness()["documents_to_reindex"] == DOCUMENTS - 2
+    done, remaining = engine.documents.reindex()  # resumes with the rest
     assert done.count("updated") == DOCUMENTS - 2 and remaining == 0
-    status = engine.readiness()
+    status = engine.health.readiness()
     assert status["reindex_due"] is False and status["documents_to_reindex"] == 0
 
-    new_ids = set(engine.store.chunk_ids())
+    new_ids = set(engine.components.store.chunk_ids())
     assert not new_ids & old_ids  # every old chunk was replaced
     after = _quote(engine, "When will the water supply to the north terrace be interrupted?")
     assert " ".join(after.split()).endswith("while the main valve is replaced.")
     # the PDF's page furniture is no unit any more, and pages are kept
-    pdf = engine.ask("Who must board vessels longer than forty metres?")
+    pdf = engine.query.ask("Who must board vessels longer than forty metres?")
     assert "Harbour Rules" not in pdf.citations[0].quote
     assert pdf.citations[0].page == 1
     # an unchanged re-ingest after the reindex embeds nothing
     calls = embedder.calls
-    assert engine.reindex()[0].documents == [] and embedder.calls == calls
+    assert engine.documents.reindex()[0].documents == [] and embedder.calls == calls
 
 
 def test_reindex_survives_being_stopped_midway(
@@ -90,12 +90,12 @@ def test_reindex_survives_being_stopped_midway(
         raise Stop
 
     with pytest.raises(Stop):
-        engine.reindex(on_document=stop_after_first)
+        engine.documents.reindex(on_document=stop_after_first)
     fresh = Engine(settings, embedder=embedder)  # as after a restart
-    assert fresh.readiness()["documents_to_reindex"] == DOCUMENTS - 1
-    _done, remaining = fresh.reindex()
+    assert fresh.health.readiness()["documents_to_reindex"] == DOCUMENTS - 1
+    _done, remaining = fresh.documents.reindex()
     assert remaining == 0
-    answer = fresh.ask("How many items can a member borrow at a time?")
+    answer = fresh.query.ask("How many items can a member borrow at a time?")
     assert_citations_verify(fresh, answer)
 
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from citeqa.components.embedder import Embedder, LocalMiniLMEmbedder
-from citeqa.engine import Engine
 from citeqa.settings import Settings
+from ingest.engine import Engine
 from ingest.pipeline import Source
 from tests.conftest import REPO
 from tests.fixtures.store_snapshot import snapshot
@@ -80,12 +80,12 @@ def make_machine(model: LocalMiniLMEmbedder) -> type[RuleBasedStateMachine]:
             )
             self.embedder = CrashingEmbedder(model)
             self.engine = Engine(self.settings, embedder=self.embedder)
-            self.engine.pipeline.write_batch = 2  # several batches per document
+            self.engine.documents.pipeline.write_batch = 2  # several batches per document
             self.model: dict[str, str] = {}
 
         def _ingest(self, doc_id: str, text: str) -> str:
             source = Source(doc_id=doc_id, source=f"test/{doc_id}", name=doc_id, text=text)
-            return self.engine.ingest([source]).documents[0].status
+            return self.engine.documents.ingest([source]).documents[0].status
 
         @rule(doc_id=st.sampled_from(DOC_IDS), text=texts)
         def add_or_update(self, doc_id: str, text: str) -> None:
@@ -104,11 +104,11 @@ def make_machine(model: LocalMiniLMEmbedder) -> type[RuleBasedStateMachine]:
             from citeqa.errors import DocumentNotFound
 
             if doc_id in self.model:
-                self.engine.delete_document(doc_id)
+                self.engine.documents.delete_document(doc_id)
                 del self.model[doc_id]
             else:
                 with pytest.raises(DocumentNotFound):
-                    self.engine.delete_document(doc_id)
+                    self.engine.documents.delete_document(doc_id)
 
         @rule(doc_id=st.sampled_from(DOC_IDS), text=texts, at=st.integers(1, 3))
         def crash_then_resume(self, doc_id: str, text: str, at: int) -> None:
@@ -129,12 +129,12 @@ def make_machine(model: LocalMiniLMEmbedder) -> type[RuleBasedStateMachine]:
         def answers_cite_verified_text(self) -> None:
             if not self.model:
                 return
-            answer = self.engine.ask("When does the ferry leave?")
+            answer = self.engine.query.ask("When does the ferry leave?")
             for c in answer.citations:
                 assert self.model[c.doc_id][c.start : c.end] == c.quote
 
         def engine_snapshot(self) -> dict:
-            return snapshot(self.engine.store)
+            return snapshot(self.engine.components.store)
 
         def teardown(self) -> None:
             reopened = subprocess.run(
