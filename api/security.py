@@ -189,6 +189,7 @@ class ConcurrencyLimit:
             if admitted:
                 self.in_flight += 1
         if not admitted:
+
             response = error_response(
                 503,
                 Busy.code,

@@ -12,7 +12,9 @@ __all__ = ["date_as_int", "derive_title", "extract_date", "extract_front_matter"
 # " date 2024-05-30 President Biden ..." or "Date: 2024-05-30\n..." at the very start.
 # (White space is matched once before the separator and once after it, never by two
 # adjacent quantifiers that could share it: that would be quadratic in a long run.)
-_LEADING_DATE = re.compile(r"\A\s*date(?:\s*[:=])?\s*(\d{4}-\d{2}-\d{2})(?:\s+|\Z)", re.IGNORECASE)
+_LEADING_DATE = re.compile(
+    r"\A\s*date(?:\s*[:=])?\s*(\d{4}-\d{2}-\d{2})(?:\s+|\Z)", re.IGNORECASE
+)
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 # A Markdown heading's line; its closing marks are stripped in code (a lazy group before
 # `\s*#*\s*$` backtracks in cubic time over trailing spaces).
@@ -74,17 +76,8 @@ def _title_line(text: str) -> str | None:
 # Headings that open a section of any document, naming none ("Introduction", "NAME")
 _SECTION_NAMES = frozenset(
     {
-        "abstract",
-        "contents",
-        "description",
-        "foreword",
-        "introduction",
-        "name",
-        "overview",
-        "preface",
-        "summary",
-        "synopsis",
-        "table of contents",
+        "abstract", "contents", "description", "foreword", "introduction", "name",
+        "overview", "preface", "summary", "synopsis", "table of contents",
     }
 )
 
@@ -113,21 +106,8 @@ def humanised_name(file_name: str) -> str:
 # the first words of file names that many folders have, each its own
 _SHARED_NAMES = frozenset(
     {
-        "AUTHORS",
-        "CHANGELOG",
-        "CHANGES",
-        "CONTRIBUTING",
-        "COPYING",
-        "COPYRIGHT",
-        "HISTORY",
-        "INDEX",
-        "INSTALL",
-        "LICENCE",
-        "LICENSE",
-        "NEWS",
-        "NOTICE",
-        "README",
-        "TODO",
+        "AUTHORS", "CHANGELOG", "CHANGES", "CONTRIBUTING", "COPYING", "COPYRIGHT", "HISTORY",
+        "INDEX", "INSTALL", "LICENCE", "LICENSE", "NEWS", "NOTICE", "README", "TODO",
     }
 )
 
@@ -137,24 +117,8 @@ _NAME_BREAK = re.compile(r"[_-]+|(?<!\d)\.|\.(?!\d)")
 # the suffixes a humanised name leaves out: formats read and compressions
 _KNOWN_SUFFIXES = frozenset(
     {
-        ".txt",
-        ".text",
-        ".md",
-        ".markdown",
-        ".html",
-        ".htm",
-        ".xhtml",
-        ".pdf",
-        ".docx",
-        ".pptx",
-        ".odt",
-        ".epub",
-        ".csv",
-        ".xlsx",
-        ".ods",
-        ".gz",
-        ".bz2",
-        ".xz",
+        ".txt", ".text", ".md", ".markdown", ".html", ".htm", ".xhtml", ".pdf", ".docx",
+        ".pptx", ".odt", ".epub", ".csv", ".xlsx", ".ods", ".gz", ".bz2", ".xz",
     }
 )
 

@@ -232,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.threshold_rule == "balanced"
                 else ""
             ),
-            "command": "python -m evals.train " + " ".join(sys.argv[1:] if argv is None else argv),
+            "command": "python -m evals.train "
+            + " ".join(sys.argv[1:] if argv is None else argv),
             "following_unit": "always" if following_unit else "never",
             "near_misses_per_question": args.near_misses,
             "answer_removed_twins": args.absent,

@@ -91,7 +91,7 @@ def _lower(name: str) -> str:
 
 
 def archive_kind(name: str) -> str | None:
-    """ "zip" or "tar" for an archive's name, else None."""
+    """"zip" or "tar" for an archive's name, else None."""
     lowered = _lower(name)
     if lowered.endswith(".zip"):
         return "zip"

@@ -13,7 +13,6 @@ from citeqa.errors import NotText
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
 @dataclass
 class LoadedDocument:
     text: str
@@ -108,6 +107,8 @@ def decode(data: bytes, name: str = "the file") -> tuple[str, list[str]]:
             text, warnings = data.decode("latin-1"), ["not UTF-8; decoded as latin-1"]
     refuse_garbled(text, name)
     return text, warnings
+
+
 
 
 def read_text(data: bytes, name: str, kind: str = "text") -> LoadedDocument:

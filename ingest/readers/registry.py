@@ -49,24 +49,9 @@ TEXTUAL_SUFFIXES = frozenset(
 # after the same check that their bytes are text.
 TEXT_NAMES = frozenset(
     {
-        "AUTHORS",
-        "BUGS",
-        "CHANGELOG",
-        "CHANGES",
-        "CONTRIBUTING",
-        "COPYING",
-        "COPYRIGHT",
-        "FAQ",
-        "HACKING",
-        "HISTORY",
-        "INSTALL",
-        "LICENCE",
-        "LICENSE",
-        "NEWS",
-        "NOTICE",
-        "README",
-        "THANKS",
-        "TODO",
+        "AUTHORS", "BUGS", "CHANGELOG", "CHANGES", "CONTRIBUTING", "COPYING", "COPYRIGHT",
+        "FAQ", "HACKING", "HISTORY", "INSTALL", "LICENCE", "LICENSE", "NEWS", "NOTICE",
+        "README", "THANKS", "TODO",
     }
 )
 
