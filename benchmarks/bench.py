@@ -115,7 +115,7 @@ def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
             shutil.rmtree(store)
     assert engine is not None
     # the raw rate is a rate: a sample of up to 1,000 of the same chunks measures it
-    texts = [c.text for c in engine.components.store.iter_chunks()][:1000]
+    texts = [c.text for c in engine.components.store.chunks.iterate()][:1000]
     raw_rates = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -136,8 +136,8 @@ def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
         vector = engine.components.embedder.embed_documents([q])[
             0
         ]  # no query cache: the real floor
-        found = engine.components.store.nearest_ids(vector, engine.settings.top_k, None)
-        engine.components.store.get_chunks([cid for cid, _similarity in found])
+        found = engine.components.store.chunks.nearest_ids(vector, engine.settings.top_k, None)
+        engine.components.store.chunks.get([cid for cid, _similarity in found])
         floor.append((time.perf_counter() - started) * 1000)
     row = {
         "target_chunks": target,

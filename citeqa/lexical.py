@@ -414,15 +414,15 @@ class LexicalIndex:
             if changed is not None:
                 # the documents' chunks as of now: a later change only re-reads them again
                 updated = apply(
-                    current, generation, changed, self._store.chunks_of(sorted(changed))
+                    current, generation, changed, self._store.chunks.of_documents(sorted(changed))
                 )
                 self.updates += 1
                 log.info("BM25 index updated: %d documents changed", len(changed))
                 return updated
         # The chunks keep their units' vectors in the stored (int8, base64) form: the
         # answer model scores the units of some 30 candidate passages per query.
-        hold = self._store.count_chunks() <= self._hold_chunks
-        built = build(generation, self._store.iter_chunks(), hold, self._store.get_chunks)
+        hold = self._store.chunks.count() <= self._hold_chunks
+        built = build(generation, self._store.chunks.iterate(), hold, self._store.chunks.get)
         self.rebuilds += 1
         log.info("BM25 index built over %d chunks", built.size)
         return built

@@ -93,10 +93,10 @@ class Retriever:
         """The nearest chunks: ids and scores from Chroma, texts from the snapshot. A chunk
         written after the snapshot was taken is read from the store; one deleted since
         the search is left out."""
-        nearest = self._store.nearest_ids(vector, depth, where)
+        nearest = self._store.chunks.nearest_ids(vector, depth, where)
         known = {cid: snapshot.chunk(cid) for cid, _ in nearest}
         newer = [cid for cid, chunk in known.items() if chunk is None]
-        fetched = self._store.get_chunks(newer) if newer else {}
+        fetched = self._store.chunks.get(newer) if newer else {}
         dense = []
         for cid, similarity in nearest:
             chunk = known[cid] or fetched.get(cid)

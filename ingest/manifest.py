@@ -47,7 +47,7 @@ class Manifest:
 
     def _entries(self) -> dict[str, tuple[str, str]]:
         if self._known is None:
-            self._known = self._store.manifest()
+            self._known = self._store.documents.manifest()
         return self._known
 
     def plan(self, doc_id: str, digest: str) -> Plan:
@@ -62,7 +62,7 @@ class Manifest:
         """Write the records as pending (with their text), in one store call."""
         for record in records:
             record.status = "pending"
-        self._store.put_documents(records)
+        self._store.documents.put(records)
         for record in records:
             self._entries()[record.doc_id] = (record.content_hash, "pending")
 
@@ -72,7 +72,7 @@ class Manifest:
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         for record in records:
             record.status, record.ingested_at = "complete", now
-        self._store.update_documents_metadata(records)
+        self._store.documents.update_metadata(records)
         for record in records:
             self._entries()[record.doc_id] = (record.content_hash, "complete")
 

@@ -490,7 +490,7 @@ class IngestPipeline:
         the previous versions; only a killed process leaves pending documents, which the
         next run redoes from their stored text."""
         records = [p.record for p in group]
-        previous = self._store.get_documents(
+        previous = self._store.documents.get_many(
             [p.record.doc_id for p in group if p.outcome.status != Plan.ADD.value]
         )
         manifest.begin(records)
@@ -502,7 +502,7 @@ class IngestPipeline:
                 self._embed_and_store(batch)
                 if on_chunks:
                     on_chunks(len(batch))
-            self._store.delete_stale_chunks(
+            self._store.chunks.delete_stale(
                 {p.record.doc_id: [c.id for c in p.chunks] for p in group}
             )
             manifest.complete(records)
@@ -526,7 +526,7 @@ class IngestPipeline:
                 chunk.units = UnitVectors(
                     [(a, b) for a, b, _kind in units], matrix, [k for _a, _b, k in units]
                 )
-        self._store.upsert_chunks([c for _p, c in batch], vectors)
+        self._store.chunks.upsert([c for _p, c in batch], vectors)
         for _p, chunk in batch:
             chunk.units = None  # written: the group need not hold the vectors
 
@@ -536,11 +536,11 @@ class IngestPipeline:
         """Undo an unfinished group: its new chunks and new records go, and the previous
         versions' records come back (their chunks were not removed yet)."""
         try:
-            self._store.delete_chunks([c.id for p in group for c in p.chunks])
+            self._store.chunks.delete([c.id for p in group for c in p.chunks])
             self._store.delete_documents(
                 [p.record.doc_id for p in group if p.record.doc_id not in previous]
             )
-            self._store.put_documents(list(previous.values()))
+            self._store.documents.put(list(previous.values()))
         except Exception:  # the store failed too: the documents stay pending, redone later
             log.exception("could not roll back an interrupted ingest")
         for p in group:
@@ -557,12 +557,12 @@ class IngestPipeline:
         Returns what was done and how many documents remain."""
         started = time.perf_counter()
         with store_write_lock(self._lock_dir):
-            todo = self._store.outdated_documents()
+            todo = self._store.documents.outdated()
             manifest = Manifest(self._store)
             groups = _Groups(lambda group: self._write_group(group, manifest, None), on_document)
             for doc_id in todo[:limit] if limit is not None else todo:
                 self._check_stop()
-                record = self._store.get_document(doc_id)
+                record = self._store.documents.get(doc_id)
                 if record is None or not record.text:
                     groups.outcome(DocumentOutcome(doc_id, "failed", message="no stored text"))
                     continue
@@ -570,11 +570,11 @@ class IngestPipeline:
                     record.kind = _kind_of(doc_id)
                 if record.pages is None and record.kind == "pdf":
                     record.pages = _pages_from_chunks(
-                        self._store.chunk_pages(doc_id), len(record.text)
+                        self._store.chunks.pages(doc_id), len(record.text)
                     )
                 groups.add(self._prepare(record, DocumentOutcome(doc_id, "updated")))
             groups.flush()
-            remaining = len(self._store.outdated_documents())
+            remaining = len(self._store.documents.outdated())
         groups.result.seconds = time.perf_counter() - started
         return groups.result, remaining
 
@@ -587,7 +587,7 @@ class IngestPipeline:
         the unchanged file is skipped and keeps this title. None when there is no such
         document."""
         with store_write_lock(self._lock_dir):
-            record = self._store.get_document(doc_id, with_text=False)
+            record = self._store.documents.get(doc_id, with_text=False)
             if record is None or record.status != "complete":
                 return None
             fields: dict[str, Any] = {}
@@ -597,15 +597,15 @@ class IngestPipeline:
                 record.date = fields["date"] = date
                 fields["date_int"] = date_as_int(date) if date else None
             if fields:
-                self._store.update_document_fields(doc_id, fields, self._store.chunk_ids(doc_id))
+                self._store.update_document_fields(doc_id, fields)
                 self._store.changes.bump([doc_id])
             return record
 
     def delete(self, doc_id: str) -> bool:
         with store_write_lock(self._lock_dir):
-            if self._store.get_document(doc_id, with_text=False) is None:
+            if self._store.documents.get(doc_id, with_text=False) is None:
                 return False
-            self._store.delete_document(doc_id)
+            self._store.delete_documents([doc_id])
             self._store.changes.bump([doc_id])
             return True
 

@@ -36,7 +36,7 @@ class DocumentService:
         )
 
     def get_document(self, doc_id: str) -> DocumentRecord:
-        record = self.store.get_document(doc_id)
+        record = self.store.documents.get(doc_id)
         if record is None or record.status != "complete":
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return record
@@ -44,7 +44,7 @@ class DocumentService:
     def list_documents(self, limit: int = 50, offset: int = 0) -> tuple[list[DocumentRecord], int]:
         if not 1 <= limit <= 1000 or offset < 0:
             raise InvalidInput("limit must be 1-1000 and offset not negative")
-        return self.store.list_documents(limit, offset)
+        return self.store.documents.list_page(limit, offset)
 
     def reindex(
         self,

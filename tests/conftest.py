@@ -262,7 +262,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 def assert_citations_verify(engine: Engine, answer: object) -> None:
     """The contract's invariant: document_text(doc_id)[start:end] == quote."""
     for citation in answer.citations:  # type: ignore[attr-defined]
-        record = engine.components.store.get_document(citation.doc_id)
+        record = engine.components.store.documents.get(citation.doc_id)
         assert record is not None and record.text is not None
         assert record.text[citation.start : citation.end] == citation.quote
 

@@ -2,12 +2,14 @@
 
 Everything a query needs lives in Chroma, so several API processes can share one Chroma
 server:
-- `<prefix>_chunks`: one record per chunk (embedding, text, doc_id, offsets, metadata);
-- `<prefix>_documents`: one record per document (full stored text, title, source, date,
-  content hash and ingest status). This is the ingest manifest;
-- `<prefix>_meta`: the change log (`ChangeLog`): a `generation` marker rewritten after
-  every change, so each process knows when its BM25 index is stale, and a record of what
-  each change touched.
+- `<prefix>_chunks` (`ChunkStore`, `store.chunks`): one record per chunk (embedding,
+  text, doc_id, offsets, metadata);
+- `<prefix>_documents` (`DocumentStore`, `store.documents`): one record per document
+  (full stored text, title, source, date, content hash and ingest status). This is the
+  ingest manifest;
+- `<prefix>_meta` (`ChangeLog`, `store.changes`): a `generation` marker rewritten
+  after every change, so each process knows when its BM25 index is stale, and a record
+  of what each change touched.
 Other parts keep their own bookkeeping collections in the same store (`collection`):
 ingest jobs (`ingest/jobs.py`, `<prefix>_jobs`). Chroma collections need a vector per
 record; the bookkeeping collections carry a constant one-dimensional placeholder.
@@ -70,25 +72,32 @@ class Changes(Protocol):
     def since(self, generation: str, target: str, max_steps: int = 64) -> set[str] | None: ...
 
 
-class ChunkSource(Protocol):
-    """What the read path reads of a store (the retriever and the BM25 index): chunks by
-    vector and by id, every chunk or a document's, and the change marker. `ChromaStore`
-    is one; a test or another backend can be another."""
-
-    @property
-    def changes(self) -> Changes: ...
+class ChunkReader(Protocol):
+    """What the read path reads of the chunks: by vector, by id, all, or a document's."""
 
     def nearest_ids(
         self, embedding: Sequence[float], k: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]: ...
 
-    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]: ...
+    def get(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]: ...
 
-    def iter_chunks(self) -> Iterator[Chunk]: ...
+    def iterate(self) -> Iterator[Chunk]: ...
 
-    def chunks_of(self, doc_ids: Sequence[str]) -> list[Chunk]: ...
+    def of_documents(self, doc_ids: Sequence[str]) -> list[Chunk]: ...
 
-    def count_chunks(self) -> int: ...
+    def count(self) -> int: ...
+
+
+class ChunkSource(Protocol):
+    """What the read path reads of a store (the retriever and the BM25 index): its chunks
+    and its change marker. `ChromaStore` is one; a test or another backend can be
+    another."""
+
+    @property
+    def chunks(self) -> ChunkReader: ...
+
+    @property
+    def changes(self) -> Changes: ...
 
 
 def make_client(settings: Settings) -> Any:
@@ -169,175 +178,16 @@ class ChangeLog:
         return changed if current == target else None
 
 
-class ChromaStore:
-    def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
-        self.embedder_name = embedder_name
+class ChunkStore:
+    """The chunks (`<prefix>_chunks`): text, embedding, offsets, metadata and packed unit
+    vectors per chunk; read by the query path, written by ingest."""
+
+    def __init__(self, collection: Any, dimension: int) -> None:
+        self._chunks = collection
         self.dimension = dimension
-        self._prefix = settings.collection_prefix
-        self._client = self._connect(settings)
-        self._open_collections()
 
     @store_call
-    def _connect(self, settings: Settings) -> Any:
-        return make_client(settings)
-
-    @store_call
-    def _open_collections(self) -> None:
-        self._chunks = self._client.get_or_create_collection(
-            f"{self._prefix}_chunks",
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
-            metadata={"embedder": self.embedder_name, "dimension": self.dimension},
-        )
-        meta = self._chunks.metadata or {}
-        if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
-            raise EmbedderMismatch(
-                f"this store was built with {meta.get('embedder')} "
-                f"({meta.get('dimension')} dims) but {self.embedder_name} ({self.dimension} dims)"
-                " is configured; use the same CITEQA_EMBED_MODEL or a new data dir/collection"
-                " prefix"
-            )
-        self._documents = self._client.get_or_create_collection(
-            f"{self._prefix}_documents", embedding_function=None
-        )
-        self.changes = ChangeLog(self.collection("meta"))
-
-    @store_call
-    def collection(self, name: str) -> Any:
-        """A bookkeeping collection of this store (`<prefix>_<name>`, records with a
-        placeholder vector), for a part that keeps its records beside the chunks."""
-        return self._client.get_or_create_collection(
-            f"{self._prefix}_{name}", embedding_function=None
-        )
-
-    # -- health ---------------------------------------------------------------------------
-    @store_call
-    def ping(self) -> None:
-        self._client.heartbeat()
-
-    # -- documents (the manifest) ---------------------------------------------------------
-    @store_call
-    def put_documents(self, records: Sequence[DocumentRecord]) -> None:
-        """Write records, text included, in one call."""
-        if not records:
-            return
-        self._documents.upsert(
-            ids=[r.doc_id for r in records],
-            embeddings=[PLACEHOLDER] * len(records),
-            documents=[r.text or "" for r in records],
-            metadatas=[r.to_metadata() for r in records],
-        )
-
-    @store_call
-    def update_documents_metadata(self, records: Sequence[DocumentRecord]) -> None:
-        """Rewrite records' metadata (their status, when they were ingested) and leave
-        their stored text alone: rewriting the text re-indexes it in Chroma's full-text
-        index, which cost about a quarter of a document's store writes at ingest."""
-        if records:
-            self._documents.update(
-                ids=[r.doc_id for r in records], metadatas=[r.to_metadata() for r in records]
-            )
-
-    @store_call
-    def update_document_fields(
-        self, doc_id: str, fields: dict[str, Any], chunk_ids: Sequence[str]
-    ) -> None:
-        """Change metadata fields (None removes one) of a document's record and of its
-        chunks, leaving their text and embeddings as they are: chunks first, so that an
-        interrupted change shows in citations before the record and is redone whole."""
-        for i in range(0, len(chunk_ids), _PAGE):
-            batch = list(chunk_ids[i : i + _PAGE])
-            self._chunks.update(ids=batch, metadatas=[dict(fields)] * len(batch))
-        self._documents.update(ids=[doc_id], metadatas=[dict(fields)])
-
-    @store_call
-    def get_documents(
-        self, doc_ids: Sequence[str], with_text: bool = True
-    ) -> dict[str, DocumentRecord]:
-        if not doc_ids:
-            return {}
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
-        got = self._documents.get(ids=list(dict.fromkeys(doc_ids)), include=include)
-        texts = got.get("documents") or [None] * len(got["ids"])
-        return {
-            doc_id: DocumentRecord.from_chroma(doc_id, meta or {}, text)
-            for doc_id, meta, text in zip(got["ids"], got["metadatas"], texts, strict=True)
-        }
-
-    def get_document(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
-        return self.get_documents([doc_id], with_text=with_text).get(doc_id)
-
-    @store_call
-    def list_documents(
-        self, limit: int, offset: int, status: str | None = "complete"
-    ) -> tuple[list[DocumentRecord], int]:
-        where = {"status": status} if status else None
-        ids = self._documents.get(where=where, include=[])["ids"]
-        total = len(ids)
-        page = sorted(ids)[offset : offset + limit]
-        records = self.get_documents(page, with_text=False)
-        return [records[i] for i in page if i in records], total
-
-    @store_call
-    def manifest(self) -> dict[str, tuple[str, str]]:
-        """doc_id -> (content_hash, status) for every document record; a complete one
-        stored in an older format (STORE_FORMAT) reads as OUTDATED."""
-        result: dict[str, tuple[str, str]] = {}
-        offset = 0
-        while True:
-            got = self._documents.get(include=["metadatas"], limit=_PAGE, offset=offset)
-            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-                status = str(meta.get("status", ""))
-                if status == "complete" and int(meta.get("format", 1)) < STORE_FORMAT:
-                    status = OUTDATED
-                result[doc_id] = (str(meta.get("content_hash", "")), status)
-            if len(got["ids"]) < _PAGE:
-                return result
-            offset += _PAGE
-
-    @store_call
-    def outdated_documents(self) -> list[str]:
-        """Ids of documents to rebuild with the current format: of an older format, or
-        left pending by an interrupted ingest or reindex."""
-        current = set(
-            self._documents.get(
-                where={"$and": [{"format": {"$gte": STORE_FORMAT}}, {"status": "complete"}]},
-                include=[],
-            )["ids"]
-        )
-        return sorted(i for i in self._documents.get(include=[])["ids"] if i not in current)
-
-    @store_call
-    def chunk_pages(self, doc_id: str) -> list[tuple[int, int]]:
-        """(page, start) of a document's chunks: the page spans of PDFs stored before the
-        record kept them."""
-        got = self._chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
-        return sorted(
-            (int(m["page"]), int(m.get("start", 0)))
-            for m in got["metadatas"]
-            if m and m.get("page") is not None
-        )
-
-    def delete_document(self, doc_id: str) -> None:
-        self.delete_documents([doc_id])
-
-    @store_call
-    def delete_documents(self, doc_ids: Sequence[str]) -> None:
-        """Chunks first, then the records: a crash in between leaves records that a re-run
-        or a second delete cleans up, never chunks without a record."""
-        if not doc_ids:
-            return
-        self._chunks.delete(where=_of_documents(doc_ids))
-        self._documents.delete(ids=list(doc_ids))
-
-    @store_call
-    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
-        if chunk_ids:
-            self._chunks.delete(ids=list(chunk_ids))
-
-    # -- chunks ---------------------------------------------------------------------------
-    @store_call
-    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         if not chunks:
             return
         self._chunks.upsert(
@@ -358,7 +208,25 @@ class ChromaStore:
         )
 
     @store_call
-    def delete_stale_chunks(self, keep: dict[str, Sequence[str]]) -> int:
+    def update_fields(self, chunk_ids: Sequence[str], fields: dict[str, Any]) -> None:
+        """Change metadata fields (None removes one), leaving text and embeddings."""
+        for i in range(0, len(chunk_ids), _PAGE):
+            batch = list(chunk_ids[i : i + _PAGE])
+            self._chunks.update(ids=batch, metadatas=[dict(fields)] * len(batch))
+
+    @store_call
+    def delete(self, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._chunks.delete(ids=list(chunk_ids))
+
+    @store_call
+    def delete_of(self, doc_ids: Sequence[str]) -> None:
+        """Every chunk of these documents."""
+        if doc_ids:
+            self._chunks.delete(where=_of_documents(doc_ids))
+
+    @store_call
+    def delete_stale(self, keep: dict[str, Sequence[str]]) -> int:
         """Remove the chunks of each doc_id in `keep` that are not among its kept ids (an
         older version's), for all the documents in one read and one delete."""
         if not keep:
@@ -371,7 +239,8 @@ class ChromaStore:
         return len(stale)
 
     @store_call
-    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+    def ids(self, doc_id: str | None = None) -> list[str]:
+        """The ids of every chunk, or of one document's."""
         where = {"doc_id": doc_id} if doc_id else None
         ids: list[str] = []
         offset = 0
@@ -383,7 +252,19 @@ class ChromaStore:
             offset += _PAGE * 10
 
     @store_call
-    def iter_chunks(self) -> Iterator[Chunk]:
+    def pages(self, doc_id: str) -> list[tuple[int, int]]:
+        """(page, start) of a document's chunks: the page spans of PDFs stored before the
+        record kept them."""
+        got = self._chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+        return sorted(
+            (int(m["page"]), int(m.get("start", 0)))
+            for m in got["metadatas"]
+            if m and m.get("page") is not None
+        )
+
+    @store_call
+    def iterate(self) -> Iterator[Chunk]:
+        """Every chunk, a page of reads at a time."""
         offset = 0
         while True:
             got = self._chunks.get(
@@ -395,8 +276,8 @@ class ChromaStore:
             offset += _PAGE * 5
 
     @store_call
-    def chunks_of(self, doc_ids: Sequence[str]) -> list[Chunk]:
-        """Every chunk of these documents, as iter_chunks reads them."""
+    def of_documents(self, doc_ids: Sequence[str]) -> list[Chunk]:
+        """Every chunk of these documents, as `iterate` reads them."""
         if not doc_ids:
             return []
         got = self._chunks.get(
@@ -405,7 +286,7 @@ class ChromaStore:
         return list(_chunks_from(got, self.dimension))
 
     @store_call
-    def count_chunks(self) -> int:
+    def count(self) -> int:
         return int(self._chunks.count())
 
     @store_call
@@ -424,7 +305,7 @@ class ChromaStore:
         ]
 
     @store_call
-    def get_chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+    def get(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         """These chunks, read whole (with their stored unit vectors); absent ids are
         left out."""
         if not chunk_ids:
@@ -433,6 +314,168 @@ class ChromaStore:
             ids=list(dict.fromkeys(chunk_ids)), include=["documents", "metadatas"]
         )
         return {chunk.id: chunk for chunk in _chunks_from(got, self.dimension)}
+
+
+class DocumentStore:
+    """The document records (`<prefix>_documents`): the stored text, title, source, date,
+    content hash, format and ingest status of each document. This is the ingest
+    manifest, and what citations are verified against."""
+
+    def __init__(self, collection: Any) -> None:
+        self._documents = collection
+
+    @store_call
+    def put(self, records: Sequence[DocumentRecord]) -> None:
+        """Write records, text included, in one call."""
+        if not records:
+            return
+        self._documents.upsert(
+            ids=[r.doc_id for r in records],
+            embeddings=[PLACEHOLDER] * len(records),
+            documents=[r.text or "" for r in records],
+            metadatas=[r.to_metadata() for r in records],
+        )
+
+    @store_call
+    def update_metadata(self, records: Sequence[DocumentRecord]) -> None:
+        """Rewrite records' metadata (their status, when they were ingested) and leave
+        their stored text alone: rewriting the text re-indexes it in Chroma's full-text
+        index, which cost about a quarter of a document's store writes at ingest."""
+        if records:
+            self._documents.update(
+                ids=[r.doc_id for r in records], metadatas=[r.to_metadata() for r in records]
+            )
+
+    @store_call
+    def update_fields(self, doc_id: str, fields: dict[str, Any]) -> None:
+        """Change metadata fields (None removes one) of a document's record."""
+        self._documents.update(ids=[doc_id], metadatas=[dict(fields)])
+
+    @store_call
+    def get_many(self, doc_ids: Sequence[str], with_text: bool = True) -> dict[str, DocumentRecord]:
+        if not doc_ids:
+            return {}
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        got = self._documents.get(ids=list(dict.fromkeys(doc_ids)), include=include)
+        texts = got.get("documents") or [None] * len(got["ids"])
+        return {
+            doc_id: DocumentRecord.from_chroma(doc_id, meta or {}, text)
+            for doc_id, meta, text in zip(got["ids"], got["metadatas"], texts, strict=True)
+        }
+
+    def get(self, doc_id: str, with_text: bool = True) -> DocumentRecord | None:
+        return self.get_many([doc_id], with_text=with_text).get(doc_id)
+
+    @store_call
+    def list_page(
+        self, limit: int, offset: int, status: str | None = "complete"
+    ) -> tuple[list[DocumentRecord], int]:
+        """One page of records (without their text) in id order, and how many there are."""
+        where = {"status": status} if status else None
+        ids = self._documents.get(where=where, include=[])["ids"]
+        total = len(ids)
+        page = sorted(ids)[offset : offset + limit]
+        records = self.get_many(page, with_text=False)
+        return [records[i] for i in page if i in records], total
+
+    @store_call
+    def manifest(self) -> dict[str, tuple[str, str]]:
+        """doc_id -> (content_hash, status) for every document record; a complete one
+        stored in an older format (STORE_FORMAT) reads as OUTDATED."""
+        result: dict[str, tuple[str, str]] = {}
+        offset = 0
+        while True:
+            got = self._documents.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for doc_id, meta in zip(got["ids"], got["metadatas"], strict=True):
+                status = str(meta.get("status", ""))
+                if status == "complete" and int(meta.get("format", 1)) < STORE_FORMAT:
+                    status = OUTDATED
+                result[doc_id] = (str(meta.get("content_hash", "")), status)
+            if len(got["ids"]) < _PAGE:
+                return result
+            offset += _PAGE
+
+    @store_call
+    def outdated(self) -> list[str]:
+        """Ids of documents to rebuild with the current format: of an older format, or
+        left pending by an interrupted ingest or reindex."""
+        current = set(
+            self._documents.get(
+                where={"$and": [{"format": {"$gte": STORE_FORMAT}}, {"status": "complete"}]},
+                include=[],
+            )["ids"]
+        )
+        return sorted(i for i in self._documents.get(include=[])["ids"] if i not in current)
+
+    @store_call
+    def delete(self, doc_ids: Sequence[str]) -> None:
+        if doc_ids:
+            self._documents.delete(ids=list(doc_ids))
+
+
+class ChromaStore:
+    """One Chroma store, by job: `chunks` (ChunkStore), `documents` (DocumentStore, the
+    manifest) and `changes` (ChangeLog); `collection` gives other parts a bookkeeping
+    collection of their own. The two writes that span chunks and records, in the order
+    that keeps them consistent, are here."""
+
+    def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self._prefix = settings.collection_prefix
+        self._client = self._connect(settings)
+        self._open_collections()
+
+    @store_call
+    def _connect(self, settings: Settings) -> Any:
+        return make_client(settings)
+
+    @store_call
+    def _open_collections(self) -> None:
+        chunks = self._client.get_or_create_collection(
+            f"{self._prefix}_chunks",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
+            metadata={"embedder": self.embedder_name, "dimension": self.dimension},
+        )
+        meta = chunks.metadata or {}
+        if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
+            raise EmbedderMismatch(
+                f"this store was built with {meta.get('embedder')} "
+                f"({meta.get('dimension')} dims) but {self.embedder_name} ({self.dimension} dims)"
+                " is configured; use the same CITEQA_EMBED_MODEL or a new data dir/collection"
+                " prefix"
+            )
+        self.chunks = ChunkStore(chunks, self.dimension)
+        self.documents = DocumentStore(self.collection("documents"))
+        self.changes = ChangeLog(self.collection("meta"))
+
+    @store_call
+    def collection(self, name: str) -> Any:
+        """A collection of this store (`<prefix>_<name>`) as Chroma has it; a part that
+        keeps its own records beside the chunks gives them a placeholder vector."""
+        return self._client.get_or_create_collection(
+            f"{self._prefix}_{name}", embedding_function=None
+        )
+
+    @store_call
+    def ping(self) -> None:
+        self._client.heartbeat()
+
+    def delete_documents(self, doc_ids: Sequence[str]) -> None:
+        """Chunks first, then the records: a crash in between leaves records that a re-run
+        or a second delete cleans up, never chunks without a record."""
+        if not doc_ids:
+            return
+        self.chunks.delete_of(doc_ids)
+        self.documents.delete(doc_ids)
+
+    def update_document_fields(self, doc_id: str, fields: dict[str, Any]) -> None:
+        """Change metadata fields (None removes one) of a document's record and of its
+        chunks, leaving their text and embeddings as they are: chunks first, so that an
+        interrupted change shows in citations before the record and is redone whole."""
+        self.chunks.update_fields(self.chunks.ids(doc_id), fields)
+        self.documents.update_fields(doc_id, fields)
 
 
 def _of_documents(doc_ids: Sequence[str]) -> dict[str, Any]:

@@ -122,7 +122,7 @@ class ExtractiveBackend:
         )
 
     def _verified_citations(self, chosen: list[Candidate]) -> list[Citation]:
-        records = self._store.get_documents([c.passage.chunk.doc_id for c in chosen])
+        records = self._store.documents.get_many([c.passage.chunk.doc_id for c in chosen])
         citations: list[Citation] = []
         for cand in chosen:
             chunk = cand.passage.chunk

@@ -65,7 +65,7 @@ class GeneratedBackend:
         def stored(quoted: Quoted) -> bool:
             doc_id = quoted.passage.chunk.doc_id
             if doc_id not in records:
-                records[doc_id] = self._store.get_documents([doc_id]).get(doc_id)
+                records[doc_id] = self._store.documents.get_many([doc_id]).get(doc_id)
             return verifies(records[doc_id], quoted.text, quoted.start, quoted.end)
 
         composer = Composer(

@@ -32,7 +32,7 @@ class HealthService:
         generation = store.changes.generation()
         cached = self._format_status
         if cached is None or cached[0] != generation:
-            count = len(store.outdated_documents())
+            count = len(store.documents.outdated())
             cached = (
                 generation,
                 {"format": STORE_FORMAT, "documents_to_reindex": count, "reindex_due": count > 0},
@@ -49,7 +49,7 @@ class HealthService:
             "reader": parts.reader.name if parts.reader is not None else "off",
             "verifier": self.verifier_name(),
             "backend": self.query.backend_name,
-            "chunks": parts.store.count_chunks(),
+            "chunks": parts.store.chunks.count(),
             **self.format_status(),
         }
 

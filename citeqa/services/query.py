@@ -273,7 +273,7 @@ class QueryService:
         if snapshot.held is not None:
             chunks = [c for c in snapshot.held.values() if c.doc_id in wanted]
         else:  # a store too large to hold: read the chosen documents' chunks only
-            chunks = self.components.store.chunks_of(sorted(wanted))
+            chunks = self.components.store.chunks.of_documents(sorted(wanted))
         found: dict[str, tuple[str, str | None]] = {}
         for chunk in sorted(chunks, key=lambda c: (c.doc_id, c.index)):
             title = str(chunk.metadata.get("title") or chunk.doc_id)

@@ -18,7 +18,6 @@ import pytest
 from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
 from ingest.engine import Engine
-from ingest.jobs import describe
 from tests.api.conftest import log_document, log_upload, start_serve
 
 pytestmark = pytest.mark.slow
@@ -90,15 +89,15 @@ def test_sigterm_during_an_upload_stops_the_server_and_keeps_whole_documents(
 def assert_whole_documents(engine: Engine, texts: dict[str, str]) -> None:
     """Some but not all of the texts are stored, each whole and complete, and no chunk
     of any other."""
-    manifest = engine.components.store.manifest()
+    manifest = engine.components.store.documents.manifest()
     assert 0 < len(manifest) < len(texts)  # stopped midway
     for doc_id, (_hash, status) in manifest.items():
-        record = engine.components.store.get_document(doc_id)
+        record = engine.components.store.documents.get(doc_id)
         assert status == "complete" and record is not None
         assert record.text == texts[doc_id]  # the whole text
-        assert len(engine.components.store.chunk_ids(doc_id)) == record.n_chunks  # every chunk
-    assert set(engine.components.store.chunk_ids()) == {
-        cid for doc_id in manifest for cid in engine.components.store.chunk_ids(doc_id)
+        assert len(engine.components.store.chunks.ids(doc_id)) == record.n_chunks  # every chunk
+    assert set(engine.components.store.chunks.ids()) == {
+        cid for doc_id in manifest for cid in engine.components.store.chunks.ids(doc_id)
     }  # no chunk of a document that was rolled back
 
 
@@ -117,7 +116,8 @@ def test_sigterm_during_a_background_job_stops_the_server_and_fails_the_job(
     finally:
         _stop_within_10_s(proc)
     engine = Engine(Settings(data_dir=store), embedder=minilm)
-    job = describe(engine.components.store, job_id)
+    job = engine.documents.job(job_id)
     assert job["status"] == "failed" and "server stopped" in job["message"]
-    assert job["report"] is not None and job["added"] == len(engine.components.store.manifest())
+    stored = engine.components.store.documents.manifest()
+    assert job["report"] is not None and job["added"] == len(stored)
     assert_whole_documents(engine, texts)

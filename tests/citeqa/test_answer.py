@@ -62,14 +62,14 @@ def test_citation_whose_text_changed_after_retrieval_is_dropped(seed_engine: Eng
 
     retrieval_answer = seed_engine.query.ask("Who conveyed the decision to Ukraine?")
     doc_id = retrieval_answer.citations[0].doc_id
-    record = seed_engine.components.store.get_document(doc_id)
+    record = seed_engine.components.store.documents.get(doc_id)
     assert record is not None and record.text is not None
     # Rewrite only the stored text (as if another process replaced the document between
     # retrieval and verification): the chunks still point at the old offsets.
     tampered = DocumentRecord(
         **{**record.__dict__, "text": record.text.replace("Cavoli", "Xavoli")}
     )
-    seed_engine.components.store.put_documents([tampered])
+    seed_engine.components.store.documents.put([tampered])
     answer = seed_engine.query.ask("Who conveyed the decision to Ukraine?")
     assert all("Cavoli" not in c.quote for c in answer.citations)
     assert_citations_verify(seed_engine, answer)

@@ -172,12 +172,12 @@ def test_a_document_changed_after_retrieval_is_never_cited(
     engine_llm: Engine, llm_server: LLMServer
 ) -> None:
     # The model quotes a passage that the store no longer has as retrieved.
-    original = engine_llm.components.store.get_documents
-    engine_llm.components.store.get_documents = lambda ids: {}  # type: ignore[method-assign]
+    original = engine_llm.components.store.documents.get_many
+    engine_llm.components.store.documents.get_many = lambda ids: {}  # type: ignore[method-assign]
     try:
         answer = engine_llm.query.ask("Who conveyed the decision to Ukraine?")
     finally:
-        engine_llm.components.store.get_documents = original  # type: ignore[method-assign]
+        engine_llm.components.store.documents.get_many = original  # type: ignore[method-assign]
     assert answer.abstained and answer.citations == []
 
 

@@ -55,7 +55,7 @@ def _source(doc_id: str, text: str) -> Source:
 
 def _same_index(engine: Engine, snapshot: lexical.LexicalSnapshot) -> None:
     """The snapshot answers as a fresh build over the whole store would."""
-    fresh = lexical.build(snapshot.generation, list(engine.components.store.iter_chunks()))
+    fresh = lexical.build(snapshot.generation, list(engine.components.store.chunks.iterate()))
     assert {c for c in snapshot.ids if c} == {c for c in fresh.ids if c}
     assert snapshot.size == fresh.size
     for question in QUESTIONS + ["Which zeppelin hangar opened?", "When does the depot close?"]:

@@ -96,7 +96,7 @@ def test_the_retriever_returns_the_fused_pool_and_the_pipeline_reranks_it(
     assert scores == sorted(scores, reverse=True)
     assert (
         len(pool.passages) == max(3, seed_engine.query.retriever.rerank_depth)
-        or len(pool.passages) == seed_engine.components.store.count_chunks()
+        or len(pool.passages) == seed_engine.components.store.chunks.count()
     )
 
     ranked = seed_engine.query.pipeline.run(question, 3)

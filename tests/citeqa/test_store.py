@@ -18,7 +18,7 @@ def test_opening_a_store_with_another_embedder_is_a_clear_error(
 
 def test_collection_prefix_separates_stores(engine: Engine, settings: Settings) -> None:
     other = ChromaStore(settings.model_copy(update={"collection_prefix": "other"}), "x", 3)
-    assert other.count_chunks() == 0
+    assert other.chunks.count() == 0
 
 
 def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: Engine) -> None:
@@ -34,11 +34,11 @@ def test_completing_a_record_rewrites_its_metadata_and_keeps_its_text(engine: En
         text="The memo text, stored once.",
         extra={"team": "ops"},
     )
-    engine.components.store.put_documents([record])
+    engine.components.store.documents.put([record])
     done = DocumentRecord(**{**record.__dict__, "status": "complete", "text": None})
     done.ingested_at = "2026-11-25T12:00:00+00:00"
-    engine.components.store.update_documents_metadata([done])
-    stored = engine.components.store.get_document("memo")
+    engine.components.store.documents.update_metadata([done])
+    stored = engine.components.store.documents.get("memo")
     assert stored is not None
     assert stored.text == "The memo text, stored once."
     assert (stored.status, stored.ingested_at, stored.extra) == (

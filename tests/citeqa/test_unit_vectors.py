@@ -116,7 +116,7 @@ def test_chunks_without_stored_vectors_are_scored_at_query_time(
     embedder = _NoUnitVectors(minilm)
     engine = Engine(Settings(data_dir=data_dir), embedder=embedder)
     engine.documents.ingest(sources_from_paths([SEED_DIR]))
-    assert all(c.unit_vectors(keep=True) is None for c in engine.components.store.iter_chunks())
+    assert all(c.unit_vectors(keep=True) is None for c in engine.components.store.chunks.iterate())
     calls = embedder.calls
     answer = engine.query.ask("Is the use of ATACMS inside Russia still prohibited?")
     assert not answer.abstained

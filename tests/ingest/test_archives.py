@@ -112,7 +112,7 @@ def test_a_folder_of_archives_made_by_zip_and_tar_stores_each_supported_member(
 def _refused_whole(engine: Engine, path: Path, code: str) -> str:
     result = engine.documents.ingest(sources_from_paths([path]))
     assert _outcomes(result) == {path.name: ("failed", code)}
-    assert engine.documents.list_documents()[1] == 0 and engine.components.store.count_chunks() == 0
+    assert engine.documents.list_documents()[1] == 0 and engine.components.store.chunks.count() == 0
     return result.documents[0].message or ""
 
 

@@ -178,7 +178,7 @@ def test_answers_over_sphinx_pages_cite_no_chrome(engine, tmp_path: Path) -> Non
         if question in QUESTIONS:
             assert answer.citations, question  # each is answered, so quotes were checked
         for citation in answer.citations:
-            record = engine.components.store.get_document(citation.doc_id)
+            record = engine.components.store.documents.get(citation.doc_id)
             assert record.text[citation.start : citation.end] == citation.quote
             assert "¶" not in citation.quote
             assert _leaked(pages[citation.doc_id], citation.quote) == [], (question, citation.quote)

@@ -50,7 +50,7 @@ def test_second_writer_fails_fast_with_a_clear_error(
     with pytest.raises(IngestInProgress):
         engine.documents.delete_document("slow.md")
     assert time.monotonic() - started < 5  # no waiting on the other writer
-    assert engine.components.store.get_document("note.md") is None  # nothing half-written
+    assert engine.components.store.documents.get("note.md") is None  # nothing half-written
 
     with TestClient(make_app(settings, minilm, warm_up=False)) as client:
         response = client.post("/v1/documents", json={"doc_id": "x.md", "text": "Some text."})

@@ -23,7 +23,7 @@ def text_source(doc_id: str, text: str) -> Source:
 
 
 def chunk_state(engine: Engine) -> Counter[str]:
-    return Counter(engine.components.store.chunk_ids())
+    return Counter(engine.components.store.chunks.ids())
 
 
 def test_reingest_unchanged_documents_embeds_nothing(
@@ -40,12 +40,12 @@ def test_reingest_unchanged_documents_embeds_nothing(
 
 def test_changed_document_replaces_its_chunks_and_leaves_no_stale_ones(engine: Engine) -> None:
     engine.documents.ingest([text_source("doc", LONG_V1)])
-    old_ids = set(engine.components.store.chunk_ids("doc"))
+    old_ids = set(engine.components.store.chunks.ids("doc"))
     report = engine.documents.ingest([text_source("doc", LONG_V2)])
     assert report.count("updated") == 1
-    new_ids = set(engine.components.store.chunk_ids("doc"))
+    new_ids = set(engine.components.store.chunks.ids("doc"))
     assert new_ids and not (new_ids & old_ids)
-    record = engine.components.store.get_document("doc")
+    record = engine.components.store.documents.get("doc")
     assert record is not None and record.text == LONG_V2 and record.n_chunks == len(new_ids)
     answer = engine.query.ask("Which aurora turbine model is described?")
     assert all("aurora" not in c.quote for c in answer.citations)
@@ -57,17 +57,17 @@ def test_chunk_ids_are_deterministic_and_unique(
     engine.documents.ingest(sources_from_paths([REPO / "examples"]))
     other = Engine(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
     other.documents.ingest(sources_from_paths([REPO / "examples"]))
-    ids = engine.components.store.chunk_ids()
+    ids = engine.components.store.chunks.ids()
     assert len(ids) == len(set(ids))
-    assert Counter(ids) == Counter(other.components.store.chunk_ids())
+    assert Counter(ids) == Counter(other.components.store.chunks.ids())
 
 
 def test_delete_removes_record_and_chunks(engine: Engine) -> None:
     engine.documents.ingest([text_source("a", LONG_V1), text_source("b", LONG_V2)])
     engine.documents.delete_document("a")
-    assert engine.components.store.chunk_ids("a") == []
-    assert engine.components.store.get_document("a") is None
-    assert engine.components.store.chunk_ids("b")
+    assert engine.components.store.chunks.ids("a") == []
+    assert engine.components.store.documents.get("a") is None
+    assert engine.components.store.chunks.ids("b")
     assert all(c.doc_id != "a" for c in engine.query.ask("aurora turbine model").citations)
 
 
@@ -89,7 +89,7 @@ def test_short_documents_share_embedding_calls_and_keep_their_order(
     assert report.count("added") == 40 and report.documents[-1].status == "updated"
     # forty new documents in one embedding call; the second version of note-03 in another
     assert embedder.calls == calls + 2
-    record = engine.components.store.get_document("note-03")
+    record = engine.components.store.documents.get("note-03")
     assert record is not None and record.text == "Locker 3 moved to the roof."
     answer = engine.query.ask("Where is locker 17?")
     assert answer.citations and answer.citations[0].doc_id == "note-17"
@@ -103,7 +103,7 @@ def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
     engine: Engine, embedder: CountingEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine.documents.ingest([text_source("a", LONG_V1)])
-    before_ids, before = chunk_state(engine), engine.components.store.get_document("a")
+    before_ids, before = chunk_state(engine), engine.components.store.documents.get("a")
     assert before is not None
     engine.documents.pipeline.write_batch = 1  # one embedding call per chunk
     inner, calls = embedder.embed_chunks, []
@@ -118,8 +118,8 @@ def test_an_error_midway_rolls_the_group_back_to_the_previous_versions(
     with pytest.raises(Failing):
         engine.documents.ingest([text_source("b", LONG_V2), text_source("a", LONG_V2)])
     assert chunk_state(engine) == before_ids  # b's and a's new chunks are gone
-    assert engine.components.store.manifest() == {"a": (before.content_hash, "complete")}
-    after = engine.components.store.get_document("a")
+    assert engine.components.store.documents.manifest() == {"a": (before.content_hash, "complete")}
+    after = engine.components.store.documents.get("a")
     assert after is not None and after.text == LONG_V1 and after.n_chunks == before.n_chunks
     answer = engine.query.ask("Which aurora turbine model is described in paragraph 7?")
     assert answer.citations and all(c.doc_id == "a" for c in answer.citations)
@@ -142,10 +142,10 @@ def test_a_stop_request_ends_the_run_with_whole_documents_only(
     with pytest.raises(ShuttingDown):
         engine.documents.ingest(sources, on_document=stop_after_the_first_group)
     assert reported == ["d0", "d1", "d2"]
-    manifest = engine.components.store.manifest()
+    manifest = engine.components.store.documents.manifest()
     assert sorted(manifest) == ["d0", "d1", "d2"]
     assert all(status == "complete" for _hash, status in manifest.values())
-    assert {c.doc_id for c in engine.components.store.iter_chunks()} == {"d0", "d1", "d2"}
+    assert {c.doc_id for c in engine.components.store.chunks.iterate()} == {"d0", "d1", "d2"}
 
 
 def test_unsupported_and_empty_files_are_reported_not_fatal(engine: Engine, tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_binary_file_named_as_text_is_refused_before_any_embedding(
     assert by_id["noise.txt"].status == "unsupported"
     assert "not text" in (by_id["noise.txt"].message or "")
     assert embedder.texts == by_id["good.md"].chunks  # the noise was never embedded
-    assert engine.components.store.get_document("noise.txt") is None
+    assert engine.components.store.documents.get("noise.txt") is None
 
 
 def test_unreadable_file_fails_alone(engine: Engine, tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_doc_ids_are_paths_relative_to_the_ingested_root(engine: Engine, tmp_pat
     (tmp_path / "root" / "sub").mkdir(parents=True)
     (tmp_path / "root" / "sub" / "n.md").write_text("Nested note about lighthouses.")
     engine.documents.ingest(sources_from_paths([tmp_path / "root"]))
-    assert engine.components.store.get_document("sub/n.md") is not None
+    assert engine.components.store.documents.get("sub/n.md") is not None
 
 
 @pytest.mark.slow
@@ -225,20 +225,20 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
 
     resumed = Engine(settings, embedder=embedder)
-    partial = resumed.components.store.manifest()
+    partial = resumed.components.store.documents.manifest()
     assert any(status == "pending" for _hash, status in partial.values())
     resumed.documents.ingest(sources_from_paths([docs]))
 
     clean = Engine(settings.model_copy(update={"data_dir": tmp_path / "clean"}), embedder=embedder)
     clean.documents.ingest(sources_from_paths([docs]))
     assert chunk_state(resumed) == chunk_state(clean)
-    manifest = resumed.components.store.manifest()
+    manifest = resumed.components.store.documents.manifest()
     assert all(status == "complete" for _hash, status in manifest.values())
     for doc_id in manifest:  # no orphans: every chunk belongs to a complete record
-        record = resumed.components.store.get_document(doc_id, with_text=False)
+        record = resumed.components.store.documents.get(doc_id, with_text=False)
         assert (
             record is not None
-            and len(resumed.components.store.chunk_ids(doc_id)) == record.n_chunks
+            and len(resumed.components.store.chunks.ids(doc_id)) == record.n_chunks
         )
 
 
@@ -255,6 +255,6 @@ def test_pdf_answers_cite_their_page(engine: Engine, tmp_path: Path) -> None:
     assert not answer.abstained
     citation = answer.citations[0]
     assert citation.page == 2 and "six months" in citation.quote
-    record = engine.components.store.get_document("manual.pdf")
+    record = engine.components.store.documents.get("manual.pdf")
     assert record is not None and record.text is not None
     assert record.text[citation.start : citation.end] == citation.quote

@@ -66,7 +66,7 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
         [Source(doc_id="slow.txt", source="test", name="slow.txt", text="v1.")]
     )
     assert first.count("added") == 1
-    before = sorted(engine.components.store.chunk_ids("slow.txt"))
+    before = sorted(engine.components.store.chunks.ids("slow.txt"))
 
     tight = Engine(settings.model_copy(update=TIGHT), embedder=embedder)
     started = time.perf_counter()
@@ -79,8 +79,8 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     assert {outcomes[k].status for k in GOOD} == {"added"}
     assert all(outcomes[k].code is None for k in GOOD)
     # the earlier version is kept whole: same chunks, same text
-    assert sorted(tight.components.store.chunk_ids("slow.txt")) == before
-    record = tight.components.store.get_document("slow.txt")
+    assert sorted(tight.components.store.chunks.ids("slow.txt")) == before
+    record = tight.components.store.documents.get("slow.txt")
     assert record is not None and record.text == "v1." and record.status == "complete"
     # it stopped at its budget (0.9 s), long before the whole document's work was done:
     # both are timed here, in the same run, so the bound holds on a slower machine too.

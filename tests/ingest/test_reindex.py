@@ -49,7 +49,7 @@ def test_an_old_store_answers_says_a_reindex_is_due_and_is_rebuilt(
     status = engine.health.readiness()
     assert status["format"] == STORE_FORMAT
     assert status["reindex_due"] is True and status["documents_to_reindex"] == DOCUMENTS
-    old_ids = set(engine.components.store.chunk_ids())
+    old_ids = set(engine.components.store.chunks.ids())
     # the old chunks still answer, with citations that verify (a line fragment here)
     before = _quote(engine, "When will the water supply to the north terrace be interrupted?")
     assert before.endswith("interrupted on")
@@ -62,7 +62,7 @@ def test_an_old_store_answers_says_a_reindex_is_due_and_is_rebuilt(
     status = engine.health.readiness()
     assert status["reindex_due"] is False and status["documents_to_reindex"] == 0
 
-    new_ids = set(engine.components.store.chunk_ids())
+    new_ids = set(engine.components.store.chunks.ids())
     assert not new_ids & old_ids  # every old chunk was replaced
     after = _quote(engine, "When will the water supply to the north terrace be interrupted?")
     assert " ".join(after.split()).endswith("while the main valve is replaced.")
