@@ -108,8 +108,10 @@ def create_app(
     app.include_router(chat_page.router)
     app.include_router(observability.router)
     _add_docs(app, settings, guard)
-    app.add_middleware(ConcurrencyLimit, limit=settings.max_concurrent_requests, paths=HEAVY_PATHS)
-    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    app.add_middleware(
+        ConcurrencyLimit, limit=settings.access.max_concurrent_requests, paths=HEAVY_PATHS
+    )
+    origins = [o.strip() for o in settings.access.cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
             CORSMiddleware,

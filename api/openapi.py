@@ -124,7 +124,7 @@ def _statuses(
         found.add(401)
         if require_admin in calls:
             found.add(403)
-    if keyed and settings.rate_limit_per_minute > 0:
+    if keyed and settings.access.rate_limit_per_minute > 0:
         found.add(429)
     if get_engine in calls or route.path_format in heavy and "POST" in (route.methods or ()):
         found.add(503)
@@ -140,7 +140,7 @@ def _narrow_top_k(schemas: dict[str, Any], settings: Settings) -> None:
         prop = schemas.get(name, {}).get("properties", {}).get("top_k")
         for option in (prop or {}).get("anyOf", [prop] if prop else []):
             if option.get("type") == "integer":
-                option["maximum"] = settings.max_top_k
+                option["maximum"] = settings.query.max_top_k
 
 
 def complete(

@@ -57,11 +57,11 @@ def parse_keys(text: str, where: str) -> list[tuple[bytes, Scope_]]:
 
 def load_keys(settings: Settings) -> list[tuple[bytes, Scope_]]:
     keys = []
-    if settings.api_keys is not None:
-        keys += parse_keys(settings.api_keys.get_secret_value(), "CITEQA_API_KEYS")
-    if settings.api_keys_file is not None:
+    if settings.access.api_keys is not None:
+        keys += parse_keys(settings.access.api_keys.get_secret_value(), "CITEQA_API_KEYS")
+    if settings.access.api_keys_file is not None:
         try:
-            text = settings.api_keys_file.read_text(encoding="utf-8")
+            text = settings.access.api_keys_file.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigurationError("CITEQA_API_KEYS_FILE cannot be read") from exc
         keys += parse_keys(text, "CITEQA_API_KEYS_FILE")
@@ -89,7 +89,7 @@ class Guard:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guard:
-        return cls(load_keys(settings), settings.rate_limit_per_minute)
+        return cls(load_keys(settings), settings.access.rate_limit_per_minute)
 
     @property
     def enabled(self) -> bool:

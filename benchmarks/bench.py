@@ -136,7 +136,9 @@ def bench_size(target: int, runs: int, n_questions: int) -> dict[str, Any]:
         vector = engine.components.embedder.embed_documents([q])[
             0
         ]  # no query cache: the real floor
-        found = engine.components.store.chunks.nearest_ids(vector, engine.settings.top_k, None)
+        found = engine.components.store.chunks.nearest_ids(
+            vector, engine.settings.query.top_k, None
+        )
         engine.components.store.chunks.get([cid for cid, _similarity in found])
         floor.append((time.perf_counter() - started) * 1000)
     row = {

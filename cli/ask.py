@@ -32,11 +32,11 @@ def ask(
 ) -> None:
     """Answer a question from the stored documents, with citations."""
     settings = current_settings()
-    url = server if server is not None else settings.server
+    url = server if server is not None else settings.client.server
     if url is not None:
         if not url.startswith(("http://", "https://")):
             fail(f"--server {url}: the URL must start with http:// or https://", 2)
-        key = settings.server_api_key
+        key = settings.client.api_key
         answer = _ask_server(url, question, top_k, key.get_secret_value() if key else None)
     else:
         engine = engine_of(settings)

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from pydantic import ValidationError
 
-from citeqa.errors import describe_validation
-from citeqa.settings import Settings
+from citeqa.settings import Settings, env_name
 
 if TYPE_CHECKING:
     from ingest.engine import Engine
@@ -39,14 +38,20 @@ def settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
+        errors = exc.errors()
+        where = (env_name(errors[0]["loc"]) if errors else None) or "settings"
+        message = errors[0]["msg"] if errors else "invalid value"
+        fail(f"invalid setting {where}: {message}", 2)
 
 
 def with_backend(current: Settings, backend: str) -> Settings:
     try:
         return Settings.model_validate({**current.model_dump(), "backend": backend})
     except ValidationError as exc:
-        fail(f"invalid setting {describe_validation(exc.errors(), 'settings')}", 2)
+        errors = exc.errors()
+        where = (env_name(errors[0]["loc"]) if errors else None) or "settings"
+        message = errors[0]["msg"] if errors else "invalid value"
+        fail(f"invalid setting {where}: {message}", 2)
 
 
 def engine(current: Settings | None = None) -> Engine:

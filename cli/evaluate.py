@@ -89,7 +89,7 @@ def eval_command(
             from citeqa.components.llm import ChatLLM
             from evals.judge import LLMJudge
 
-            if settings.llm_base_url is None and settings.llm_api_key is None:
+            if settings.llm.base_url is None and settings.llm.api_key is None:
                 fail("--judge needs an LLM: set CITEQA_LLM_BASE_URL or an API key", 2)
             llm_judge = LLMJudge(engine.components.llm or ChatLLM(settings))
         results = run_records(engine, records, top_k, judge=llm_judge)
@@ -142,7 +142,7 @@ def _refuse_unstored(  # type: ignore[no-untyped-def]
         return
     if not missing:
         fail(
-            f"the store ({engine.settings.data_dir}) holds no documents: pass --docs DIR, "
+            f"the store ({engine.settings.store.data_dir}) holds no documents: pass --docs DIR, "
             f"the folder of the documents {set_path.name} asks about",
             2,
         )

@@ -47,7 +47,7 @@ def serve(
             2,
         )
     if workers > 1:
-        if not settings.chroma_url:
+        if not settings.store.chroma_url:
             fail(
                 "--workers > 1 needs a Chroma server: the embedded store belongs to one "
                 "process. Start one with `chroma run --path DIR --port 8001` and set "
@@ -62,7 +62,7 @@ def serve(
             host=host,
             port=port,
             log_level=log_level,
-            log_config=logs.config(settings.log_format, log_level),
+            log_config=logs.config(settings.logging.format, log_level),
         )
         return
     uvicorn.run(
@@ -70,5 +70,5 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        log_config=logs.config(settings.log_format, log_level),
+        log_config=logs.config(settings.logging.format, log_level),
     )

@@ -32,7 +32,7 @@ def fresh_engine(
     and always measure the documents they name."""
     with tempfile.TemporaryDirectory(prefix="citeqa-eval-") as tmp:
         engine = Engine(
-            settings.model_copy(update={"data_dir": Path(tmp), "chroma_url": None}),
+            settings.replace(data_dir=Path(tmp), chroma_url=None),
             answer_model=answer_model,
         )
         engine.documents.ingest(sources_from_paths([docs]))
@@ -124,7 +124,7 @@ def run_records(
             answer, retrieval = engine.query.ask_with_candidates(record.question, top_k)
         else:
             answer = engine.query.ask(record.question, top_k)
-            k = top_k or engine.settings.top_k
+            k = top_k or engine.settings.query.top_k
             retrieval = engine.query.pipeline.run(record.question, k)
         chunks = [p.chunk for p in retrieval.passages]
         spans = locator.spans(record)

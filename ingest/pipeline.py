@@ -222,10 +222,10 @@ class IngestPipeline:
         # chunks per embedding call and store write; the embedder sorts each call's
         # texts by length into its own batches, so a call spans several of those, and
         # a stop request waits for one call at most (tests set it smaller)
-        self.write_batch = max(settings.embed_batch_size * 2, 128)
+        self.write_batch = max(settings.embedding.batch_size * 2, 128)
         # the embedded store takes a file lock against other writing processes
-        self._lock_dir = None if settings.chroma_url else settings.data_dir
-        self._limits = Limits.from_settings(settings)
+        self._lock_dir = None if settings.store.chroma_url else settings.store.data_dir
+        self._limits = Limits.from_settings(settings.ingest)
 
     def run(
         self,
@@ -327,9 +327,9 @@ class IngestPipeline:
             data = source.read()
         except OSError as exc:
             raise DocumentUnreadable(f"could not read {source.name}") from exc
-        if len(data) > self._settings.max_document_bytes:
+        if len(data) > self._settings.ingest.max_document_bytes:
             raise DocumentTooLarge(
-                f"{source.name} is larger than {self._settings.max_document_bytes} bytes"
+                f"{source.name} is larger than {self._settings.ingest.max_document_bytes} bytes"
             )
         return decompress(data, source.name, self._limits), inner_name(source.name)
 
@@ -371,7 +371,9 @@ class IngestPipeline:
             return DocumentOutcome(source.doc_id, "failed", message=exc.message, code=exc.code)
         size = len(data) if data is not None else len(source.text or "")
         seconds = deadline.seconds_for(
-            size, self._settings.processing_seconds_per_mb, self._settings.processing_min_seconds
+            size,
+            self._settings.ingest.processing_seconds_per_mb,
+            self._settings.ingest.processing_min_seconds,
         )
         try:
             with deadline.budget(seconds):
@@ -433,8 +435,8 @@ class IngestPipeline:
         deadline.check()
         passages = chunk_passages(
             structure,
-            self._settings.chunk_size,
-            self._settings.chunk_overlap,
+            self._settings.ingest.chunk_size,
+            self._settings.ingest.chunk_overlap,
             [start for start, _end in pages],
         )
         base_meta: dict[str, Any] = {

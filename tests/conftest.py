@@ -115,7 +115,7 @@ def engine(settings: Settings, embedder: Embedder) -> Engine:
 @pytest.fixture
 def reading_engine(settings: Settings, embedder: Embedder) -> Engine:
     """An engine with the reader on (CITEQA_READER=on) and the model trained with it."""
-    return Engine(settings.model_copy(update={"reader": "on"}), embedder=embedder)
+    return Engine(settings.replace(reader="on"), embedder=embedder)
 
 
 @pytest.fixture

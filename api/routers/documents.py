@@ -327,11 +327,11 @@ async def add_documents(
     """
     content_type = request.headers.get("content-type", "")
     length = int(request.headers.get("content-length") or 0)
-    if length > settings.max_document_bytes * settings.max_files_per_upload:
+    if length > settings.ingest.max_document_bytes * settings.ingest.max_files_per_upload:
         raise DocumentTooLarge("the request body is too large")
     if content_type.startswith("multipart/form-data"):
         upload = await _sources_from_form(
-            request, settings.max_document_bytes, settings.max_files_per_upload
+            request, settings.ingest.max_document_bytes, settings.ingest.max_files_per_upload
         )
         if all(upload.refusals):  # no file worth reading: the first one's error, at once
             _refuse(
@@ -343,9 +343,9 @@ async def add_documents(
             )
         sources = upload.sources
     elif content_type.startswith("application/json"):
-        if length > settings.max_document_bytes:
+        if length > settings.ingest.max_document_bytes:
             raise DocumentTooLarge(
-                f"the document is larger than {settings.max_document_bytes} bytes"
+                f"the document is larger than {settings.ingest.max_document_bytes} bytes"
             )
         sources = [await _source_from_json(request)]
     else:

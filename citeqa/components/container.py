@@ -71,7 +71,7 @@ class Components:
             settings=settings,
             embedder=embedder,
             store=store,
-            lexical=LexicalIndex(store, settings.lexical_hold_chunks),
+            lexical=LexicalIndex(store, settings.store.lexical_hold_chunks),
             answer_model=model,
             reader=reader if model.reader else None,
             llm=llm,

@@ -283,18 +283,22 @@ class OpenAIEmbedder:
     def __init__(self, model: str, settings: Settings) -> None:
         from openai import OpenAI
 
-        if settings.embed_api_key is None and settings.embed_base_url is None:
+        if settings.embedding.api_key is None and settings.embedding.base_url is None:
             raise ConfigurationError(
                 f"CITEQA_EMBED_MODEL=openai:{model} needs OPENAI_API_KEY (or CITEQA_EMBED_API_KEY)"
                 " or CITEQA_EMBED_BASE_URL"
             )
-        key = settings.embed_api_key.get_secret_value() if settings.embed_api_key else "unused"
+        key = (
+            settings.embedding.api_key.get_secret_value()
+            if settings.embedding.api_key
+            else "unused"
+        )
         # One retry layer: the client's own (bounded), with an explicit timeout.
         self._client = OpenAI(
-            api_key=key, base_url=settings.embed_base_url, timeout=30.0, max_retries=2
+            api_key=key, base_url=settings.embedding.base_url, timeout=30.0, max_retries=2
         )
         self._model = model
-        self._batch_size = settings.embed_batch_size
+        self._batch_size = settings.embedding.batch_size
         self._cache: LRU[str, list[float]] = LRU(QUERY_CACHE)
         self.name = f"openai:{model}"
         self.calls = 0
@@ -334,20 +338,20 @@ class OpenAIEmbedder:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    kind, _, model = settings.embed_model.partition(":")
+    kind, _, model = settings.embedding.model.partition(":")
     if kind == "local":
         if model.lower() not in ("all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"):
             raise ConfigurationError(
                 f"unknown local embedding model {model!r}; the offline model is all-MiniLM-L6-v2"
             )
         embedder = LocalMiniLMEmbedder(
-            batch_size=settings.embed_batch_size,
-            runtime=settings.embed_runtime,
-            device=settings.embed_device,
+            batch_size=settings.embedding.batch_size,
+            runtime=settings.embedding.runtime,
+            device=settings.embedding.device,
         )
-        if settings.embed_device == "cuda":
+        if settings.embedding.device == "cuda":
             _ = embedder.device  # no CUDA device is a configuration error at start-up
-        if settings.embed_runtime == "torch" and torch_extra_missing():
+        if settings.embedding.runtime == "torch" and torch_extra_missing():
             raise ConfigurationError(f"CITEQA_EMBED_RUNTIME=torch needs torch: {TORCH_EXTRA}")
         return embedder
     return OpenAIEmbedder(model, settings)

@@ -112,19 +112,19 @@ class ChatLLM:
     yields text deltas and closes the upstream response when its consumer stops."""
 
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        self.model = settings.llm_model
-        self.name = f"llm:{settings.llm_model}"
+        key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+        self.model = settings.llm.model
+        self.name = f"llm:{settings.llm.model}"
         self._settings = settings
         self._sleep = sleep
         self._client = openai.OpenAI(
-            base_url=settings.llm_base_url,
+            base_url=settings.llm.base_url,
             # Local servers need no key, but the client insists on one.
             api_key=key or "not-needed",
-            timeout=settings.llm_timeout,
+            timeout=settings.llm.timeout,
             max_retries=0,
         )
-        self._format = settings.llm_response_format
+        self._format = settings.llm.response_format
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -134,8 +134,8 @@ class ChatLLM:
     def _params(self, schema: dict[str, Any] | None, max_tokens: int | None) -> dict[str, Any]:
         params: dict[str, Any] = {
             "model": self.model,
-            "temperature": self._settings.llm_temperature,
-            "max_tokens": max_tokens or self._settings.llm_max_output_tokens,
+            "temperature": self._settings.llm.temperature,
+            "max_tokens": max_tokens or self._settings.llm.max_output_tokens,
         }
         if schema is not None and self._format == "json_schema":
             params["response_format"] = {
@@ -202,7 +202,7 @@ class ChatLLM:
                 assert isinstance(failure, _Failure)
                 failures += 1
                 log.warning("LLM stream broke (%s, after %d failures)", failure.kind, failures)
-                if yielded or not failure.retryable or failures > self._settings.llm_max_retries:
+                if yielded or not failure.retryable or failures > self._settings.llm.max_retries:
                     metrics.llm_requests.labels("failed").inc()
                     raise _final_error(failure) from None
                 metrics.llm_requests.labels("retried").inc()
@@ -244,7 +244,7 @@ class ChatLLM:
                 continue
             assert isinstance(failure, _Failure)
             failures += 1
-            total = self._settings.llm_max_retries + 1
+            total = self._settings.llm.max_retries + 1
             log.warning("LLM request failed (%s, attempt %d of %d)", failure.kind, failures, total)
             if not failure.retryable or failures >= total:
                 metrics.llm_requests.labels("failed").inc()
@@ -253,7 +253,7 @@ class ChatLLM:
             self._wait(failure, failures)
 
     def _wait(self, failure: _Failure, failures: int) -> None:
-        cap = self._settings.llm_retry_max_wait
+        cap = self._settings.llm.retry_max_wait
         if failure.retry_after is not None:
             if failure.retry_after > cap:
                 # The server asks for longer than we may wait: give up now, and pass its

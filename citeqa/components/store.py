@@ -105,16 +105,16 @@ def make_client(settings: Settings) -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
+    if settings.store.chroma_url:
+        url = urlparse(settings.store.chroma_url)
         return chromadb.HttpClient(
             host=url.hostname or "127.0.0.1",
             port=url.port or (443 if url.scheme == "https" else 8000),
             ssl=url.scheme == "https",
             settings=chroma_settings,
         )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.data_dir), settings=chroma_settings)
+    settings.store.data_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store.data_dir), settings=chroma_settings)
 
 
 class ChangeLog:
@@ -422,7 +422,7 @@ class ChromaStore:
     def __init__(self, settings: Settings, embedder_name: str, dimension: int) -> None:
         self.embedder_name = embedder_name
         self.dimension = dimension
-        self._prefix = settings.collection_prefix
+        self._prefix = settings.store.collection_prefix
         self._client = self._connect(settings)
         self._open_collections()
 

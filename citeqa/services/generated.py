@@ -57,8 +57,8 @@ class GeneratedBackend:
         prompt = build_prompt(
             standalone or question,
             retrieval.passages,
-            settings.llm_context_window,
-            settings.llm_max_output_tokens,
+            settings.llm.context_window,
+            settings.llm.max_output_tokens,
         )
         records: dict[str, DocumentRecord | None] = {}
 
@@ -99,7 +99,7 @@ class GeneratedBackend:
                 )
             )
         supported = [s for s in composer.sentences if s.supported]
-        kept = composer.sentences if settings.llm_unsupported == "mark" else supported
+        kept = composer.sentences if settings.llm.unsupported == "mark" else supported
         yield CitationsReady(citations)
         yield Done(
             Answer(
@@ -110,7 +110,7 @@ class GeneratedBackend:
                 backend=self.name,
                 timings_ms=Timings(retrieve=0, answer=0, total=0),
                 sentences=kept,
-                dropped_sentences=composer.unsupported if settings.llm_unsupported == "drop" else 0,
+                dropped_sentences=composer.unsupported if settings.llm.unsupported == "drop" else 0,
                 standalone_question=standalone,
                 searched_documents=retrieval.scope,
                 confidence=round(self._extractive.confidence(retrieval.candidates), 4)

@@ -44,7 +44,7 @@ class HealthService:
         parts = self.components
         parts.store.ping()
         return {
-            "store": "chroma-server" if parts.settings.chroma_url else "chroma-embedded",
+            "store": "chroma-server" if parts.settings.store.chroma_url else "chroma-embedded",
             "embedder": parts.embedder.name,
             "reader": parts.reader.name if parts.reader is not None else "off",
             "verifier": self.verifier_name(),

@@ -118,13 +118,13 @@ class QueryService:
         question = (question or "").strip()
         if not question:
             raise InvalidInput("the question is empty")
-        if count_tokens(question) > self.settings.max_question_tokens:
+        if count_tokens(question) > self.settings.query.max_question_tokens:
             raise QuestionTooLong(
-                f"the question is longer than {self.settings.max_question_tokens} tokens"
+                f"the question is longer than {self.settings.query.max_question_tokens} tokens"
             )
-        k = self.settings.top_k if top_k is None else top_k
-        if not 1 <= k <= self.settings.max_top_k:
-            raise InvalidInput(f"top_k must be between 1 and {self.settings.max_top_k}")
+        k = self.settings.query.top_k if top_k is None else top_k
+        if not 1 <= k <= self.settings.query.max_top_k:
+            raise InvalidInput(f"top_k must be between 1 and {self.settings.query.max_top_k}")
         return question, k
 
     def ask(
@@ -226,11 +226,11 @@ class QueryService:
             answer.abstained,
             len(answer.citations),
             timings.total,
-            f" question={answer.question!r}" if self.settings.log_questions else "",
+            f" question={answer.question!r}" if self.settings.logging.questions else "",
         )
 
     def _fallback_or_raise(self, exc: LLMUnavailable) -> str:
-        if self.settings.llm_fallback != "extractive":
+        if self.settings.llm.fallback != "extractive":
             raise exc
         log.warning("the LLM failed (%s); answering extractively", exc.code)
         return exc.code

@@ -31,6 +31,7 @@ from citeqa.errors import (
     DocumentUnreadable,
     UnsupportedDocumentType,
 )
+from citeqa.settings import IngestSettings
 
 # A file that unpacks to no more than this is never refused for its ratio: text of a
 # few repeated lines compresses far better than 100 to 1, and is no threat.
@@ -67,7 +68,7 @@ class Limits:
     max_member_bytes: int = 20 * 1024 * 1024
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Limits:
+    def from_settings(cls, settings: IngestSettings) -> Limits:
         return cls(
             max_bytes=settings.archive_max_bytes,
             max_members=settings.archive_max_members,

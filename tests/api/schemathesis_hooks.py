@@ -14,7 +14,7 @@ import schemathesis
 from citeqa.settings import Settings
 from citeqa.tokens import count_tokens
 
-LIMIT = Settings().max_question_tokens
+LIMIT = Settings().query.max_question_tokens
 
 
 def question_of(body: Any) -> str | None:

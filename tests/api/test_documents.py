@@ -124,7 +124,7 @@ def test_binary_upload_named_as_text_is_415_not_text_and_stores_nothing(
 
 
 def test_oversized_upload_is_413(settings: Settings, client: TestClient) -> None:
-    limit = settings.max_document_bytes
+    limit = settings.ingest.max_document_bytes
     response = client.post(
         "/v1/documents", files=[("files", ("big.txt", b"a" * (limit + 1), "text/plain"))]
     )

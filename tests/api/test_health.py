@@ -26,14 +26,12 @@ def test_the_reader_is_named_where_clients_look(
 ) -> None:
     from tests.api.conftest import make_app
 
-    with TestClient(make_app(settings.model_copy(update={"reader": "on"}), minilm)) as client:
+    with TestClient(make_app(settings.replace(reader="on"), minilm)) as client:
         ready = client.get("/readyz").json()
         assert ready["reader"] == "ms-marco-MiniLM-L-12-v2 (int8)"
         model = client.get("/v1/models").json()["data"][0]
         assert model["components"]["reader"] == ready["reader"]
-    verifying = settings.model_copy(
-        update={"answer": settings.answer.model_copy(update={"verifier": True})}
-    )
+    verifying = settings.replace(answer={"verifier": True})
     with TestClient(make_app(verifying, minilm)) as client:
         ready = client.get("/readyz").json()
         assert ready["verifier"] == "ms-marco-MiniLM-L-12-v2 (int8), fine-tuned for near-misses"

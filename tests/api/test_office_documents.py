@@ -207,7 +207,7 @@ def answering_client(settings: Settings, minilm: LocalMiniLMEmbedder) -> Iterato
     """The app with a low abstention threshold: these tests check how each format is read
     and cited, and one borderline table question must not depend on where the gold sets
     put the threshold (abstention is measured there)."""
-    low = settings.model_copy(update={"answer": AnswerSettings(threshold=0.05)})
+    low = settings.replace(answer=AnswerSettings(threshold=0.05))
     with TestClient(make_app(low, minilm)) as test_client:
         yield test_client
 

@@ -72,7 +72,7 @@ def test_the_try_it_requests_answer_as_shown(
     assert [docs for docs, _p, _b in requests] == ["examples", "examples"]
     shown = json.loads(blocks("json")[0])
     for i, (docs, path, body) in enumerate(requests):
-        fresh = settings.model_copy(update={"data_dir": settings.data_dir / f"store-{i}"})
+        fresh = settings.replace(data_dir=settings.store.data_dir / f"store-{i}")
         client = serving(docs, fresh, minilm)
         try:
             response = client.post(path, json=body)

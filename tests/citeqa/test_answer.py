@@ -93,7 +93,7 @@ def test_overlong_question_and_bad_top_k_are_refused_before_any_model_call(engin
     with pytest.raises(InvalidInput):
         engine.query.ask("why?", top_k=0)
     with pytest.raises(InvalidInput):
-        engine.query.ask("why?", top_k=engine.settings.max_top_k + 1)
+        engine.query.ask("why?", top_k=engine.settings.query.max_top_k + 1)
     assert engine.components.embedder.calls == calls
 
 

@@ -60,7 +60,7 @@ def test_openai_embeddings_through_the_real_client(data_dir: Path) -> None:
         assert state.requests >= 3
         # The same store refuses the local model: vectors of another space would be garbage.
         with pytest.raises(EmbedderMismatch):
-            Engine(settings.model_copy(update={"embed_model": "local:all-MiniLM-L6-v2"}))
+            Engine(settings.replace(embed_model="local:all-MiniLM-L6-v2"))
 
 
 def test_openai_errors_never_leak_upstream_text(data_dir: Path) -> None:
@@ -300,7 +300,7 @@ def test_embed_device_setting_is_checked(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(ValueError, match="embed_device"):
         Settings()
     monkeypatch.setenv("CITEQA_EMBED_DEVICE", "auto")
-    assert Settings().embed_device == "auto"
+    assert Settings().embedding.device == "auto"
     if not cuda_available():
         # asking for a GPU where there is none fails at start-up, not at the first query
         with pytest.raises(ConfigurationError, match="no CUDA device"):

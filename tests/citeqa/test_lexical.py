@@ -141,7 +141,7 @@ def test_a_store_too_large_to_hold_answers_the_same_from_ids(
     """Above CITEQA_LEXICAL_HOLD_CHUNKS the snapshot keeps chunk ids only and reads the
     candidates from the store: the same answers, suggestions and catching up."""
     engine.documents.ingest(sources_from_paths([REPO / "examples"]))
-    lean = Engine(settings.model_copy(update={"lexical_hold_chunks": 0}), embedder=embedder)
+    lean = Engine(settings.replace(lexical_hold_chunks=0), embedder=embedder)
     assert (
         engine.components.lexical.snapshot().holds_chunks
         and not lean.components.lexical.snapshot().holds_chunks

@@ -110,9 +110,7 @@ def test_a_named_version_is_searched_alone_and_the_other_is_not_cited(
     assert all(c.doc_id == "GPL-2.txt" for c in answer.citations)
 
     unscoped = Engine(
-        settings.model_copy(
-            update={"answer": settings.answer.model_copy(update={"document_scope": False})}
-        ),
+        settings.replace(answer={"document_scope": False}),
         embedder=embedder,
     )
     answer, retrieval = unscoped.query.ask_with_candidates(question)

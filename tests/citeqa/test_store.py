@@ -17,7 +17,7 @@ def test_opening_a_store_with_another_embedder_is_a_clear_error(
 
 
 def test_collection_prefix_separates_stores(engine: Engine, settings: Settings) -> None:
-    other = ChromaStore(settings.model_copy(update={"collection_prefix": "other"}), "x", 3)
+    other = ChromaStore(settings.replace(collection_prefix="other"), "x", 3)
     assert other.chunks.count() == 0
 
 

@@ -71,9 +71,7 @@ ATACMS_SENTENCE = "ATACMS systems or long-range strikes"
 
 
 def _verifying(settings: Settings, **answer: object) -> Settings:
-    return settings.model_copy(
-        update={"answer": settings.answer.model_copy(update={"verifier": True, **answer})}
-    )
+    return settings.replace(answer={"verifier": True, **answer})
 
 
 @pytest.mark.model

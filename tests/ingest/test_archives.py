@@ -169,7 +169,7 @@ def test_a_traversing_member_name_refuses_the_whole_archive(
 def test_too_many_members_refuse_the_archive(
     settings: Settings, embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
-    engine = Engine(settings.model_copy(update={"archive_max_members": 5}), embedder=embedder)
+    engine = Engine(settings.replace(archive_max_members=5), embedder=embedder)
     path = _zip(tmp_path / "many.zip", {f"n{i}.txt": b"note %d" % i for i in range(6)})
     message = _refused_whole(engine, path, "archive_too_large")
     assert "more than 5" in message and embedder.calls == 0

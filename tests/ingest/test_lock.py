@@ -60,7 +60,7 @@ def test_second_writer_fails_fast_with_a_clear_error(
     cli = subprocess.run(
         [sys.executable, "-m", "cli", "ingest", str(REPO / "examples")],
         cwd=REPO,
-        env={"CITEQA_DATA_DIR": str(settings.data_dir), "PATH": "/usr/bin:/bin"},
+        env={"CITEQA_DATA_DIR": str(settings.store.data_dir), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -55,7 +55,7 @@ def test_chunk_ids_are_deterministic_and_unique(
     engine: Engine, settings: Settings, embedder: CountingEmbedder, tmp_path: Path
 ) -> None:
     engine.documents.ingest(sources_from_paths([REPO / "examples"]))
-    other = Engine(settings.model_copy(update={"data_dir": tmp_path / "other"}), embedder=embedder)
+    other = Engine(settings.replace(data_dir=tmp_path / "other"), embedder=embedder)
     other.documents.ingest(sources_from_paths([REPO / "examples"]))
     ids = engine.components.store.chunks.ids()
     assert len(ids) == len(set(ids))
@@ -214,7 +214,7 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
             sys.executable,
             "-m",
             "tests.fixtures.kill_ingest",
-            str(settings.data_dir),
+            str(settings.store.data_dir),
             str(docs),
             str(die_at),
         ],
@@ -229,7 +229,7 @@ def test_ingest_killed_mid_run_then_rerun_gives_the_exact_chunk_set(
     assert any(status == "pending" for _hash, status in partial.values())
     resumed.documents.ingest(sources_from_paths([docs]))
 
-    clean = Engine(settings.model_copy(update={"data_dir": tmp_path / "clean"}), embedder=embedder)
+    clean = Engine(settings.replace(data_dir=tmp_path / "clean"), embedder=embedder)
     clean.documents.ingest(sources_from_paths([docs]))
     assert chunk_state(resumed) == chunk_state(clean)
     manifest = resumed.components.store.documents.manifest()

@@ -68,7 +68,7 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     assert first.count("added") == 1
     before = sorted(engine.components.store.chunks.ids("slow.txt"))
 
-    tight = Engine(settings.model_copy(update=TIGHT), embedder=embedder)
+    tight = Engine(settings.replace(**TIGHT), embedder=embedder)
     started = time.perf_counter()
     result = tight.documents.ingest(_sources())
     took = time.perf_counter() - started
@@ -87,7 +87,7 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
     # The rest: the same ingest without the slow document, into a fresh store; the whole:
     # segmenting the slow document alone, without a budget (a part of its work only)
     alone = Engine(
-        settings.model_copy(update={**TIGHT, "data_dir": settings.data_dir / "alone"}),
+        settings.replace(**{**TIGHT, "data_dir": settings.store.data_dir / "alone"}),
         embedder=embedder,
     )
     started = time.perf_counter()
@@ -103,7 +103,7 @@ def test_a_document_over_its_budget_fails_alone_and_leaves_the_store_unchanged(
 def test_without_a_budget_the_same_document_is_ingested(
     settings: Settings, embedder: CountingEmbedder
 ) -> None:
-    unlimited = settings.model_copy(update={"processing_seconds_per_mb": 0.0})
+    unlimited = settings.replace(processing_seconds_per_mb=0.0)
     engine = Engine(unlimited, embedder=embedder)
     result = engine.documents.ingest(_sources(SLOW[:30_000]))
     assert result.count("added") == 3 and result.count("failed") == 0
@@ -115,7 +115,7 @@ def test_the_api_reports_each_file_with_its_code(
 ) -> None:
     files = [("files", ("slow.txt", SLOW.encode(), "text/plain"))]
     files += [("files", (name, text.encode(), "text/plain")) for name, text in GOOD.items()]
-    with TestClient(make_app(settings.model_copy(update=TIGHT), minilm)) as client:
+    with TestClient(make_app(settings.replace(**TIGHT), minilm)) as client:
         response = client.post("/v1/documents", files=files)
         assert response.status_code == 207, response.text  # the good ones stored
         report = response.json()

@@ -103,7 +103,7 @@ def test_reindex_through_the_api_needs_an_admin_key(
     old_store: Path, settings: Settings, minilm: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CITEQA_API_KEYS", "reader-key-1:read,admin-key-1:admin")
-    keyed = Settings(data_dir=settings.data_dir)
+    keyed = Settings(data_dir=settings.store.data_dir)
     with TestClient(make_app(keyed, minilm)) as client:  # type: ignore[arg-type]
         read = {"Authorization": "Bearer reader-key-1"}
         admin = {"Authorization": "Bearer admin-key-1"}
