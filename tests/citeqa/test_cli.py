@@ -56,7 +56,7 @@ def test_errors_are_one_line_and_non_zero(
     assert code == 1 and err.strip() == "error: the question is empty"
     monkeypatch.setenv("CITEQA_CHUNK_SIZE", "nope")
     code, _, err = run_cli(monkeypatch, capsys, "ask", "hello?")
-    assert code == 2 and "chunk_size" in err
+    assert code == 2 and "invalid setting CITEQA_CHUNK_SIZE" in err
 
 
 def test_eval_gate_fails_when_a_threshold_is_missed(
