@@ -297,7 +297,7 @@ def test_a_gpu_runs_the_torch_runtime_and_cpu_keeps_onnx(monkeypatch: pytest.Mon
 
 def test_embed_device_setting_is_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CITEQA_EMBED_DEVICE", "gpu")
-    with pytest.raises(ValueError, match="embed_device"):
+    with pytest.raises(ValueError, match=r"embedding\.device"):
         Settings()
     monkeypatch.setenv("CITEQA_EMBED_DEVICE", "auto")
     assert Settings().embedding.device == "auto"
