@@ -507,35 +507,35 @@ class Settings(BaseSettings):
         "key is set, else the offline extractive answerer.",
     )
     store: StoreSettings = Field(
-        default_factory=lambda: StoreSettings(),
+        default_factory=StoreSettings,
         description="Where the chunks and documents are kept.",
     )
     embedding: EmbeddingSettings = Field(
-        default_factory=lambda: EmbeddingSettings(), description="The embedding model."
+        default_factory=EmbeddingSettings, description="The embedding model."
     )
     ingest: IngestSettings = Field(
-        default_factory=lambda: IngestSettings(),
+        default_factory=IngestSettings,
         description="Reading, chunking and the limits on what is uploaded.",
     )
     query: QuerySettings = Field(
-        default_factory=lambda: QuerySettings(), description="What a question may ask for."
+        default_factory=QuerySettings, description="What a question may ask for."
     )
     llm: LLMSettings = Field(
-        default_factory=lambda: LLMSettings(),
+        default_factory=LLMSettings,
         description="The OpenAI-compatible LLM that generates answers (with CITEQA_BACKEND).",
     )
     access: AccessSettings = Field(
-        default_factory=lambda: AccessSettings(), description="Who may call the API, and how much."
+        default_factory=AccessSettings, description="Who may call the API, and how much."
     )
     logging: LoggingSettings = Field(
-        default_factory=lambda: LoggingSettings(), description="The server's log lines."
+        default_factory=LoggingSettings, description="The server's log lines."
     )
     client: ClientSettings = Field(
-        default_factory=lambda: ClientSettings(),
+        default_factory=ClientSettings,
         description="The command line as a client of a running server.",
     )
     answer: AnswerSettings = Field(
-        default_factory=lambda: AnswerSettings(), description="Extractive answer tunables."
+        default_factory=AnswerSettings, description="Extractive answer tunables."
     )
 
     @classmethod
