@@ -138,7 +138,7 @@ def _refuse_unstored(  # type: ignore[no-untyped-def]
     engine, set_path: Path, docs: Path | None, missing: list[str]
 ) -> None:
     """An eval over a store without the set's documents would only measure their absence."""
-    if not missing and (docs is not None or engine.components.store.documents.manifest()):
+    if not missing and (docs is not None or engine.documents.ids()):
         return
     if not missing:
         fail(

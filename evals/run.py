@@ -48,7 +48,7 @@ class EvidenceLocator:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._doc_ids = list(engine.components.store.documents.manifest())
+        self._doc_ids = engine.documents.ids()
         self._texts: dict[str, tuple[str, list[int]]] = {}
 
     def resolve(self, gold: str) -> str | None:
@@ -71,7 +71,7 @@ class EvidenceLocator:
 
     def _text(self, doc_id: str) -> tuple[str, list[int]]:
         if doc_id not in self._texts:
-            record = self._engine.components.store.documents.get(doc_id)
+            record = self._engine.documents.records([doc_id]).get(doc_id)
             shown, where = display_map((record.text or "") if record else "")
             self._texts[doc_id] = (_comparable(shown), where)
         return self._texts[doc_id]
@@ -131,7 +131,7 @@ def run_records(
         confidence, good = _replayable(engine, record, retrieval, spans)
         passages = {c.id: c for c in chunks}.values()
         targets = [d for d in (locator.resolve(g) for g in record.target_docs()) if d]
-        docs = engine.components.store.documents.get_many([c.doc_id for c in answer.citations])
+        docs = engine.documents.records([c.doc_id for c in answer.citations])
         valid = sum(verifies(docs.get(c.doc_id), c.quote, c.start, c.end) for c in answer.citations)
         has_evidence = bool(spans)
         judged = None

@@ -5,7 +5,7 @@ side; the read path (`citeqa/`) never imports it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from citeqa.components.container import Components
@@ -40,6 +40,15 @@ class DocumentService:
         if record is None or record.status != "complete":
             raise DocumentNotFound(f"no document with id {doc_id!r}")
         return record
+
+    def ids(self) -> list[str]:
+        """The id of every stored document, whatever its status, in the store's order."""
+        return list(self.store.documents.manifest())
+
+    def records(self, doc_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """These documents' records, text included, whatever their status; ids not
+        stored are left out."""
+        return self.store.documents.get_many(doc_ids)
 
     def list_documents(self, limit: int = 50, offset: int = 0) -> tuple[list[DocumentRecord], int]:
         if not 1 <= limit <= 1000 or offset < 0:
