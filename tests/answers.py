@@ -5,10 +5,15 @@ a fingerprint of a set over ../shared copies none of it).
     python -m tests.answers write SET.jsonl DOCS OUT.json   # before a change
     python -m tests.answers check SET.jsonl DOCS OUT.json   # after: exit 1 on a difference
 
+`write` also records the digest of DOCS in corpora.json beside OUT.json: a set whose
+documents are built from the machine's files (evals/corpora.py) is compared only where
+they build to the same bytes.
+
 A refactor must leave every fingerprint as it was on the machine that wrote them (`check`
-is exact); tests/evals/test_same_answers.py checks the sets that build quickly on any
-machine, up to what floating point can move (`drifts`); a change meant to alter answers
-writes them anew in the same commit, where the diff shows which questions moved.
+is exact); tests/evals/test_same_answers.py checks every gold set on any machine (the
+real-formatted ones where their documents build to the same bytes), up to what floating
+point can move (`drifts`); a change meant to alter answers writes them anew in the same
+commit, where the diff shows which questions moved.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ def fingerprints(questions: Path, docs: Path) -> dict[str, Any]:
                 "answer": hashlib.sha256(answer.answer.encode()).hexdigest()[:16],
             }
     return found
+
+
+def corpus_digest(docs: Path) -> str:
+    """A digest of a folder of documents: every file's name and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in docs.iterdir() if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def differences(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
@@ -79,6 +92,10 @@ def main() -> int:
     if args.action == "write":
         args.snapshot.parent.mkdir(parents=True, exist_ok=True)
         args.snapshot.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
+        digests = args.snapshot.parent / "corpora.json"
+        known = json.loads(digests.read_text()) if digests.is_file() else {}
+        known[args.snapshot.stem] = corpus_digest(args.docs)
+        digests.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
         print(f"{len(got)} answers written to {args.snapshot}")
         return 0
     moved = differences(json.loads(args.snapshot.read_text()), got)
