@@ -114,9 +114,11 @@ def long_answer() -> Step:
 RECORD = """() => {
   window.samples = [];
   const list = document.getElementById('messages');
+  const before = document.querySelectorAll('li.assistant').length;
   const timer = setInterval(() => {
-    const last = [...document.querySelectorAll('li.assistant')].pop();
-    if (!last) return;
+    const items = document.querySelectorAll('li.assistant');
+    if (items.length <= before) return;  // the answer to come is not on the page yet
+    const last = items[items.length - 1];
     if (last.dataset.done) { clearInterval(timer); return; }
     window.samples.push({below: list.scrollHeight - list.scrollTop - list.clientHeight,
                          top: list.scrollTop, grown: list.scrollHeight > list.clientHeight});
