@@ -34,24 +34,25 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def refused(exc: ValidationError) -> NoReturn:
+    """Exit 2 naming the first refused setting as the environment names it."""
+    errors = exc.errors()
+    where = (env_name(errors[0]["loc"]) if errors else None) or "settings"
+    fail(f"invalid setting {where}: {errors[0]['msg'] if errors else 'invalid value'}", 2)
+
+
 def settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        errors = exc.errors()
-        where = (env_name(errors[0]["loc"]) if errors else None) or "settings"
-        message = errors[0]["msg"] if errors else "invalid value"
-        fail(f"invalid setting {where}: {message}", 2)
+        refused(exc)
 
 
 def with_backend(current: Settings, backend: str) -> Settings:
     try:
-        return Settings.model_validate({**current.model_dump(), "backend": backend})
+        return current.replace(backend=backend)
     except ValidationError as exc:
-        errors = exc.errors()
-        where = (env_name(errors[0]["loc"]) if errors else None) or "settings"
-        message = errors[0]["msg"] if errors else "invalid value"
-        fail(f"invalid setting {where}: {message}", 2)
+        refused(exc)
 
 
 def engine(current: Settings | None = None) -> Engine:
