@@ -39,13 +39,13 @@ class Engine:
         components: Components | None = None,
     ) -> None:
         """Parts given here replace those the settings describe (`components` replaces
-        them all). `stop`, when set, makes an ingest in progress roll back its
+        them all, with the settings they were built from). `stop`, when set, makes an ingest in progress roll back its
         unfinished group of documents and raise ShuttingDown."""
         if components is None:
             components = Components.build(
                 settings, embedder=embedder, llm=llm, answer_model=answer_model, reader=reader
             )
-        self.settings = settings
+        self.settings = components.settings  # those it was built from
         self.components = components
         self.query = QueryService(components)
         self.documents = DocumentService(components, stop)
