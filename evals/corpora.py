@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,14 @@ def source_bytes(path: Path) -> bytes:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(source_bytes(path)).hexdigest()
+
+
+def folder_files(folder: Path) -> Iterator[tuple[bytes, bytes]]:
+    """Each file under a built corpus folder, in path order, as what keys it: its name
+    and the sha256 of its bytes (training dumps and answer fingerprints are keyed so)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            yield path.name.encode(), hashlib.sha256(path.read_bytes()).digest()
 
 
 def build(name: str, dest: Path) -> Path:

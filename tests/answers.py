@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from citeqa.settings import Settings
+from evals.corpora import folder_files
 from evals.run import fresh_engine
 from evals.sets import load_set
 
@@ -47,8 +48,8 @@ def fingerprints(questions: Path, docs: Path) -> dict[str, Any]:
 def corpus_digest(docs: Path) -> str:
     """A digest of a folder of documents: every file's name and bytes."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in docs.iterdir() if p.is_file()):
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    for name, content in folder_files(docs):
+        digest.update(name + b"\0" + content)
     return digest.hexdigest()
 
 

@@ -96,14 +96,14 @@ def dump_code_key() -> str:
 
 def fingerprint(gold: GoldSet, docs: Path, reader: bool) -> str:
     from citeqa.answering.features import unit_features
+    from evals.corpora import folder_files
 
     digest = hashlib.sha256()
     digest.update(json.dumps(unit_features(reader)).encode())
     digest.update(gold.questions.read_bytes())
-    for path in sorted(docs.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for name, content in folder_files(docs):
+        digest.update(name)
+        digest.update(content)
     digest.update(dump_code_key().encode())
     return digest.hexdigest()[:16]
 
