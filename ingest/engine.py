@@ -39,8 +39,9 @@ class Engine:
         components: Components | None = None,
     ) -> None:
         """Parts given here replace those the settings describe (`components` replaces
-        them all, with the settings they were built from). `stop`, when set, makes an ingest in progress roll back its
-        unfinished group of documents and raise ShuttingDown."""
+        them all, with the settings they were built from). `stop`, when set, makes an
+        ingest in progress roll back its unfinished group of documents and raise
+        ShuttingDown."""
         if components is None:
             components = Components.build(
                 settings, embedder=embedder, llm=llm, answer_model=answer_model, reader=reader
