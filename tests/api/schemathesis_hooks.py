@@ -1,4 +1,5 @@
-"""Loaded by the schemathesis CLI (SCHEMATHESIS_HOOKS) in tests/api/test_schema_fuzz.py.
+"""Loaded by schemathesis through the checkout's schemathesis.toml (`hooks`), whoever runs
+it from the root: tests/api/test_schema_fuzz.py, or a user as the README says.
 
 The one rule of a request that no JSON Schema keyword can state: a question's length in
 cl100k tokens (CITEQA_MAX_QUESTION_TOKENS; the schema bounds its characters). Generated
