@@ -141,6 +141,15 @@ class StoreSettings(BaseModel):
         "has only their ids kept and each query reads its candidates from the store (at "
         "100k chunks: peak memory 1.6 instead of 2.3 GB, about 5 ms more a query).",
     )
+    ef_search: int = Field(
+        256,
+        ge=10,
+        le=4096,
+        description="Candidates Chroma's HNSW graph keeps while it searches the chunk "
+        "vectors; higher finds more of the true nearest chunks. A property of the store: "
+        "a store opened with another value is changed to it (an embedded store at once; a "
+        "Chroma server from its next start).",
+    )
 
     @field_validator("chroma_url")
     @classmethod

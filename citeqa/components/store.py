@@ -423,6 +423,7 @@ class ChromaStore:
         self.embedder_name = embedder_name
         self.dimension = dimension
         self._prefix = settings.store.collection_prefix
+        self._ef_search = settings.store.ef_search
         self._client = self._connect(settings)
         self._open_collections()
 
@@ -432,12 +433,18 @@ class ChromaStore:
 
     @store_call
     def _open_collections(self) -> None:
+        hnsw = {"space": "cosine", "ef_construction": 128, "ef_search": self._ef_search}
         chunks = self._client.get_or_create_collection(
             f"{self._prefix}_chunks",
             embedding_function=None,
-            configuration={"hnsw": {"space": "cosine", "ef_construction": 128, "ef_search": 64}},
+            configuration={"hnsw": hnsw},
             metadata={"embedder": self.embedder_name, "dimension": self.dimension},
         )
+        # the configuration above is a new collection's; an existing one keeps its own
+        # until changed, and the change reaches searches in a process that has not yet
+        # loaded the graph (this one, before its first query)
+        if (chunks.configuration or {}).get("hnsw", {}).get("ef_search") != self._ef_search:
+            chunks.modify(configuration={"hnsw": {"ef_search": self._ef_search}})
         meta = chunks.metadata or {}
         if meta.get("embedder") != self.embedder_name or meta.get("dimension") != self.dimension:
             raise EmbedderMismatch(
