@@ -64,7 +64,10 @@ class Retriever:
                 passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
                 passage.bm25 = score
-        ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.id))
+        # RRF scores tie often (dense rank r alone against lexical rank r alone); ties go
+        # by place in the documents, not by chunk id: an id hashes the document's source
+        # path, so the same files stored from another folder would be ranked otherwise
+        ranked = sorted(fused.values(), key=lambda p: (-p.score, p.chunk.doc_id, p.chunk.index))
         ranked = ranked[: max(top_k, self.rerank_depth)]
         for rank, passage in enumerate(ranked, start=1):
             passage.fused_rank = rank

@@ -10,11 +10,10 @@ documents are built from the machine's files (evals/corpora.py) is compared only
 they build to the same bytes.
 
 A refactor must leave every fingerprint as it was on the machine that wrote them (`check`
-is exact, up to the edge of what Chroma's approximate search finds when a store is built
-again: on the real-formatted sets a question or two can move between builds);
-tests/evals/test_same_answers.py checks the seed, paraphrase and examples sets on any
-machine, up to what floating point can move (`drifts`); a change meant to alter answers
-writes them anew in the same commit, where the diff shows which questions moved.
+is exact); tests/evals/test_same_answers.py checks every gold set on any machine (the
+real-formatted ones where their documents build to the same bytes), up to what floating
+point can move (`drifts`); a change meant to alter answers writes them anew in the same
+commit, where the diff shows which questions moved.
 """
 
 from __future__ import annotations
