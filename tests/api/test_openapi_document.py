@@ -102,6 +102,55 @@ def test_links_lead_from_upload_and_model_list(client: TestClient) -> None:
     assert client.get("/v1/models").json()["data"][0]["id"] == "citeqa"
 
 
+# How to get each response a link starts from: (method, path, status) -> a request that
+# answers with it. A link from a response not named here fails the test below.
+LINK_SOURCES: dict[tuple[str, str, str], tuple[str, str, dict[str, Any]]] = {
+    ("post", "/v1/documents", "200"): (
+        "POST",
+        "/v1/documents",
+        {"json": {"doc_id": "linked.md", "text": "The ferry leaves at noon."}},
+    ),
+    ("post", "/v1/documents", "202"): (
+        "POST",
+        "/v1/documents?wait=false",
+        {"files": [("files", ("queued.txt", b"The tram stops at dusk.", "text/plain"))]},
+    ),
+    ("get", "/v1/models", "200"): ("GET", "/v1/models", {}),
+}
+
+
+def _pointer(body: Any, expression: str) -> Any:
+    """A `$response.body#/a/0/b` runtime expression evaluated on a response body."""
+    prefix = "$response.body#"
+    assert expression.startswith(prefix), expression
+    for part in expression[len(prefix) :].strip("/").split("/"):
+        body = body[int(part)] if isinstance(body, list) else body[part]
+    return body
+
+
+def test_every_link_of_the_document_leads_somewhere(client: TestClient) -> None:
+    """Each link, followed as a stateful client would: the response it starts from is
+    made, its expressions are read from it, and the operation it names answers 2xx."""
+    document = client.get("/openapi.json").json()
+    by_id = {op["operationId"]: key for key, op in operations(document).items()}
+    followed = 0
+    for (method, path), op in operations(document).items():
+        for status, response in op["responses"].items():
+            for name, link in response.get("links", {}).items():
+                assert (method, path, status) in LINK_SOURCES, (method, path, status, name)
+                verb, url, kwargs = LINK_SOURCES[(method, path, status)]
+                source = client.request(verb, url, **kwargs)
+                assert str(source.status_code) == status, (name, source.text)
+                target_method, target_path = by_id[link["operationId"]]
+                for parameter, expression in link["parameters"].items():
+                    value = _pointer(source.json(), expression)
+                    target_path = target_path.replace("{" + parameter + "}", str(value))
+                answer = client.request(target_method.upper(), target_path)
+                assert 200 <= answer.status_code < 300, (name, target_path, answer.text)
+                followed += 1
+    assert followed >= 4
+
+
 def test_405_names_every_method_of_the_path(client: TestClient) -> None:
     for method, path, allow in [
         ("TRACE", "/v1/documents/x.md", "DELETE, GET, PATCH"),
