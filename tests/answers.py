@@ -45,6 +45,12 @@ def fingerprints(questions: Path, docs: Path) -> dict[str, Any]:
     return found
 
 
+def recorded_digests(snapshot: Path) -> dict[str, str]:
+    """The corpus digests recorded beside a fingerprint file (corpora.json), by set."""
+    path = snapshot.parent / "corpora.json"
+    return json.loads(path.read_text()) if path.is_file() else {}  # type: ignore[no-any-return]
+
+
 def corpus_digest(docs: Path) -> str:
     """A digest of a folder of documents: every file's name and bytes."""
     digest = hashlib.sha256()
@@ -93,15 +99,15 @@ def main() -> int:
     if args.action == "write":
         args.snapshot.parent.mkdir(parents=True, exist_ok=True)
         args.snapshot.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
-        digests = args.snapshot.parent / "corpora.json"
-        known = json.loads(digests.read_text()) if digests.is_file() else {}
+        known = recorded_digests(args.snapshot)
         known[args.snapshot.stem] = corpus_digest(args.docs)
-        digests.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+        (args.snapshot.parent / "corpora.json").write_text(
+            json.dumps(known, indent=1, sort_keys=True) + "\n"
+        )
         print(f"{len(got)} answers written to {args.snapshot}")
         return 0
-    recorded = args.snapshot.parent / "corpora.json"
-    known = json.loads(recorded.read_text()) if recorded.is_file() else {}
-    if known.get(args.snapshot.stem) not in (None, corpus_digest(args.docs)):
+    recorded = recorded_digests(args.snapshot).get(args.snapshot.stem)
+    if recorded not in (None, corpus_digest(args.docs)):
         print(f"note: {args.docs} is not the corpus these fingerprints were written over")
     moved = differences(json.loads(args.snapshot.read_text()), got)
     for line in moved:
