@@ -1,9 +1,9 @@
-"""The reader's cost: query latency with the reader on and off (and the verifier's, which
-the default answer path runs: reader off, verifier on), against a standard
-"retrieve 20, rerank with the same cross-encoder" pipeline (a plain LlamaIndex
-VectorStoreIndex retriever over the same embedding model, and a node postprocessor that
-scores the 20 passages with the same ONNX session), over the same corpus and questions,
-measured in one run; and the memory the reader adds.
+"""The reader's cost: query latency with the reader on and off (the verifier as
+configured: off unless CITEQA_ANSWER__VERIFIER=true; `bare` turns it off whatever the
+setting), against a standard "retrieve 20, rerank with the same cross-encoder"
+pipeline (a plain LlamaIndex VectorStoreIndex retriever over the same embedding model,
+and a node postprocessor that scores the 20 passages with the same ONNX session), over
+the same corpus and questions, measured in one run; and the memory the reader adds.
 
     python -m benchmarks.reader --docs build/corpora/licences \\
         --questions evals/sets/licences.jsonl --out benchmarks/reader.json
