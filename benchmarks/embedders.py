@@ -87,6 +87,19 @@ class Bge:
         return out
 
 
+def model_inputs(chunks: Sequence[Any]) -> list[str]:
+    """What the ingest gives the embedding model for each chunk: its document's context
+    and heading path, then its display text."""
+    from citeqa.segment import embedding_input
+
+    return [
+        embedding_input(
+            c.text, c.metadata.get("context") or c.metadata.get("title"), c.metadata.get("headings")
+        )[0]
+        for c in chunks
+    ]
+
+
 def _recalls(hits: list[int | None]) -> dict[str, float]:
     """Share of questions whose first hit is within k (hits: 0-based rank or None)."""
     n = max(len(hits), 1)
@@ -95,7 +108,6 @@ def _recalls(hits: list[int | None]) -> dict[str, float]:
 
 def measure_set(name: str, questions: Path, docs: Path, models: dict[str, Any]) -> dict[str, Any]:
     from citeqa.retrieve import RRF_K
-    from citeqa.segment import embedding_input
     from citeqa.settings import Settings
     from citeqa.text import question_terms
     from evals.run import EvidenceLocator, _overlaps, fresh_engine
@@ -107,14 +119,7 @@ def measure_set(name: str, questions: Path, docs: Path, models: dict[str, Any]) 
         snapshot = engine.components.lexical.snapshot()
         chunks = snapshot.chunks
         row_of = {c.id: i for i, c in enumerate(chunks)}
-        inputs = [
-            embedding_input(
-                c.text,
-                c.metadata.get("context") or c.metadata.get("title"),
-                c.metadata.get("headings"),
-            )[0]
-            for c in chunks
-        ]
+        inputs = model_inputs(chunks)
         asked = []
         for record in records:
             spans = [s for s in locator.spans(record) if s[1] is not None]
@@ -152,18 +157,12 @@ def measure_set(name: str, questions: Path, docs: Path, models: dict[str, Any]) 
 
 def speed(docs: Path, models: dict[str, Any], rounds: int = 3) -> dict[str, Any]:
     """Chunks a second each model embeds over the set's chunks (median of `rounds`)."""
-    from citeqa.segment import embedding_input
     from citeqa.settings import Settings
     from evals.run import fresh_engine
 
     with fresh_engine(Settings(), docs) as engine:
         chunks = engine.components.lexical.snapshot().chunks
-    inputs = [
-        embedding_input(
-            c.text, c.metadata.get("context") or c.metadata.get("title"), c.metadata.get("headings")
-        )[0]
-        for c in chunks
-    ]
+    inputs = model_inputs(chunks)
     seconds: dict[str, list[float]] = {label: [] for label in models}
     for _round in range(rounds):
         for label, (encode_docs, _query) in models.items():
