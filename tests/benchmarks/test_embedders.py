@@ -11,6 +11,7 @@ import pytest
 from benchmarks import embedders
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.model  # real models, and recall judged over real chunks
 
 
 @pytest.fixture(scope="module")
