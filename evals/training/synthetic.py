@@ -33,7 +33,6 @@ sentence's words, and what it teaches does not carry to questions people write.
 
 from __future__ import annotations
 
-import gzip
 import random
 import re
 from dataclasses import dataclass
@@ -99,24 +98,18 @@ class Source:
     sentences: list[str]
 
 
-def read(path: Path) -> str:
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
-    return data.decode("utf-8", errors="replace")
-
-
 def sources(root: Path = DOC) -> list[Source]:
     """The documents of SOURCES found here, as sentences of 6 to 60 words (display text,
     as the engine reads it)."""
     from citeqa.segment import display_text, sentence_spans
+    from evals.corpora import source_bytes
 
     found = []
     for name in SOURCES:
         path = root / name
         if not path.is_file():
             continue
-        text = display_text(read(path))
+        text = display_text(source_bytes(path).decode("utf-8", errors="replace"))
         sentences = [" ".join(text[a:b].split()) for a, b in sentence_spans(text)]
         kept = [c for c in (_clean(s) for s in sentences) if c is not None]
         title = name.split("/")[0] + " " + Path(name).name.removesuffix(".gz")

@@ -3,6 +3,7 @@ documents no gold set reads, each with its sentence, and the near-misses around 
 
 from __future__ import annotations
 
+import gzip
 import random
 from pathlib import Path
 
@@ -61,9 +62,7 @@ def test_each_question_has_its_sentence_and_near_misses_only_around_it() -> None
 
 def test_sources_skip_what_this_machine_lacks(tmp_path: Path) -> None:
     (tmp_path / "bash").mkdir()
-    (tmp_path / "bash" / "NEWS.gz").write_bytes(
-        __import__("gzip").compress(" ".join(SENTENCES).encode())
-    )
+    (tmp_path / "bash" / "NEWS.gz").write_bytes(gzip.compress(" ".join(SENTENCES).encode()))
     found = synthetic.sources(tmp_path)
     assert [s.name for s in found] == ["bash/NEWS.gz"]
     assert found[0].sentences and all(len(s.split()) >= 6 for s in found[0].sentences)
