@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from citeqa.components.minilm_onnx import padded
+
 if TYPE_CHECKING:
     from evals.training.registry import GoldSet
 
@@ -74,16 +76,7 @@ class Bge:
         for start in range(0, len(order), batch):
             chosen = order[start : start + batch]
             encodings = self.tokenizer.encode_batch([texts[i] for i in chosen])
-            width = max(len(e.ids) for e in encodings)
-            ids = np.zeros((len(chosen), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, e in enumerate(encodings):
-                ids[row, : len(e.ids)] = e.ids
-                mask[row, : len(e.ids)] = 1
-            (states,) = self.session.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )
+            (states,) = self.session.run(None, padded(encodings))
             cls = states[:, 0, :]
             out[chosen] = cls / np.maximum(np.linalg.norm(cls, axis=1, keepdims=True), 1e-12)
         return out
@@ -109,7 +102,7 @@ def _recalls(hits: list[int | None]) -> dict[str, float]:
 
 
 def measure_set(name: str, questions: Path, docs: Path, models: dict[str, Any]) -> dict[str, Any]:
-    from citeqa.retrieve import RRF_K
+    from citeqa.retrieve import rrf
     from citeqa.settings import Settings
     from citeqa.text import question_terms
     from evals.run import EvidenceLocator, _overlaps, fresh_engine
@@ -142,11 +135,7 @@ def measure_set(name: str, questions: Path, docs: Path, models: dict[str, Any]) 
                 scores = matrix @ encode_query(question)
                 dense = [int(i) for i in np.argsort(-scores, kind="stable")[:DEPTH]]
                 dense_hits.append(next((r for r, i in enumerate(dense) if i in gold), None))
-                fused: dict[int, float] = {}
-                for rank, i in enumerate(dense, start=1):
-                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
-                for rank, i in enumerate(lexical, start=1):
-                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
+                fused = rrf(dense, lexical)
                 ranked = sorted(fused, key=lambda i: (-fused[i], chunks[i].doc_id, chunks[i].index))
                 fused_hits.append(next((r for r, i in enumerate(ranked) if i in gold), None))
             figures["models"][label] = {

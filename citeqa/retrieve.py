@@ -8,7 +8,8 @@ and scores no answers: reranking them is the query pipeline's next step (citeqa.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable, Iterable
+from typing import Any, TypeVar
 
 from citeqa.components.embedder import Embedder
 from citeqa.components.store import ChunkSource
@@ -18,7 +19,18 @@ from citeqa.lexical import LexicalIndex, LexicalSnapshot
 from citeqa.scope import named_documents
 from citeqa.text import question_terms
 
+K = TypeVar("K", bound=Hashable)
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
+
+
+def rrf(*rankings: Iterable[K]) -> dict[K, float]:
+    """Reciprocal rank fusion: each key's sum, over the rankings that hold it, of
+    1 / (RRF_K + its rank there), ranks counted from 1."""
+    fused: dict[K, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
+    return fused
 
 
 class Retriever:
@@ -53,15 +65,15 @@ class Retriever:
         dense = self._dense(snapshot, vector, depth, where)
         lexical = snapshot.search(wanted, depth, filters)
 
+        scores = rrf([c.id for c, _s in dense], [c.id for c, _s in lexical])
         fused: dict[str, Passage] = {}
         for rank, (chunk, _score) in enumerate(dense, start=1):
-            fused[chunk.id] = Passage(chunk, 1.0 / (RRF_K + rank), rank, None)
+            fused[chunk.id] = Passage(chunk, scores[chunk.id], rank, None)
         for rank, (chunk, score) in enumerate(lexical, start=1):
             passage = fused.get(chunk.id)
             if passage is None:
-                fused[chunk.id] = Passage(chunk, 1.0 / (RRF_K + rank), None, rank, score)
+                fused[chunk.id] = Passage(chunk, scores[chunk.id], None, rank, score)
             else:
-                passage.score += 1.0 / (RRF_K + rank)
                 passage.lexical_rank = rank
                 passage.bm25 = score
         # RRF scores tie often (dense rank r alone against lexical rank r alone); ties go

@@ -77,7 +77,7 @@ def slots(question: str) -> list[Slot]:
     return sorted(found, key=lambda s: s.start)
 
 
-def _shape(kind: str, text: str) -> str:
+def value_shape(kind: str, text: str) -> str:
     """Values are swapped only for values of the same shape (a version for a version)."""
     if kind == "number":
         return f"number:{text.count('.')}"
@@ -105,9 +105,9 @@ def near_misses(records: Iterable[EvalRecord], per_question: int = 2) -> list[Ev
     found_slots = {r.id: slots(r.question) for r in chosen}
     for record in chosen:
         for slot in found_slots[record.id]:
-            pools.setdefault(_shape(slot.kind, slot.text), {}).setdefault(slot.text, set()).add(
-                record.id
-            )
+            pools.setdefault(value_shape(slot.kind, slot.text), {}).setdefault(
+                slot.text, set()
+            ).add(record.id)
     made: list[EvalRecord] = []
     for record in chosen:
         if not record.answerable:
@@ -126,7 +126,7 @@ def near_misses(records: Iterable[EvalRecord], per_question: int = 2) -> list[Ev
             slot = _pick(f"{record.id}/{kind}/slot", by_kind[kind])
             options = sorted(
                 value
-                for value, users in pools.get(_shape(kind, slot.text), {}).items()
+                for value, users in pools.get(value_shape(kind, slot.text), {}).items()
                 if record.id not in users and _normal(value) not in guarded
             )
             if not options:

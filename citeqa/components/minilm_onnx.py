@@ -283,17 +283,9 @@ class OnnxMiniLM:
         pooled_spans: list[list[np.ndarray | None]] = [[] for _ in texts]
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]  # similar lengths: little padding
-            width = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                pieces = encodings[i].ids
-                ids[row, : len(pieces)] = pieces
-                mask[row, : len(pieces)] = 1
-            (hidden,) = self._session.run(
-                None,
-                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-            )
+            feed = padded([encodings[i] for i in batch])
+            mask = feed["attention_mask"]
+            (hidden,) = self._session.run(None, feed)
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             result[batch] = _unit(pooled)
@@ -306,6 +298,21 @@ class OnnxMiniLM:
                         spans[i],
                     )
         return result, pooled_spans
+
+
+def padded(encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+    """A BERT-style model's inputs for a batch of tokenizer encodings: word pieces,
+    attention mask and segment ids, each row padded with zeros to the longest."""
+    width = max((len(e.ids) for e in encodings), default=0)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    types = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n] = e.ids
+        mask[row, :n] = 1
+        types[row, :n] = e.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 def _unit(matrix: np.ndarray) -> np.ndarray:

@@ -23,11 +23,12 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from citeqa.cache import LRU
+from citeqa.components.minilm_onnx import padded
 from citeqa.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -139,19 +140,9 @@ class CrossEncoderReader:
         logits = [0.0] * len(texts)
         for start in range(0, len(order), BATCH):
             batch = order[start : start + BATCH]
-            width = max(len(encodings[i].ids) for i in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            types = np.zeros_like(ids)
-            for row, i in enumerate(batch):
-                encoding = encodings[i]
-                n = len(encoding.ids)
-                ids[row, :n] = encoding.ids
-                mask[row, :n] = 1
-                types[row, :n] = encoding.type_ids
-            feed: dict[str, Any] = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self._inputs:
-                feed["token_type_ids"] = types
+            feed = padded([encodings[i] for i in batch])
+            if "token_type_ids" not in self._inputs:
+                del feed["token_type_ids"]
             out = self._session.run(None, feed)[0]
             for row, i in enumerate(batch):
                 logits[i] = float(np.asarray(out[row]).reshape(-1)[-1])

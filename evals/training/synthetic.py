@@ -155,7 +155,7 @@ def _overlap(a: str, b: str) -> int:
 
 def document_pairs(source: Source, rng: random.Random) -> list[Pair]:
     from citeqa.answering.scorer import reader_text
-    from evals.nearmiss import Slot, _shape, slots
+    from evals.nearmiss import Slot, slots, value_shape
 
     sentences = source.sentences
     if len(sentences) < 3:
@@ -172,7 +172,7 @@ def document_pairs(source: Source, rng: random.Random) -> list[Pair]:
     values: dict[str, set[str]] = {}
     for sentence in sentences:
         for slot in slots(sentence):
-            values.setdefault(_shape(slot.kind, slot.text), set()).add(slot.text)
+            values.setdefault(value_shape(slot.kind, slot.text), set()).add(slot.text)
     chosen = sorted(rng.sample(range(len(sentences)), min(SENTENCES_PER_DOCUMENT, len(sentences))))
     pairs: list[Pair] = []
     for i in chosen:
@@ -197,7 +197,7 @@ def document_pairs(source: Source, rng: random.Random) -> list[Pair]:
             swap = rng.choice(others)
             options = sorted(
                 v
-                for v in values.get(_shape(swap.kind, swap.text), set())
+                for v in values.get(value_shape(swap.kind, swap.text), set())
                 if v.lower() not in sentence.lower() and v != swap.text
             )
             if options:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from citeqa.components.embedder import Embedder
 from citeqa.filters import Filters
+from citeqa.retrieve import RRF_K, rrf
 from citeqa.settings import Settings
 from evals.sets import load_set
 from ingest.engine import Engine
@@ -16,6 +17,19 @@ def test_hybrid_retrieval_ranks_the_atacms_passage_first(seed_engine: Engine) ->
     retrieval = seed_engine.query.pipeline.run("What remains prohibited for Ukraine?", 3)
     assert "ATACMS" in retrieval.passages[0].chunk.text
     assert retrieval.passages[0].lexical_rank == 1
+
+
+def test_rrf_sums_reciprocal_ranks_over_the_rankings_that_hold_a_key() -> None:
+    fused = rrf(["a", "b", "c"], ["c", "d"])
+    assert fused == {
+        "a": 1 / (RRF_K + 1),
+        "b": 1 / (RRF_K + 2),
+        "c": 1 / (RRF_K + 3) + 1 / (RRF_K + 1),
+        "d": 1 / (RRF_K + 2),
+    }
+    # found by both, third and first, beats first in one alone
+    assert max(fused, key=fused.__getitem__) == "c"
+    assert rrf() == {} and rrf([], ["x"]) == {"x": 1 / (RRF_K + 1)}
 
 
 def test_filters_restrict_dense_and_bm25_alike(engine: Engine) -> None:
