@@ -263,17 +263,10 @@ def _tokenizer(path: Path) -> Any:
 def _batch(tokenizer: Any, pairs: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
     import torch
 
+    from citeqa.components.minilm_onnx import padded
+
     encodings = tokenizer.encode_batch(list(pairs))
-    width = max(len(e.ids) for e in encodings)
-    ids = torch.zeros(len(encodings), width, dtype=torch.long)
-    types = torch.zeros_like(ids)
-    mask = torch.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n] = torch.tensor(e.ids)
-        types[row, :n] = torch.tensor(e.type_ids)
-        mask[row, :n] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+    return {name: torch.from_numpy(value) for name, value in padded(encodings).items()}
 
 
 def trainable(name: str) -> bool:
