@@ -36,6 +36,9 @@ def gold_sets(shared: Path) -> list[GoldSet]:
         GoldSet("sysdocs", "sysdocs", SETS / "sysdocs.jsonl"),
         GoldSet("markdown", "markdown", SETS / "markdown.jsonl"),
         GoldSet("pdfs", "pdfs", SETS / "pdfs.jsonl"),
+        GoldSet("textdocs", "textdocs", SETS / "textdocs.jsonl"),
+        GoldSet("pyhtml", "pyhtml", SETS / "pyhtml.jsonl"),
+        GoldSet("manpdfs", "manpdfs", SETS / "manpdfs.jsonl"),
         GoldSet("squad2", "squad2", squad2 / "qa.jsonl", squad2 / "docs", public=True),
         GoldSet(
             "realtimeqa", "realtimeqa", realtimeqa / "qa.jsonl", realtimeqa / "docs", public=True
