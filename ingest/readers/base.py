@@ -12,6 +12,12 @@ from citeqa.errors import NotText
 # Invisible characters that can hide text from a reader but not from a model.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Terminal formatting as grotty and coloured logs write it: escape sequences (ECMA-48:
+# CSI, "ESC [ 1 m", and the shorter ones such as "ESC ( B") and overstrikes ("N
+# backspace N" bold, "_ backspace x" underline). Dropping only the control characters
+# left "[1mNAME[0m" and "NNAAMMEE" in the text.
+_TERMINAL_ESCAPE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]|[ -/]*[0-~])")
+_OVERSTRUCK = re.compile("[^\n]\x08")
 
 @dataclass
 class LoadedDocument:
@@ -24,11 +30,16 @@ class LoadedDocument:
 
 
 def clean_text(text: str) -> tuple[str, int]:
-    """Normalise newlines and drop control and invisible characters; returns the count
-    of invisible characters removed so the caller can flag them."""
+    """Normalise newlines and drop terminal formatting (escape sequences, overstrikes),
+    control and invisible characters; returns the count of invisible characters removed
+    so the caller can flag them."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     hidden = len(_INVISIBLE.findall(text))
     text = _INVISIBLE.sub("", text)
+    if "\x1b" in text:
+        text = _TERMINAL_ESCAPE.sub("", text)
+    if "\x08" in text:
+        text = _OVERSTRUCK.sub("", text)
     text = CONTROL.sub("", text)
     return text, hidden
 

@@ -179,6 +179,19 @@ def test_real_text_in_any_encoding_is_not_refused() -> None:
         assert load_bytes(data, "menu.txt").text.strip()
 
 
+def test_terminal_formatting_is_dropped_and_its_text_kept() -> None:
+    """A manual page saved from a terminal: grotty's escape sequences (man-db's own
+    manual ships so in Debian) and overstruck bold and underline."""
+    coloured = b"\x1b[1mNAME\x1b[0m\n  \x1b[4mman\x1b[24m - an interface to the manuals\x1b(B\n"
+    overstruck = b"N\bNA\bAM\bME\bE\n  _\bm_\ba_\bn - an interface to the manuals\n"
+    for data in (coloured * 20, overstruck * 20):
+        text = load_bytes(data, "man.txt").text
+        assert text.startswith("NAME\n  man - an interface to the manuals\n"), text[:80]
+        assert "[" not in text and "\x1b" not in text and "\b" not in text
+    # backspaces alone (no character before them) are dropped, text around them kept
+    assert load_bytes(b"\bok, fine.\n" * 20, "a.txt").text.startswith("ok, fine.\n")
+
+
 def test_text_that_decodes_to_garbage_is_refused() -> None:
     garbled = "".join(chr(0xE000 + i % 500) for i in range(2000)) + " a few words"
     with pytest.raises(NotText):
