@@ -380,6 +380,64 @@ def _classify(lines: list[_Line], markdown: bool) -> None:
             line.role = ROW
 
 
+_WORD_AFTER_GAP = re.compile(r"(?: {2,}|\t+)(?=\S)")
+
+
+def _gap_columns(line: _Line) -> set[int]:
+    """The columns where a word starts after a gap of two spaces or more."""
+    return {line.indent + m.end() for m in _WORD_AFTER_GAP.finditer(line.text)}
+
+
+def _justified(run: Sequence[_Line], margin: int) -> bool:
+    """Whether a paragraph's lines are prose justified with padded spaces (nroff's text,
+    a word processor's plain text), not a table: every line but the last ends at one
+    right edge (the document's margin, or shared by two lines or more), and few of the
+    words after its wide gaps stand in a column with the line above's or below's, as a
+    table's cells do (justified text: 0-27% in Debian's man-db manual; tables in the
+    gold corpora 32-100%, and their lines end at several edges)."""
+    if len(run) >= 3 and run[0].indent != run[1].indent:
+        run = run[1:]  # a term or label over its indented text ("--with-db=LIBRARY")
+    edges = {line.indent + len(line.text) for line in run[:-1]}
+    if len(run) < 2 or len(edges) != 1:
+        return False
+    if edges != {margin} and len(run) < 3:
+        return False
+    if run[-1].indent + len(run[-1].text) > min(edges):
+        return False
+    columns = [_gap_columns(line) for line in run]
+    gaps = sum(len(c) for c in columns)
+    shared = sum(
+        len(
+            c & ((columns[i - 1] if i else set()) | (columns[i + 1] if i + 1 < len(run) else set()))
+        )
+        for i, c in enumerate(columns)
+    )
+    return gaps > 0 and shared <= 0.4 * gaps
+
+
+def _unjustify(lines: list[_Line]) -> None:
+    """Lines taken for table rows by their wide gaps that are justified prose go back to
+    prose: runs of plain and row lines (an item's first line starts one), judged whole
+    (`_justified`)."""
+    ends = Counter(
+        line.indent + len(line.text) for line in lines if line.role in ("", ITEM, ROW) and line.text
+    )
+    margin = ends.most_common(1)[0][0] if ends else 0
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and lines[j].role in ("", ITEM, ROW) and lines[j].text:
+            j += 1
+            if j < len(lines) and lines[j].role == ITEM:
+                break  # an item starts a paragraph of its own
+        run = lines[i:j]
+        rows = [line for line in run if line.role == ROW and "|" not in line.text]
+        if rows and _justified(run, margin):
+            for line in rows:
+                line.role = ""
+        i = max(j, i + 1)
+
+
 def _wrap_width(lines: list[_Line]) -> int:
     """The width the text was wrapped at: the 90th percentile of its prose lines."""
     lengths = sorted(
@@ -823,6 +881,8 @@ def segment(text: str, kind: str = "text", pages: Sequence[tuple[int, int]] = ()
     lines = _lines(text)
     _mark_furniture(lines, pages)
     _classify(lines, markdown)
+    if not markdown:
+        _unjustify(lines)
     raw = _group(lines, markdown)
     structure = Structure(text)
     # Heading levels: Markdown's own where it has them, then by order of first use

@@ -39,6 +39,7 @@ def clean_text(text: str) -> tuple[str, int]:
     if "\x1b" in text:
         text = _TERMINAL_ESCAPE.sub("", text)
     if "\x08" in text:
+        text = text.replace("+\x08o", "\u2022")  # a bullet: grotty's ASCII one
         text = _OVERSTRUCK.sub("", text)
     text = CONTROL.sub("", text)
     return text, hidden

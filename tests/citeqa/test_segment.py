@@ -179,6 +179,46 @@ def test_logs_and_key_value_lines_are_line_units() -> None:
     ]
 
 
+def test_justified_text_is_prose_and_a_fixed_width_table_stays_rows() -> None:
+    """Text justified with padded spaces (nroff's -Tascii output) has many wide gaps,
+    but its lines end at one edge and its gaps stand in no columns; a table's do."""
+    justified = (
+        "The  man  database  is  kept  up  to date by regular runs of mandb.  When a\n"
+        "page  is  to  be  printed  or  displayed  in  a  graphical environment, the\n"
+        "TROFF program is used; otherwise NROFF formats the page for the terminal.\n"
+    )
+    assert units(justified) == [
+        "The man database is kept up to date by regular runs of mandb.",
+        "When a page is to be printed or displayed in a graphical environment, the TROFF "
+        "program is used; otherwise NROFF formats the page for the terminal.",
+    ]
+    table = (
+        "Option       Default      Meaning                          Since\n"
+        "--jobs       4            parallel jobs for the tests      2.1.0\n"
+        "--timeout    30           seconds before a test fails      2.3.0\n"
+    )
+    structure = segment(table)
+    assert [u.kind for u in structure.units] == [ROW, ROW, ROW]
+
+
+def test_the_man_db_manual_as_debian_ships_it_reads_in_whole_sentences() -> None:
+    """man-db's manual is grotty's output: justified, hyphenated, with terminal escape
+    sequences and overstruck bullets."""
+    import gzip
+
+    source = Path("/usr/share/doc/man-db/man-db-manual.txt.gz")
+    if not source.is_file():
+        pytest.skip("man-db's manual is not installed (make eval-tools installs man-db)")
+    from ingest.loaders import load_bytes
+
+    doc = load_bytes(gzip.decompress(source.read_bytes()), "man-db-manual.txt")
+    found = units(doc.text)
+    assert "This information is kept up to date by regular runs of mandb." in found
+    assert "The basic idea was to reduce manual page search times to a minimum." in found
+    assert not any("[1m" in u or "[0m" in u for u in found)
+    assert any(u.startswith("\u2022 When it is advantageous to mount /usr") for u in found)
+
+
 def test_running_headers_footers_and_page_numbers_are_furniture() -> None:
     pages = [
         ["TAR(1)  GNU TAR Manual  TAR(1)", "Some text of page one.", "", "TAR  July 2020  1"],

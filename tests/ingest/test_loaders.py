@@ -188,6 +188,8 @@ def test_terminal_formatting_is_dropped_and_its_text_kept() -> None:
         text = load_bytes(data, "man.txt").text
         assert text.startswith("NAME\n  man - an interface to the manuals\n"), text[:80]
         assert "[" not in text and "\x1b" not in text and "\b" not in text
+    bullet = load_bytes(b" +\bo first point\n +\bo second point\n" * 20, "a.txt").text
+    assert bullet.startswith(" \u2022 first point\n \u2022 second point\n")
     # backspaces alone (no character before them) are dropped, text around them kept
     assert load_bytes(b"\bok, fine.\n" * 20, "a.txt").text.startswith("ok, fine.\n")
 
