@@ -419,6 +419,8 @@ def _unjustify(lines: list[_Line]) -> None:
     """Lines taken for table rows by their wide gaps that are justified prose go back to
     prose: runs of plain and row lines (an item's first line starts one), judged whole
     (`_justified`)."""
+    if not any(line.role == ROW for line in lines):
+        return  # most documents: nothing to judge, no margin to count
     ends = Counter(
         line.indent + len(line.text) for line in lines if line.role in ("", ITEM, ROW) and line.text
     )
