@@ -32,16 +32,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from citeqa.components.minilm_onnx import padded
 
-if TYPE_CHECKING:
-    from evals.training.registry import GoldSet
-
 REPO = Path(__file__).resolve().parents[1]
+BUILT = REPO / "build" / "corpora"  # where corpora made from evals/corpora are built
 BGE_INSTRUCTION = "Represent this sentence for searching relevant passages: "
 DEPTH = 24  # citeqa.retrieve's depth for top_k 6
 KS = (1, 6, 15, 24)
@@ -204,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         del models["bge-small-en-v1.5 + instruction"]  # the same documents' vectors
         if args.speed not in golds:
             raise SystemExit(f"no gold set {args.speed!r} here")
-        found = speed(_docs(golds[args.speed]), models)
+        found = speed(golds[args.speed].documents(BUILT), models)
         print(json.dumps(found))
         if args.out:
             args.out.write_text(json.dumps(found, indent=1) + "\n")
@@ -216,20 +214,11 @@ def main(argv: list[str] | None = None) -> int:
     for gold in golds.values():
         if args.sets and gold.name not in args.sets:
             continue
-        report["sets"][gold.name] = measure_set(gold.name, gold.questions, _docs(gold), models)
+        docs = gold.documents(BUILT)
+        report["sets"][gold.name] = measure_set(gold.name, gold.questions, docs, models)
     if args.out:
         args.out.write_text(json.dumps(report, indent=1) + "\n")
     return 0
-
-
-def _docs(gold: GoldSet) -> Path:
-    """A gold set's documents: its folder, or its corpus built from files on the machine
-    (evals/corpora) under build/corpora."""
-    if gold.docs is not None:
-        return gold.docs
-    from evals.corpora import build
-
-    return build(gold.name, REPO / "build" / "corpora" / gold.name)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ def near_miss_sets(
     """A near-miss set for every training set with answerable questions, over the same
     documents (a corpus built from evals/corpora is built once, into built/): up to
     per_question near-misses a question. Sets of the groups in `skip` have none."""
-    from evals.corpora import build
     from evals.nearmiss import near_misses, write
     from evals.sets import load_set
 
@@ -35,7 +34,7 @@ def near_miss_sets(
         made = near_misses(load_set(gold.questions), per_question)
         if not made:
             continue
-        docs = gold.docs if gold.docs is not None else build(gold.name, built / gold.name)
+        docs = gold.documents(built)
         path = write(made, NEAR_MISSES / f"{gold.name}-{per_question}.jsonl")
         found.append(GoldSet(f"{gold.name}-nearmiss{per_question}", gold.group, path, docs))
     return found

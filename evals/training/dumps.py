@@ -110,12 +110,8 @@ def fingerprint(gold: GoldSet, docs: Path, reader: bool) -> str:
 
 def dump_set(gold: GoldSet, cache: Path = CACHE, reader: bool = False) -> SetDump:
     """The set's dump, from the cache when its key matches (an older one is removed)."""
-    from evals.corpora import build
-
     with tempfile.TemporaryDirectory(prefix="citeqa-train-") as tmp:
-        docs = gold.docs
-        if docs is None:
-            docs = build(gold.name, Path(tmp) / gold.name)
+        docs = gold.documents(Path(tmp))
         key = fingerprint(gold, docs, reader)
         stem = f"{gold.name}{'-reader' if reader else ''}"
         cached = cache / f"{stem}-{key}.pkl"

@@ -20,6 +20,15 @@ class GoldSet:
     # trained on (nor is the threshold chosen on it)
     public: bool = False
 
+    def documents(self, root: Path) -> Path:
+        """The set's documents: its folder, or its corpus built from files on the machine
+        (evals/corpora) in root/<name>."""
+        if self.docs is not None:
+            return self.docs
+        from evals.corpora import build
+
+        return build(self.name, root / self.name)
+
 
 def gold_sets(shared: Path) -> list[GoldSet]:
     """The sets found: the project's own (evals/sets, examples/ and the corpora built

@@ -15,6 +15,7 @@ import pytest
 
 from evals import run
 from evals.calibration import THRESHOLDS, sweep
+from evals.corpora import load_manifest
 from evals.metrics import QuestionResult
 from evals.training import command, dumps, fitting, heldout, registry
 from evals.training.replay import Outcome
@@ -204,6 +205,22 @@ def test_public_sets_are_flagged_in_the_registry() -> None:
     assert set(public) <= {"squad2", "realtimeqa"}
     assert all(g.public == (g.group in public) for g in golds)
     assert {"examples", "licences", "sysdocs", "markdown", "pdfs"} <= {g.name for g in golds}
+
+
+def test_a_sets_documents_are_its_folder_or_its_corpus_built_under_the_root(
+    tmp_path: Path,
+) -> None:
+    golds = {g.name: g for g in registry.gold_sets(REPO.parent / "shared")}
+    examples = golds["examples"]
+    assert examples.documents(tmp_path) == REPO / "examples"
+    assert list(tmp_path.iterdir()) == []  # a folder set builds nothing
+    licences = golds["licences"]
+    assert licences.docs is None
+    built = licences.documents(tmp_path)
+    assert built == tmp_path / "licences"
+    assert sorted(p.name for p in built.iterdir()) == sorted(
+        d.id for d in load_manifest("licences")
+    )
 
 
 def test_the_help_names_every_option_and_no_other() -> None:
