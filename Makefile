@@ -205,10 +205,12 @@ eval: install
 # groff, reportlab and LibreOffice), built from files on the machine (evals/corpora.py);
 # gates in evals/thresholds.toml. The shipped answer model was trained on these sets, so
 # these figures are in-sample: the held-out ones come from `make train-answerer`. The
-# answer model never trained on textdocs, pyhtml and manpdfs (added later): theirs are
-# held out. pyhtml's pages come with python3.11-doc (`make html-docs`).
-REAL_SETS ?= licences sysdocs markdown pdfs textdocs pyhtml manpdfs
-eval-real: install-dev eval-tools
+# answer model never trained on textdocs, pyhtml, manpdfs, webguides, doxygen and releases
+# (added later): theirs are held out. pyhtml's pages come with python3.11-doc, webguides',
+# doxygen's and releases' with mkdocs-doc, python-requests-doc, doxygen-doc and
+# python-git-doc (`make html-docs`).
+REAL_SETS ?= licences sysdocs markdown pdfs textdocs pyhtml manpdfs webguides doxygen releases
+eval-real: install-dev eval-tools html-docs
 	@for set in $(REAL_SETS); do \
 	  if $(BIN)/python -m evals.corpora build $$set build/corpora/$$set; then \
 	    $(BIN)/citeqa eval evals/sets/$$set.jsonl --docs build/corpora/$$set \

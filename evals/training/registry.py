@@ -48,6 +48,9 @@ def gold_sets(shared: Path) -> list[GoldSet]:
         GoldSet("textdocs", "textdocs", SETS / "textdocs.jsonl"),
         GoldSet("pyhtml", "pyhtml", SETS / "pyhtml.jsonl"),
         GoldSet("manpdfs", "manpdfs", SETS / "manpdfs.jsonl"),
+        GoldSet("webguides", "webguides", SETS / "webguides.jsonl"),
+        GoldSet("doxygen", "doxygen", SETS / "doxygen.jsonl"),
+        GoldSet("releases", "releases", SETS / "releases.jsonl"),
         GoldSet("squad2", "squad2", squad2 / "qa.jsonl", squad2 / "docs", public=True),
         GoldSet(
             "realtimeqa", "realtimeqa", realtimeqa / "qa.jsonl", realtimeqa / "docs", public=True

@@ -25,7 +25,18 @@ FRAGMENTS_ACROSS = {"textdocs": 0.03, "pyhtml": 0.01, "manpdfs": 0.03}
 
 @pytest.fixture(
     scope="module",
-    params=["licences", "sysdocs", "markdown", "pdfs", "textdocs", "pyhtml", "manpdfs"],
+    params=[
+        "licences",
+        "sysdocs",
+        "markdown",
+        "pdfs",
+        "textdocs",
+        "pyhtml",
+        "manpdfs",
+        "webguides",
+        "doxygen",
+        "releases",
+    ],
 )
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
