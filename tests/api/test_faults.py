@@ -55,7 +55,7 @@ def test_llm_faults_are_bounded_clean_and_leak_nothing(
         threads, sockets = threading.active_count(), open_sockets()
         before = len(llm_server.state.chat_requests)
         slowest = 0.0
-        for i in range(100):
+        for i in range(40):  # ten of each fault: a leak of one per fault would show
             fault = faults[i % len(faults)]
             llm_server.state.push(fault(), fault())  # the first try and the one retry
             started = time.monotonic()
@@ -68,7 +68,7 @@ def test_llm_faults_are_bounded_clean_and_leak_nothing(
             assert "retry-after" in response.headers
         attempts = len(llm_server.state.chat_requests) - before
         time.sleep(1.0)  # let hung upstream requests finish on the server side
-        assert attempts == 200  # exactly 1 + CITEQA_LLM_MAX_RETRIES per question
+        assert attempts == 80  # exactly 1 + CITEQA_LLM_MAX_RETRIES per question
         assert slowest < 3.0  # bounded: 2 attempts x 0.4 s timeout + waits + answer
         assert threading.active_count() <= threads + 4
         assert open_sockets() <= sockets + 8

@@ -104,7 +104,9 @@ def test_any_replica_follows_a_job_and_a_killed_one_is_failed_then_resumed(
         "CITEQA_DATA_DIR": str(tmp_path),
         "CITEQA_COLLECTION_PREFIX": "jobs",
     }
-    texts = {f"log-{n:02d}.txt": log_document(n, 450) for n in range(40)}
+    # enough documents that the job is still running when the first is stored (each takes
+    # about two seconds to embed), few enough that resuming it stays short
+    texts = {f"log-{n:02d}.txt": log_document(n, 450) for n in range(16)}
     a, a_url = start_serve(env, "--log-level", "warning")
     b, b_url = start_serve(env, "--log-level", "warning")
     try:
