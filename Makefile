@@ -208,8 +208,9 @@ eval: install
 # answer model never trained on textdocs, pyhtml, manpdfs, webguides, doxygen and releases
 # (added later): theirs are held out. pyhtml's pages come with python3.11-doc, webguides',
 # doxygen's and releases' with mkdocs-doc, python-requests-doc, doxygen-doc and
-# python-git-doc (`make html-docs`).
-REAL_SETS ?= licences sysdocs markdown pdfs textdocs pyhtml manpdfs webguides doxygen releases
+# python-git-doc (`make html-docs`). Every corpus with a manifest in evals/corpora is
+# gated, by its set of the same name.
+REAL_SETS ?= $(sort $(basename $(notdir $(wildcard evals/corpora/*.toml))))
 eval-real: install-dev eval-tools html-docs
 	@for set in $(REAL_SETS); do \
 	  if $(BIN)/python -m evals.corpora build $$set build/corpora/$$set; then \

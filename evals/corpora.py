@@ -58,6 +58,11 @@ def manifest_path(name: str) -> Path:
     return CORPORA / f"{name}.toml"
 
 
+def names() -> list[str]:
+    """Every corpus with a manifest, by name."""
+    return sorted(path.stem for path in CORPORA.glob("*.toml"))
+
+
 def load_manifest(name: str) -> list[CorpusDocument]:
     path = manifest_path(name)
     if not path.is_file():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from citeqa.segment import ITEM, SENTENCE, display_text, segment
-from evals.corpora import CorpusError, build, load_manifest, reproducible
+from evals.corpora import CorpusError, build, load_manifest, names, reproducible
 from ingest.loaders import load_bytes
 
 _ENDS = re.compile(r"[.!?:;)\]\"'”’]$")
@@ -23,21 +23,7 @@ _ENDS = re.compile(r"[.!?:;)\]\"'”’]$")
 FRAGMENTS_ACROSS = {"textdocs": 0.03, "pyhtml": 0.01, "manpdfs": 0.03}
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "licences",
-        "sysdocs",
-        "markdown",
-        "pdfs",
-        "textdocs",
-        "pyhtml",
-        "manpdfs",
-        "webguides",
-        "doxygen",
-        "releases",
-    ],
-)
+@pytest.fixture(scope="module", params=names())
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, Path]:
