@@ -79,11 +79,13 @@ eval-tools: system
 # `html-docs`: real generated documentation, read where Debian installs it: Sphinx
 # (python3-doc, python-requests-doc; python-policy comes with python3-dev) for the HTML
 # reader's tests, and Doxygen, MkDocs, Javadoc manuals and three held-out themes (Read the
-# Docs, Executable Books, Material for MkDocs) for its benchmark.
+# Docs, Executable Books, Material for MkDocs) for its benchmark; Texinfo manuals (bc,
+# time, libffi-dev) and fakeroot's README for the eval corpora.
 html-docs:
-	@why="real Sphinx, Doxygen, MkDocs and Javadoc pages for the HTML reader's tests and benchmark"; \
+	@why="real Sphinx, Doxygen, MkDocs, Javadoc and Texinfo pages for the HTML reader's tests, its benchmark and the eval corpora"; \
 	  missing=$$(for p in python3-dev python3-doc python-requests-doc doxygen-doc mkdocs-doc \
-	    libjcdf-java-doc python-git-doc python-sphinx-copybutton-doc mkdocs-literate-nav-doc; do \
+	    libjcdf-java-doc python-git-doc python-sphinx-copybutton-doc mkdocs-literate-nav-doc \
+	    bc time libffi-dev fakeroot; do \
 	  dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); $(APT_INSTALL)
 
 ingest: install system
@@ -205,10 +207,11 @@ eval: install
 # groff, reportlab and LibreOffice), built from files on the machine (evals/corpora.py);
 # gates in evals/thresholds.toml. The shipped answer model was trained on these sets, so
 # these figures are in-sample: the held-out ones come from `make train-answerer`. The
-# answer model never trained on textdocs, pyhtml, manpdfs, webguides, doxygen and releases
-# (added later): theirs are held out. pyhtml's pages come with python3.11-doc, webguides',
-# doxygen's and releases' with mkdocs-doc, python-requests-doc, doxygen-doc and
-# python-git-doc (`make html-docs`). Every corpus with a manifest in evals/corpora is
+# answer model never trained on textdocs, pyhtml, manpdfs, webguides, doxygen, releases,
+# texinfo, office and javadoc (added later): theirs are held out. pyhtml's and office's
+# pages come with python3.11-doc, webguides', doxygen's, releases' and javadoc's with
+# mkdocs-doc, python-requests-doc, doxygen-doc, python-git-doc and libjcdf-java-doc,
+# texinfo's with bc, time and libffi-dev (`make html-docs`). Every corpus with a manifest in evals/corpora is
 # gated, by its set of the same name.
 REAL_SETS ?= $(sort $(basename $(notdir $(wildcard evals/corpora/*.toml))))
 eval-real: install-dev eval-tools html-docs

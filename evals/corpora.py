@@ -10,7 +10,11 @@ document from it, and `python -m evals.corpora build NAME DEST` makes them:
 - `man-pdf`: a manual page typeset to PDF by groff (`groff -man -Tpdf`, Debian's groff);
 - `reportlab-pdf`: plain text typeset to PDF by reportlab, paragraphs reflowed and
   justified, with a running header and a page-numbered footer on every page;
-- `libreoffice-pdf`: a text file converted to PDF by LibreOffice (`soffice --headless`).
+- `libreoffice-pdf`: a text file converted to PDF by LibreOffice (`soffice --headless`);
+- `libreoffice-docx`, `libreoffice-odt`, `libreoffice-epub`: a file (an HTML page, a
+  text file) opened by LibreOffice Writer and saved as Word, OpenDocument text or EPUB
+  (by way of OpenDocument), as a user saves a web page to edit or to read it: the page's
+  navigation, form controls and comments come along.
 
 A source whose hash differs (another package version) stops the build with a clear
 message rather than silently changing what the gold answers refer to. A build is
@@ -26,19 +30,36 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import io
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import tomllib
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 CORPORA = Path(__file__).with_name("corpora")
-MAKERS = ("copy", "gunzip", "man-pdf", "reportlab-pdf", "libreoffice-pdf")
+MAKERS = (
+    "copy",
+    "gunzip",
+    "man-pdf",
+    "reportlab-pdf",
+    "libreoffice-pdf",
+    "libreoffice-docx",
+    "libreoffice-odt",
+    "libreoffice-epub",
+)
+# LibreOffice's output filter for each office maker
+OFFICE_FILTERS = {
+    "libreoffice-docx": "docx:MS Word 2007 XML",
+    "libreoffice-odt": "odt",
+    "libreoffice-epub": "epub",
+}
 
 
 class CorpusError(Exception):
@@ -121,8 +142,11 @@ def build(name: str, dest: Path) -> Path:
             target.write_bytes(_run(["groff", "-man", "-Tpdf"], data))
         elif doc.make == "reportlab-pdf":
             _typeset(data.decode("utf-8", errors="replace"), doc.title or doc.id, target)
+        elif doc.make in OFFICE_FILTERS:
+            _libreoffice(data, doc, target, OFFICE_FILTERS[doc.make])
+            target.write_bytes(reproducible_zip(target.read_bytes()))
         else:
-            _libreoffice(data, doc.id, target)
+            _libreoffice(data, doc, target, "pdf")
         if doc.make.endswith("-pdf"):
             target.write_bytes(reproducible(target.read_bytes()))
     return dest
@@ -144,6 +168,53 @@ def reproducible(pdf: bytes) -> bytes:
     return _PDF_ID.sub(
         lambda ids: _HEX_STRING.sub(lambda h: b"<" + b"0" * (len(h[0]) - 2) + b">", ids[0]), pdf
     )
+
+
+# what LibreOffice stamps into an office file's parts: the time of saving, as a whole
+# attribute value or element text (a comment's or annotation's date, an EPUB's
+# modification time), the random revision-session ids of the settings, an EPUB's random
+# identifier, the folder it converted in (relative links are resolved against it), and
+# what depends on how far the layout had run when it saved, which differs from run to run
+# on a busy machine: the document's statistics (word, page and paragraph counts) and the
+# page breaks the layout found (empty elements, no text)
+_XML_TIME = re.compile(rb"(?<=[>\"])\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,12})?Z?(?=[<\"])")
+_RSID_SETTING = re.compile(rb'("Rsid(?:Root)?" config:type="int">)\d{1,12}')
+_EPUB_ID = re.compile(rb'(<dc:identifier id="unique-identifier">)[^<]{1,100}')
+_WORK_FOLDER = re.compile(rb"citeqa-lo-[A-Za-z0-9_]{1,20}")
+_LAYOUT = re.compile(
+    rb"<(Pages|Words|Characters|CharactersWithSpaces|Paragraphs|Lines)>\d{1,12}</\1>"
+    rb"|<meta:document-statistic [^>]{0,2000}/>"
+    rb"|<text:soft-page-break/>|<w:lastRenderedPageBreak/>"
+)
+# a paragraph that held only a page break is written empty, as it is without one
+_EMPTIED_BY_BREAK = re.compile(rb"(<text:p(?: [^<>]{0,500})?)><text:soft-page-break/></text:p>")
+_XML_PARTS = (".xml", ".rels", ".opf", ".ncx")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def reproducible_zip(data: bytes) -> bytes:
+    """An office file (a zip of XML parts) with its time stamps and revision ids fixed
+    and every member written again with a fixed date, in the same order and with the
+    same compression (an OpenDocument's `mimetype` stays first and stored). Empty folder
+    entries, which LibreOffice writes or not from run to run, are left out."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.is_dir():
+                continue
+            content = source.read(info)
+            if info.filename.endswith(_XML_PARTS):
+                content = _XML_TIME.sub(b"2000-01-01T00:00:00Z", content)
+                content = _RSID_SETTING.sub(rb"\g<1>0", content)
+                content = _EPUB_ID.sub(rb"\g<1>00000000-0000-0000-0000-000000000000", content)
+                content = _WORK_FOLDER.sub(b"citeqa-lo", content)
+                content = _EMPTIED_BY_BREAK.sub(rb"\1/>", content)
+                content = _LAYOUT.sub(b"", content)
+            member = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            member.compress_type = info.compress_type
+            member.external_attr = info.external_attr
+            target.writestr(member, content)
+    return out.getvalue()
 
 
 def _run(command: list[str], data: bytes) -> bytes:
@@ -250,11 +321,16 @@ def libreoffice_convert(source: Path, target_format: str, outdir: Path) -> Path:
     return made
 
 
-def _libreoffice(data: bytes, doc_id: str, target: Path) -> None:
+def _libreoffice(data: bytes, doc: CorpusDocument, target: Path, target_format: str) -> None:
+    """The source converted by LibreOffice; HTML opens as a web page, anything else as
+    text."""
+    suffix = ".html" if doc.source.suffix in (".html", ".htm") else ".txt"
     with tempfile.TemporaryDirectory(prefix="citeqa-lo-") as tmp:
-        source = Path(tmp) / (Path(doc_id).stem + ".txt")
+        source = Path(tmp) / (Path(doc.id).stem + suffix)
         source.write_bytes(data)
-        shutil.move(libreoffice_convert(source, "pdf", Path(tmp)), target)
+        if target_format == "epub":  # Writer/Web has no EPUB export: by way of Writer
+            source = libreoffice_convert(source, "odt", Path(tmp) / "odt")
+        shutil.move(libreoffice_convert(source, target_format, Path(tmp)), target)
 
 
 def main(argv: list[str] | None = None) -> int:

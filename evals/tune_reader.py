@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
                 f" ({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
-        args.work.mkdir(parents=True, exist_ok=True)
-        reads_file.write_text(json.dumps(reads))
+            # after every group: a run stopped part-way keeps the groups it finished
+            args.work.mkdir(parents=True, exist_ok=True)
+            reads_file.write_text(json.dumps(reads))
     if args.out is None and not args.ship:
         reads = json.loads(reads_file.read_text())
         _report(args.report, reads, groups, tuning, None)

@@ -51,6 +51,9 @@ def gold_sets(shared: Path) -> list[GoldSet]:
         GoldSet("webguides", "webguides", SETS / "webguides.jsonl"),
         GoldSet("doxygen", "doxygen", SETS / "doxygen.jsonl"),
         GoldSet("releases", "releases", SETS / "releases.jsonl"),
+        GoldSet("texinfo", "texinfo", SETS / "texinfo.jsonl"),
+        GoldSet("office", "office", SETS / "office.jsonl"),
+        GoldSet("javadoc", "javadoc", SETS / "javadoc.jsonl"),
         GoldSet("squad2", "squad2", squad2 / "qa.jsonl", squad2 / "docs", public=True),
         GoldSet(
             "realtimeqa", "realtimeqa", realtimeqa / "qa.jsonl", realtimeqa / "docs", public=True
