@@ -39,6 +39,10 @@ class Converted:
     warnings: list[str] = field(default_factory=list)
 
 
+# the end of a paragraph that goes on: no closing punctuation
+_GOES_ON = re.compile(r"[^.!?:;)\]\"'”’]$")
+
+
 def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
@@ -55,16 +59,25 @@ def _row(cells: list[str]) -> str:
 
 def _blocks(items: list[tuple[str, str]]) -> str:
     """Blocks joined by blank lines, except consecutive list items and table rows, which
-    stay on consecutive lines (one list, one table)."""
+    stay on consecutive lines (one list, one table), and a paragraph that stops without
+    closing punctuation followed by one that goes on in lower case: a hard-wrapped text
+    saved as a paragraph per line, whose line ends stay line ends inside one block (the
+    segmenter joins a wrapped sentence)."""
     out: list[str] = []
-    previous = ""
+    previous = last = ""
     for kind, text in items:
         if not text:
             continue
         if out:
-            out.append("\n" if kind == previous and kind in ("item", "row") else "\n\n")
+            together = kind == previous and kind in ("item", "row")
+            wrapped = (
+                kind == previous == "paragraph"
+                and _GOES_ON.search(last) is not None
+                and text[:1].islower()
+            )
+            out.append("\n" if together or wrapped else "\n\n")
         out.append(text)
-        previous = kind
+        previous, last = kind, text
     return "".join(out)
 
 

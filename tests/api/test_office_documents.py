@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from citeqa.components.embedder import LocalMiniLMEmbedder
+from citeqa.segment import display_text, segment
 from citeqa.settings import AnswerSettings, Settings
 from evals.corpora import libreoffice_convert
 from ingest.loaders import load_bytes
@@ -150,6 +151,30 @@ def test_word_processor_files_keep_headings_items_and_rows(
     assert "| Single | 3 euros |" in lines
     # a wrapped source paragraph is one paragraph
     assert "It was first run by the Keel family in 1931, and the town council" in doc.text
+
+
+# a hard-wrapped plain text: LibreOffice opens it as a paragraph per line
+WRAPPED = """The night ferry to Marrow was tried in the summer of 2025, and the council
+kept it running through the winter because the late crossings were full.
+Tickets cost the same as by day.
+"""
+
+
+@pytest.mark.parametrize("target", ["docx:MS Word 2007 XML", "odt"])
+def test_a_hard_wrapped_text_saved_a_paragraph_per_line_keeps_its_sentences_whole(
+    tmp_path: Path, target: str
+) -> None:
+    source = tmp_path / "trial.txt"
+    source.write_text(WRAPPED, encoding="utf-8")
+    made = libreoffice_convert(source, target, tmp_path)
+    doc = load_bytes(made.read_bytes(), made.name)
+    structure = segment(doc.text, doc.kind)
+    sentences = [display_text(doc.text[u.start : u.end]) for u in structure.units]
+    assert sentences == [
+        "The night ferry to Marrow was tried in the summer of 2025, and the council kept it"
+        " running through the winter because the late crossings were full.",
+        "Tickets cost the same as by day.",
+    ]
 
 
 def test_epub_chapters_read_through_the_html_loader(made: dict[str, Path]) -> None:

@@ -30,9 +30,8 @@ _ENDS = re.compile(r"[.!?:;)\]\"'”’]$")
 # the fresh sets' corpora (2026-12-07) hold shapes the segmenter reads less well: man-page
 # terms and displayed commands that PDF text leaves glued to the sentence before, commands
 # on their own line after "compressed with" (2-3% across blocks; 6.6% before justified
-# text was read as prose); the office corpus holds a hard-wrapped text saved as Word, a
-# paragraph per line, and seven of its line ends cut a sentence across paragraphs (1.4%)
-FRAGMENTS_ACROSS = {"textdocs": 0.03, "pyhtml": 0.01, "manpdfs": 0.03, "office": 0.015}
+# text was read as prose)
+FRAGMENTS_ACROSS = {"textdocs": 0.03, "pyhtml": 0.01, "manpdfs": 0.03}
 # Javadoc pages are short: fifteen of them make 282 units
 FEWEST_UNITS = {"javadoc": 250}
 
