@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from citeqa.components.embedder import Embedder
 from citeqa.contract import ABSTAIN_TEXT
 from citeqa.errors import InvalidInput, QuestionTooLong
+from citeqa.settings import Settings
 from evals.sets import load_set
 from ingest.engine import Engine
-from tests.conftest import REPO, assert_citations_verify
+from tests.conftest import REPO, SEED_DIR, assert_citations_verify, require_shared
 
 # these judge answers, which need the real embedding model (not in make test-fast)
 pytestmark = pytest.mark.model
@@ -103,11 +105,12 @@ def test_overlong_question_and_bad_top_k_are_refused_before_any_model_call(engin
 # Cases marked "unmet" fail today and are listed in the README's known limitations; they
 # are strict, so the suite says when one starts to pass.
 UNMET = pytest.mark.xfail(strict=True, reason="unmet: see README, known limitations")
+ANSWERED_TOO = "Is the ban on ATACMS strikes inside Russia still in place?"
 PROHIBITED = [
     "What remains prohibited?",
     pytest.param("What is Ukraine still not allowed to do with American weapons?", marks=UNMET),
     pytest.param("Which kind of attack on Russia is still off limits?", marks=UNMET),
-    "Is the ban on ATACMS strikes inside Russia still in place?",
+    ANSWERED_TOO,
 ]
 NEAR_MISSES = [
     pytest.param(
@@ -133,3 +136,27 @@ def test_what_remains_prohibited_is_answered_with_the_atacms_sentence(
 def test_near_miss_questions_about_the_article_abstain(seed_engine: Engine, question: str) -> None:
     answer = seed_engine.query.ask(question)
     assert answer.abstained, (question, answer.answer)
+
+
+def test_with_the_verifier_on_the_mission_question_is_answered_and_the_near_misses_abstain(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """CITEQA_ANSWER__VERIFIER=true (the fifteen-group verifier and its joint gate): the
+    wordings the default answers keep their ATACMS sentence, and every near-miss above
+    abstains, the three the default answers included. The seed article is among the sets
+    the verifier was tuned on, so this checks the shipped models together, not held-out
+    quality (README: "The verifier retrained on fifteen groups")."""
+    from ingest.pipeline import sources_from_paths
+
+    require_shared()
+    engine = Engine(settings.replace(answer={"verifier": True}), embedder=embedder)
+    engine.documents.ingest(sources_from_paths([SEED_DIR]))
+    for question in ("What remains prohibited?", ANSWERED_TOO):
+        answer = engine.query.ask(question)
+        assert not answer.abstained, question
+        assert any("ATACMS systems or long-range strikes" in c.quote for c in answer.citations)
+        assert_citations_verify(engine, answer)
+    for case in NEAR_MISSES:
+        question = case if isinstance(case, str) else case.values[0]
+        answer = engine.query.ask(question)
+        assert answer.abstained, (question, answer.answer)
