@@ -235,8 +235,8 @@ train-answerer: install-dev eval-tools
 
 # The verifier: the bundled cross-encoder fine-tuned on the project's own gold sets
 # (never the public ones), held out group by group, then on all of them and shipped as
-# citeqa/answering/verifier.{npz,json}; CPU only, about 7 minutes a group held out on 2
-# cores (12 groups: an hour and a half).
+# citeqa/answering/verifier.{npz,json}; CPU only, about 10 minutes a group held out on 2
+# cores with fifteen groups (fourteen held out: two and a half hours).
 train-reader: install-dev eval-tools
 	$(BIN)/python -m evals.tune_reader --shared $(SHARED) --heldout --ship --joint
 
