@@ -211,8 +211,8 @@ eval: install
 # texinfo, office and javadoc (added later): theirs are held out. pyhtml's and office's
 # pages come with python3.11-doc, webguides', doxygen's, releases' and javadoc's with
 # mkdocs-doc, python-requests-doc, doxygen-doc, python-git-doc and libjcdf-java-doc,
-# texinfo's with bc, time and libffi-dev (`make html-docs`). Every corpus with a manifest in evals/corpora is
-# gated, by its set of the same name.
+# texinfo's with bc, time and libffi-dev (`make html-docs`). Every corpus with a manifest
+# in evals/corpora is gated, by its set of the same name.
 REAL_SETS ?= $(sort $(basename $(notdir $(wildcard evals/corpora/*.toml))))
 eval-real: install-dev eval-tools html-docs
 	@for set in $(REAL_SETS); do \

@@ -44,22 +44,13 @@ from pathlib import Path
 from typing import Any
 
 CORPORA = Path(__file__).with_name("corpora")
-MAKERS = (
-    "copy",
-    "gunzip",
-    "man-pdf",
-    "reportlab-pdf",
-    "libreoffice-pdf",
-    "libreoffice-docx",
-    "libreoffice-odt",
-    "libreoffice-epub",
-)
 # LibreOffice's output filter for each office maker
 OFFICE_FILTERS = {
     "libreoffice-docx": "docx:MS Word 2007 XML",
     "libreoffice-odt": "odt",
     "libreoffice-epub": "epub",
 }
+MAKERS = ("copy", "gunzip", "man-pdf", "reportlab-pdf", "libreoffice-pdf", *OFFICE_FILTERS)
 
 
 class CorpusError(Exception):

@@ -19,6 +19,18 @@ CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TERMINAL_ESCAPE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]|[ -/]*[0-~])")
 _OVERSTRUCK = re.compile("[^\n]\x08")
 
+# a part that ends a sentence: closing punctuation, then any closing quotes or brackets
+_SENTENCE_END = re.compile(r"[.!?:][\"'”’)\]]*$")
+
+
+def runs_on(before: str, after: str) -> bool:
+    """Whether `after` goes on with a sentence `before` left open: `before` ends without
+    closing punctuation and `after` starts in lower case. A reader joins such parts with
+    a line break instead of a blank line, so the segmenter keeps the sentence whole (a
+    PDF's sentence across a page break, a hard-wrapped text saved a paragraph per line)."""
+    return bool(before) and after[:1].islower() and _SENTENCE_END.search(before) is None
+
+
 @dataclass
 class LoadedDocument:
     text: str

@@ -23,7 +23,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from citeqa.errors import DocumentUnreadable
-from ingest.readers.base import LoadedDocument, clean_text, decode
+from ingest.readers.base import LoadedDocument, clean_text, decode, runs_on
 from ingest.readers.html import load_html
 
 # At most this much uncompressed content in one zip container.
@@ -37,10 +37,6 @@ class Converted:
     # (page number, start, end) spans in text: slides of a presentation
     pages: list[tuple[int, int, int]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-# the end of a paragraph that goes on: no closing punctuation
-_GOES_ON = re.compile(r"[^.!?:;)\]\"'”’]$")
 
 
 def _one_line(text: str) -> str:
@@ -70,11 +66,7 @@ def _blocks(items: list[tuple[str, str]]) -> str:
             continue
         if out:
             together = kind == previous and kind in ("item", "row")
-            wrapped = (
-                kind == previous == "paragraph"
-                and _GOES_ON.search(last) is not None
-                and text[:1].islower()
-            )
+            wrapped = kind == previous == "paragraph" and runs_on(last, text)
             out.append("\n" if together or wrapped else "\n\n")
         out.append(text)
         previous, last = kind, text

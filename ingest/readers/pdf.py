@@ -15,7 +15,7 @@ import threading
 
 from citeqa.errors import DocumentUnreadable
 from citeqa.segment import furniture
-from ingest.readers.base import CONTROL, LoadedDocument
+from ingest.readers.base import CONTROL, LoadedDocument, runs_on
 
 # PDFium is not thread-safe; API uploads may read PDFs from several threads.
 _PDFIUM = threading.Lock()
@@ -207,9 +207,6 @@ def clean_page_text(raw: str) -> str:
     return CONTROL.sub("", text.replace("\x00", ""))
 
 
-_SENTENCE_END = re.compile(r"[.!?:][\"'”’)\]]*$")
-
-
 def join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     """The document text without page furniture (running headers and footers, page
     numbers), and each page's span in it. Pages are joined by a blank line, or by a plain
@@ -226,9 +223,7 @@ def join_pages(raw_pages: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     offset = 0
     for number, body in enumerate(bodies, start=1):
         if parts:
-            previous = parts[-1] or "."
-            runs_on = bool(body) and not _SENTENCE_END.search(previous) and body[0].islower()
-            joint = "\n" if runs_on else "\n\n"
+            joint = "\n" if runs_on(parts[-1], body) else "\n\n"
             parts.append(joint)
             offset += len(joint)
         pages.append((number, offset, offset + len(body)))
