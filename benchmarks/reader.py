@@ -1,6 +1,6 @@
-"""The reader's cost: query latency with the reader on and off (the verifier as
-configured: off unless CITEQA_ANSWER__VERIFIER=true; `bare` turns it off whatever the
-setting), against a standard "retrieve 20, rerank with the same cross-encoder"
+"""The reader's cost: query latency with CITEQA_READER=off (no cross-encoder), verify
+(the default: the verifier reads the best units) and on (the reader reads the pool),
+against a standard "retrieve 20, rerank with the same cross-encoder"
 pipeline (a plain LlamaIndex VectorStoreIndex retriever over the same embedding model,
 and a node postprocessor that scores the 20 passages with the same ONNX session), over
 the same corpus and questions, measured in one run; and the memory the reader adds.
@@ -34,8 +34,8 @@ def _peak_rss_mb() -> float:
 
 def _rss_child(docs: Path, questions: Path, reader: str) -> float:
     """The peak RSS of a process that ingests the documents and answers every question
-    with the reader on, off, or off with no verifier either (`bare`), one process each,
-    so none's memory counts for another."""
+    with CITEQA_READER at this value, one process each, so none's memory counts for
+    another."""
     import subprocess
     import sys
 
@@ -119,68 +119,59 @@ def main() -> int:
     parser.add_argument("--docs", type=Path, required=True)
     parser.add_argument("--questions", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "reader.json")
-    parser.add_argument("--rss-child", choices=["on", "off", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--rss-child", choices=["on", "off", "verify"], help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     import citeqa  # noqa: F401  (offline environment)
     from citeqa.components.reader import CrossEncoderReader
     from citeqa.components.verifier import built
-    from citeqa.settings import AnswerSettings, Settings
+    from citeqa.settings import Settings
     from evals.run import fresh_engine
     from evals.sets import load_set
 
     questions = [r.question for r in load_set(args.questions)]
-    bare = Settings(reader="off", answer=AnswerSettings(verifier=False))
     if args.rss_child:
-        chosen = bare if args.rss_child == "bare" else Settings(reader=args.rss_child)
-        with fresh_engine(chosen, args.docs) as engine:
+        with fresh_engine(Settings(reader=args.rss_child), args.docs) as engine:
             engine.health.warm_up()
             _citeqa(engine, questions)
         print(round(_peak_rss_mb(), 1))
         return 0
-    with fresh_engine(bare, args.docs) as off:
+    with fresh_engine(Settings(reader="off"), args.docs) as off:
         embedder = off.components.embedder  # the peer embeds with the same model object
         off.health.warm_up()
         _citeqa(off, questions[:3])
-        bare_times = _citeqa(off, questions)
+        off_times = _citeqa(off, questions)
         reader = CrossEncoderReader()
         reader.warm_up()
         peer_times = _peer(args.docs, questions, reader, embedder)
-    with fresh_engine(Settings(reader="off"), args.docs) as default:
-        default.health.warm_up()
-        _citeqa(default, questions[:3])
-        verification = default.query.answerer.verification
-        if verification is not None:  # the verifier as configured (off by default)
-            verification.verifier = CrossEncoderReader(str(built()))  # a cold pair cache
-        off_times = _citeqa(default, questions)
-    with fresh_engine(Settings(reader="on"), args.docs) as on:
-        on.health.warm_up()
-        _citeqa(on, questions[:3])
-        on.query.scorer.reader = CrossEncoderReader()  # a cold pair cache, as for the peer
-        verification = on.query.answerer.verification
-        if verification is not None:
-            verification.verifier = CrossEncoderReader(str(built()))
-        on_times = _citeqa(on, questions)
-    peak_bare = _rss_child(args.docs, args.questions, "bare")
-    peak_off = _rss_child(args.docs, args.questions, "off")
-    peak_on = _rss_child(args.docs, args.questions, "on")
+    times = {}
+    for mode in ("verify", "on"):
+        with fresh_engine(Settings(reader=mode), args.docs) as engine:
+            engine.health.warm_up()
+            _citeqa(engine, questions[:3])
+            if engine.query.scorer.reader is not None:  # a cold pair cache, as for the peer
+                engine.query.scorer.reader = CrossEncoderReader()
+            verification = engine.query.answerer.verification
+            if verification is not None:
+                verification.verifier = CrossEncoderReader(str(built()))
+            times[mode] = _citeqa(engine, questions)
+    peak = {mode: _rss_child(args.docs, args.questions, mode) for mode in ("off", "verify", "on")}
     result = {
         "docs": str(args.docs),
         "questions": len(questions),
-        "reader_on": _percentiles(on_times),
+        "reader_on": _percentiles(times["on"]),
+        "reader_verify": _percentiles(times["verify"]),
         "reader_off": _percentiles(off_times),
-        "reader_off_verifier_off": _percentiles(bare_times),
         "peer_retrieve20_rerank": _percentiles(peer_times),
         "ratio_on_to_peer_p50": round(
-            statistics.median(on_times) / statistics.median(peer_times), 3
+            statistics.median(times["on"]) / statistics.median(peer_times), 3
         ),
-        "peak_rss_mb": {
-            "reader_off_verifier_off": peak_bare,
-            "reader_off": peak_off,
-            "reader_on": peak_on,
-        },
-        "reader_adds_mb": round(peak_on - peak_off, 1),
-        "verifier_adds_mb": round(peak_off - peak_bare, 1),
+        "ratio_verify_to_peer_p50": round(
+            statistics.median(times["verify"]) / statistics.median(peer_times), 3
+        ),
+        "peak_rss_mb": {f"reader_{mode}": value for mode, value in peak.items()},
+        "reader_adds_mb": round(peak["on"] - peak["off"], 1),
+        "verifier_adds_mb": round(peak["verify"] - peak["off"], 1),
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))

@@ -94,9 +94,12 @@ class Answer(BaseModel):
         None,
         ge=0.0,
         le=1.0,
-        description="The extractive answer model's probability that its answer from the "
-        "retrieved passages is right (0-1), rounded to 4 places: the value compared with "
-        "the abstention threshold (CITEQA_ANSWER__THRESHOLD), so an abstention has it too. "
+        description="The probability that the extractive answer from the retrieved passages "
+        "is right (0-1), rounded to 4 places: the value compared with the abstention "
+        "threshold, so an abstention has it too. With the verifier (the default) it is the "
+        "joint gate's, weighing the answer model's probability with the verifier's best "
+        "logit (`verification`); without it, the answer model's "
+        "(CITEQA_ANSWER__THRESHOLD). "
         f"Below {WEAK_CONFIDENCE} the chat page and `citeqa ask` show the answer as a weak "
         "match. With an LLM backend it is the same model's probability for the passages the "
         "LLM was given (how well the evidence answers the question), not the LLM's own "

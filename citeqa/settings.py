@@ -79,14 +79,15 @@ class AnswerSettings(BaseModel):
         "(false). Unset: as the answer model was trained (the reader's model: false; the "
         "model without the reader: true).",
     )
-    verifier: bool = Field(
-        False,
+    verifier: bool | None = Field(
+        None,
         description="Before answering, the verifier (the bundled cross-encoder fine-tuned to "
         "tell a passage that answers from a near-miss: citeqa/components/verifier.py) reads "
         "the best units. The shipped verifier decides with the joint gate fitted with it: "
         "one logistic regression over the answer model's confidence and the verifier's best "
         "logit, whose probability becomes the answer's confidence (README, The verifier, "
-        "held out). With a verifier threshold or model of your own, a second gate instead.",
+        "held out). With a verifier threshold or model of your own, a second gate instead. "
+        "Unset: on with CITEQA_READER=verify (the default), off with 'on' or 'off'.",
     )
     verifier_model: str | None = Field(
         None,
@@ -495,13 +496,16 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    reader: Literal["on", "off"] = Field(
-        "off",
-        description="The reader: 'on' has a cross-encoder read the question with each "
-        "candidate unit and the answer model trained with its scores weigh them (better on "
-        "paraphrases, about 1 s a question on 2 cores, and it abstains on clear questions "
-        "over a store of a few one-line notes: see the README). 'off': the answer model "
-        "without them, and no cross-encoder loaded.",
+    reader: Literal["verify", "on", "off"] = Field(
+        "verify",
+        description="The reader: 'verify' (the default) has the answer model without the "
+        "cross-encoder's scores choose the units and the verifier (a fine-tuned cross-encoder) "
+        "read the best few before answering, so near-misses abstain (CITEQA_ANSWER__VERIFIER). "
+        "'on' has a cross-encoder read the question with each candidate unit and the answer "
+        "model trained with its scores weigh them (better on paraphrases, about 1 s a "
+        "question on 2 cores, and it abstains on clear questions over a store of a few "
+        "one-line notes: see the README). 'off': the answer model alone, and no "
+        "cross-encoder loaded (the default before 2026-12-07).",
     )
     reader_model: str | None = Field(
         None,
@@ -577,6 +581,14 @@ class Settings(BaseSettings):
             else:
                 merged[key] = value
         return Settings.model_validate(merged)
+
+    @property
+    def verifier_enabled(self) -> bool:
+        """Whether the verifier reads the best units before answering (see `reader` and
+        `answer.verifier`)."""
+        if self.answer.verifier is not None:
+            return self.answer.verifier
+        return self.reader == "verify"
 
     @property
     def llm_enabled(self) -> bool:

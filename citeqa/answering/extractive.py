@@ -176,6 +176,20 @@ class ExtractiveAnswerer:
         row = question_row(table, probabilities)
         return float(self.model.answerability.probabilities(row[None, :])[0])
 
+    def judge(self, candidates: Sequence[Candidate], question: str) -> tuple[float, float | None]:
+        """The answer's confidence as the threshold `select` applies sees it, and the
+        verifier's best logit: with the joint gate, its probability (None for the logit
+        where no unit is citable, the confidence then the answer model's); otherwise the
+        answer model's P(right), the verifier not asked."""
+        confidence = self.confidence(candidates)
+        joint = self.joint
+        if joint is None or self.verification is None:
+            return confidence, None
+        verified = self.verification.best(question, candidates)
+        if verified is None:
+            return confidence, None
+        return joint.probability(confidence, verified), verified
+
     def compose(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """The units of the answer, in reading order, each once: the best citable unit,
         those within `relative_cutoff` of its probability (at most `max_sentences`), what
@@ -213,16 +227,12 @@ class ExtractiveAnswerer:
         the joint gate the confidence is the joint probability, which alone decides."""
         if not candidates:
             return Selected([], 0.0, None)
-        confidence = self.confidence(candidates)
-        joint = self.joint
-        if joint is not None and self.verification is not None and question is not None:
-            verified = self.verification.best(question, candidates)
-            if verified is None:
-                return Selected([], confidence, None)
-            confidence = joint.probability(confidence, verified)
-            if confidence < self.threshold:
+        if self.joint is not None and self.verification is not None and question is not None:
+            confidence, verified = self.judge(candidates, question)
+            if verified is None or confidence < self.threshold:
                 return Selected([], confidence, verified)
             return Selected(self.compose(candidates), confidence, verified)
+        confidence = self.confidence(candidates)
         if confidence < self.model_threshold:
             return Selected([], confidence, None)
         verified = None

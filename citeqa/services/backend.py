@@ -46,7 +46,7 @@ def verification(settings: Settings, model: AnswerModel | None = None) -> Verifi
     fitted for this answer model (`model`); a model or threshold of your own, or another
     answer model, gets the verifier as a second gate."""
     answer = settings.answer
-    if not answer.verifier:
+    if not settings.verifier_enabled:
         return None
     if answer.verifier_model is None and not VERIFIER_PATCH.is_file():
         raise ConfigurationError(

@@ -40,7 +40,7 @@ class GeneratedBackend:
         self._settings = components.settings
         self._store = components.store
         self._reader = components.reader
-        self._extractive = extractive  # its P(right) for the passages the LLM read
+        self._extractive = extractive  # its confidence in the passages the LLM read
 
     def _about(self, sentence: str, quotes: list[str]) -> bool:
         """The reader finds the generated sentence about what at least one of its quotes
@@ -113,7 +113,9 @@ class GeneratedBackend:
                 dropped_sentences=composer.unsupported if settings.llm.unsupported == "drop" else 0,
                 standalone_question=standalone,
                 searched_documents=retrieval.scope,
-                confidence=round(self._extractive.confidence(retrieval.candidates), 4)
+                confidence=round(
+                    self._extractive.judge(retrieval.candidates, standalone or question)[0], 4
+                )
                 if retrieval.candidates
                 else 0.0,
             )

@@ -95,7 +95,10 @@ def test_the_page_uses_the_documented_weak_level() -> None:
 def test_page_marks_a_weak_match_and_not_a_plain_answer(
     browser: object, settings: Settings, minilm: LocalMiniLMEmbedder
 ) -> None:
-    with LiveServer(make_app(settings, minilm)) as live:
+    # The answer model alone (CITEQA_READER=off) answers the near-miss, weakly; the
+    # verifier (the default) abstains on it, and answers every answerable question of the
+    # examples set at 0.55 or more, so the default gives the page no weak match to show.
+    with LiveServer(make_app(settings.replace(reader="off"), minilm)) as live:
         with httpx.Client(base_url=live.url, timeout=120) as client:
             upload_examples(client)
             weak = client.post("/v1/query", json={"question": NEAR_MISS}).json()

@@ -10,15 +10,19 @@ from citeqa.components.embedder import LocalMiniLMEmbedder
 from citeqa.settings import Settings
 from tests.conftest import free_port
 
+VERIFIER = "ms-marco-MiniLM-L-12-v2 (int8), fine-tuned for near-misses"
+
 
 @pytest.mark.model  # reports the real model
 def test_health_and_readiness(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["embedder"] == "local:all-MiniLM-L6-v2"
-    assert ready["reader"] == "off"  # the default
-    assert ready["verifier"] == "off"  # the default
-    assert client.get("/v1/models/citeqa").json()["components"]["verifier"] == "off"
+    # the default (CITEQA_READER=verify): no reader reads every candidate, the verifier
+    # reads the best units
+    assert ready["reader"] == "off"
+    assert ready["verifier"] == VERIFIER
+    assert client.get("/v1/models/citeqa").json()["components"]["verifier"] == VERIFIER
 
 
 def test_the_reader_is_named_where_clients_look(
@@ -31,12 +35,16 @@ def test_the_reader_is_named_where_clients_look(
         assert ready["reader"] == "ms-marco-MiniLM-L-12-v2 (int8)"
         model = client.get("/v1/models").json()["data"][0]
         assert model["components"]["reader"] == ready["reader"]
-    verifying = settings.replace(answer={"verifier": True})
+        assert ready["verifier"] == "off"  # unset, it follows CITEQA_READER
+    with TestClient(make_app(settings.replace(reader="off"), minilm)) as client:
+        ready = client.get("/readyz").json()
+        assert (ready["reader"], ready["verifier"]) == ("off", "off")
+        model = client.get("/v1/models").json()["data"][0]
+        assert model["components"]["verifier"] == "off"
+    verifying = settings.replace(reader="off", answer={"verifier": True})
     with TestClient(make_app(verifying, minilm)) as client:
         ready = client.get("/readyz").json()
-        assert ready["verifier"] == "ms-marco-MiniLM-L-12-v2 (int8), fine-tuned for near-misses"
-        model = client.get("/v1/models").json()["data"][0]
-        assert model["components"]["verifier"] == ready["verifier"]
+        assert (ready["reader"], ready["verifier"]) == ("off", VERIFIER)
 
 
 def test_store_down_is_503_with_a_clean_body(minilm: LocalMiniLMEmbedder) -> None:

@@ -113,12 +113,10 @@ PROHIBITED = [
     ANSWERED_TOO,
 ]
 NEAR_MISSES = [
-    pytest.param(
-        "How many ATACMS missiles has the United States delivered to Ukraine?", marks=UNMET
-    ),
-    pytest.param("Which company manufactures Storm Shadow missiles?", marks=UNMET),
+    "How many ATACMS missiles has the United States delivered to Ukraine?",
+    "Which company manufactures Storm Shadow missiles?",
     "What is the population of Kharkiv?",
-    pytest.param("How did the Kremlin respond to Biden's decision?", marks=UNMET),
+    "How did the Kremlin respond to Biden's decision?",
 ]
 
 
@@ -138,25 +136,25 @@ def test_near_miss_questions_about_the_article_abstain(seed_engine: Engine, ques
     assert answer.abstained, (question, answer.answer)
 
 
-def test_with_the_verifier_on_the_mission_question_is_answered_and_the_near_misses_abstain(
+def test_with_the_reader_off_no_cross_encoder_reads_and_the_old_path_answers(
     settings: Settings, embedder: Embedder
 ) -> None:
-    """CITEQA_ANSWER__VERIFIER=true (the fifteen-group verifier and its joint gate): the
-    wordings the default answers keep their ATACMS sentence, and every near-miss above
-    abstains, the three the default answers included. The seed article is among the sets
-    the verifier was tuned on, so this checks the shipped models together, not held-out
-    quality (README: "The verifier retrained on fifteen groups")."""
+    """CITEQA_READER=off keeps the path from before the verifier was the default: the
+    answer model alone, no cross-encoder loaded, and it answers the mission's question
+    with the same sentence (it is the near-misses it answers too: README, Known
+    limitations). The default ('verify') has the verifier read the best units."""
     from ingest.pipeline import sources_from_paths
 
     require_shared()
-    engine = Engine(settings.replace(answer={"verifier": True}), embedder=embedder)
+    assert settings.reader == "verify" and settings.verifier_enabled
+    off = settings.replace(reader="off")
+    assert not off.verifier_enabled
+    assert settings.replace(reader="off", answer={"verifier": True}).verifier_enabled
+    engine = Engine(off, embedder=embedder)
+    assert engine.components.reader is None
+    assert engine.query.answerer.verification is None
     engine.documents.ingest(sources_from_paths([SEED_DIR]))
-    for question in ("What remains prohibited?", ANSWERED_TOO):
-        answer = engine.query.ask(question)
-        assert not answer.abstained, question
-        assert any("ATACMS systems or long-range strikes" in c.quote for c in answer.citations)
-        assert_citations_verify(engine, answer)
-    for case in NEAR_MISSES:
-        question = case if isinstance(case, str) else case.values[0]
-        answer = engine.query.ask(question)
-        assert answer.abstained, (question, answer.answer)
+    answer = engine.query.ask("What remains prohibited?")
+    assert not answer.abstained
+    assert any("ATACMS systems or long-range strikes" in c.quote for c in answer.citations)
+    assert_citations_verify(engine, answer)

@@ -87,7 +87,7 @@ def test_the_joint_gate_stops_a_near_miss_the_answer_model_would_give(
     from ingest.pipeline import sources_from_paths
 
     require_shared()
-    alone = Engine(settings, embedder=embedder)
+    alone = Engine(settings.replace(reader="off"), embedder=embedder)
     alone.documents.ingest(sources_from_paths([SEED_DIR]))
     assert not alone.query.ask(NEAR_MISS).abstained
 
