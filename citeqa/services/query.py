@@ -184,7 +184,8 @@ class QueryService:
         standalone: str | None = None
         retrieval: Retrieval | None = None
         llm = self.components.llm
-        if history and llm is None and self.components.reader is not None:
+        reads = self.components.reader is not None or self.answerer.joint is not None
+        if history and llm is None and reads:
             standalone, retrieval = self._better_reading(question, history, k, filters)
         elif history:
             try:
@@ -238,20 +239,32 @@ class QueryService:
     def _better_reading(
         self, question: str, history: Sequence[Turn], k: int, filters: Filters | None
     ) -> tuple[str | None, Retrieval]:
-        """Offline, with the reader: both readings of a question asked in a conversation,
-        alone and with the conversation's subject, retrieved and scored; the one the
-        answer model (which weighs the reader) finds better supported is kept. No word
-        list decides: "What does it mean when tar exits with status 2?" stands alone,
-        "What about near Kyiv?" does not. Returns the standalone question when the
-        subject was added."""
+        """Offline, with a cross-encoder (the reader, or the verifier with its joint gate):
+        both readings of a question asked in a conversation, alone and with the
+        conversation's subject, retrieved and scored; the one better supported is kept,
+        by the answer model that weighs the reader, or by the joint gate, the verifier
+        reading each reading with its own best units. No word list decides: "What does it
+        mean when tar exits with status 2?" stands alone, "What about near Kyiv?" does
+        not. Returns the standalone question when the subject was added."""
         alone = self.pipeline.run(question, k, filters)
         joint_question = with_subject(question, history)
         if joint_question == question:
             return None, alone
         joint = self.pipeline.run(joint_question, k, filters)
-        if self.answerer.confidence(joint.candidates) > self.answerer.confidence(alone.candidates):
+        if self._support(joint, joint_question) > self._support(alone, question):
             return joint_question, joint
         return None, alone
+
+    def _support(self, retrieval: Retrieval, reading: str) -> float:
+        """How well the retrieval supports an answer to this reading: the confidence the
+        abstention threshold is compared with (0 where the joint gate finds no unit to
+        read)."""
+        if not retrieval.candidates:
+            return 0.0
+        confidence, verified = self.answerer.judge(retrieval.candidates, reading)
+        if self.answerer.joint is not None and verified is None:
+            return 0.0
+        return confidence
 
     def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         llm = self.components.llm

@@ -1,18 +1,29 @@
-"""Offline follow-ups with the reader: both readings of a question asked in a
-conversation (alone, and with the conversation's subject) are retrieved and scored, and
-the better-supported one is kept; no pronoun list decides."""
+"""Offline follow-ups with a cross-encoder, by default (the verifier and its joint gate)
+and with the reader on: both readings of a question asked in a conversation (alone, and
+with the conversation's subject) are retrieved and scored, and the better-supported one
+is kept; no pronoun list decides."""
 
 from __future__ import annotations
 
 import pytest
 
+from citeqa.components.embedder import Embedder
 from citeqa.contract import Turn
+from citeqa.settings import Settings
 from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
 from tests.conftest import EXAMPLES
 
 # these judge answers, which need the real embedding model (not in make test-fast)
 pytestmark = pytest.mark.model
+
+
+@pytest.fixture(params=["verify", "on"])
+def reading_engine(
+    request: pytest.FixtureRequest, settings: Settings, embedder: Embedder
+) -> Engine:
+    """The default engine (CITEQA_READER=verify), and one with the reader on."""
+    return Engine(settings.replace(reader=request.param), embedder=embedder)
 
 
 def _conversation(question: str, answer: str) -> list[Turn]:
