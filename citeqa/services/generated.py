@@ -11,6 +11,7 @@ from typing import Any
 from citeqa.answering.extractive import ExtractiveAnswerer
 from citeqa.citations import citation, verifies
 from citeqa.components.container import Components
+from citeqa.components.reader import load_reader
 from citeqa.contract import ABSTAIN_TEXT, Answer, Timings
 from citeqa.domain import DocumentRecord, Retrieval
 from citeqa.events import CitationsReady, Delta, Done, Event, Pending
@@ -39,7 +40,12 @@ class GeneratedBackend:
         self.name = self.llm.name
         self._settings = components.settings
         self._store = components.store
-        self._reader = components.reader
+        # the sentence check's cross-encoder: the reader, or by default (the verifier
+        # reading extractive answers) the bundled one, loaded for this check alone
+        reader = components.reader
+        if reader is None and components.settings.reader == "verify":
+            reader = load_reader(components.settings.reader_model)
+        self._reader = reader
         self._extractive = extractive  # its confidence in the passages the LLM read
 
     def _about(self, sentence: str, quotes: list[str]) -> bool:

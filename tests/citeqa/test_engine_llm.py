@@ -103,9 +103,13 @@ def test_sentences_whose_quotes_do_not_verify_are_dropped(
     assert_citations_verify(engine_llm, answer)
 
 
+@pytest.mark.parametrize("reader", ["on", "verify"])
 def test_with_the_reader_a_sentence_its_quote_is_not_about_is_dropped(
-    llm_server: LLMServer, data_dir: Path, embedder: Embedder
+    llm_server: LLMServer, data_dir: Path, embedder: Embedder, reader: str
 ) -> None:
+    """With the reader on, and by default (CITEQA_READER=verify: the bundled cross-encoder
+    is loaded for this check), each generated sentence is read against its quotes."""
+
     def reply(num: Callable[[str], int]) -> str:
         return answer_json(
             ("General Cavoli told Ukraine about the decision.", num("General Cavoli"), CAVOLI),
@@ -114,14 +118,13 @@ def test_with_the_reader_a_sentence_its_quote_is_not_about_is_dropped(
         )
 
     question = "Who conveyed the decision to Ukraine?"
-    engine = llm_engine(llm_server, data_dir, embedder, reader="on")
-    assert engine.components.reader is not None
+    engine = llm_engine(llm_server, data_dir, embedder, reader=reader)
     answer = scripted(engine, llm_server, question, reply)
     assert answer.answer == "General Cavoli told Ukraine about the decision. [1]"  # type: ignore[attr-defined]
     assert answer.dropped_sentences == 1  # type: ignore[attr-defined]
     assert_citations_verify(engine, answer)
-    # without the reader the quote verifies, so both sentences stand
-    plain = llm_engine(llm_server, data_dir.parent / "plain", embedder)
+    # without a cross-encoder (CITEQA_READER=off) the quote verifies, so both sentences stand
+    plain = llm_engine(llm_server, data_dir.parent / "plain", embedder, reader="off")
     both = scripted(plain, llm_server, question, reply)
     assert both.dropped_sentences == 0  # type: ignore[attr-defined]
 
