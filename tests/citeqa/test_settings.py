@@ -117,3 +117,29 @@ def test_a_refused_setting_is_named_as_the_environment_names_it(
         Settings()
     assert env_name(info.value.errors()[0]["loc"]) == "CITEQA_TOP_K"
     assert env_name(("answer", "max_sentences")) == "CITEQA_ANSWER__MAX_SENTENCES"
+
+
+@pytest.mark.parametrize(
+    ("reader", "verifier", "enabled"),
+    [
+        (None, None, True),  # the default: CITEQA_READER=verify
+        ("verify", None, True),
+        ("off", None, False),  # the path before the verifier was the default
+        ("on", None, False),
+        (None, "false", False),
+        ("off", "true", True),  # an explicit verifier setting wins
+        ("on", "true", True),
+    ],
+)
+def test_the_verifier_follows_the_reader_unless_set(
+    monkeypatch: pytest.MonkeyPatch, reader: str | None, verifier: str | None, enabled: bool
+) -> None:
+    for name, value in (("CITEQA_READER", reader), ("CITEQA_ANSWER__VERIFIER", verifier)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert settings.reader == (reader or "verify")
+    assert settings.verifier_enabled is enabled
+    assert settings.replace(top_k=3).verifier_enabled is enabled  # a copy keeps it
