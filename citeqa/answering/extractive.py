@@ -227,7 +227,7 @@ class ExtractiveAnswerer:
         the joint gate the confidence is the joint probability, which alone decides."""
         if not candidates:
             return Selected([], 0.0, None)
-        if self.joint is not None and self.verification is not None and question is not None:
+        if self.joint is not None and question is not None:  # a joint gate has a verifier
             confidence, verified = self.judge(candidates, question)
             if verified is None or confidence < self.threshold:
                 return Selected([], confidence, verified)

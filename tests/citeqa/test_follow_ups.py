@@ -19,7 +19,7 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(params=["verify", "on"])
-def reading_engine(
+def follow_up_engine(
     request: pytest.FixtureRequest, settings: Settings, embedder: Embedder
 ) -> Engine:
     """The default engine (CITEQA_READER=verify), and one with the reader on."""
@@ -31,9 +31,9 @@ def _conversation(question: str, answer: str) -> list[Turn]:
 
 
 def test_a_question_that_stands_alone_is_searched_alone_whatever_its_pronouns(
-    reading_engine: Engine,
+    follow_up_engine: Engine,
 ) -> None:
-    engine = reading_engine
+    engine = follow_up_engine
     engine.documents.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation(
         "How many items can a member borrow at a time?", "Up to twelve items. [1]"
@@ -46,9 +46,9 @@ def test_a_question_that_stands_alone_is_searched_alone_whatever_its_pronouns(
 
 
 def test_a_question_that_leans_on_the_conversation_carries_its_subject(
-    reading_engine: Engine,
+    follow_up_engine: Engine,
 ) -> None:
-    engine = reading_engine
+    engine = follow_up_engine
     engine.documents.ingest(sources_from_paths([EXAMPLES]))
     history = _conversation("When is the library closed?", "On Sundays and public holidays. [1]")
     answer = engine.query.ask("And the reading room?", history=history)
