@@ -287,6 +287,12 @@ class Readiness(BaseModel):
         description="The cross-encoder the answer model weighs, or 'off'.",
         examples=["ms-marco-MiniLM-L-12-v2 (int8)"],
     )
+    reader_mode: str = Field(
+        "verify",
+        description="CITEQA_READER: 'verify' (the verifier reads the best units and its "
+        "joint gate decides), 'on' (the reader scores every candidate) or 'off'.",
+        examples=["verify"],
+    )
     verifier: str = Field(
         "off",
         description="The cross-encoder that checks an extractive answer's best units "

@@ -119,6 +119,25 @@ class _Database:
             if any(self._index_line(pos, form) is not None for form in self.base_forms(word, pos))
         )
 
+    def first_sense(self, word: str) -> list[str]:
+        """The single-word members of the word's most frequent sense, in its most used
+        part of speech (by WordNet's tagged-sense counts); the word as written must be a
+        lemma there, so that a member can stand in its place."""
+        best: tuple[int, str, int] | None = None
+        for pos in POS:
+            line = self._index_line(pos, word)
+            if line is None:
+                continue
+            pointer_count = int(line[3])
+            tagged = int(line[5 + pointer_count])
+            offset = int(line[6 + pointer_count])
+            if best is None or tagged > best[0]:
+                best = (tagged, pos, offset)
+        if best is None:
+            return []
+        members, _ = self._synset(best[1], best[2])
+        return [w for w in members if "_" not in w and "(" not in w and w != word]
+
     def related(self, word: str) -> frozenset[str]:
         found = {word}
         for pos in POS:
@@ -171,6 +190,15 @@ def related(word: str) -> frozenset[str]:
     if database is None or not word.isalpha():
         return frozenset({word})
     return database.related(word)
+
+
+def first_sense(word: str) -> list[str]:
+    """The other single-word members of the word's most frequent WordNet sense ("forbid"
+    -> "prohibit", "proscribe", "veto", "interdict"); none without WordNet."""
+    database = _database()
+    if database is None or not word.isalpha():
+        return []
+    return database.first_sense(word.lower())
 
 
 @functools.lru_cache(maxsize=50_000)

@@ -56,13 +56,14 @@ def _load(shared: Path) -> tuple[dict[str, list[Any]], dict[str, Any], dict[str,
 
 
 def _pairs(
-    dumps: dict[str, list[Any]], records: dict[str, list[Any]], groups: list[str]
-) -> list[rt.Pair]:
+    dumps: dict[str, list[Any]], records: dict[str, list[Any]], groups: list[str],
+    tuning: rt.Tuning,
+) -> list[rt.Pair]:  # fmt: skip
     return [
         pair
         for group in groups
         for dump, found in zip(dumps[group], records[group], strict=True)
-        for pair in rt.set_pairs(dump, found)
+        for pair in rt.set_pairs(dump, found, tuning.reworded)
     ]
 
 
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=rt.Tuning.epochs)
     parser.add_argument("--learning-rate", type=float, default=rt.Tuning.learning_rate)
     parser.add_argument("--groups", nargs="*", help="hold out only these groups")
+    parser.add_argument(
+        "--reworded", action="store_true",
+        help="add reworded answerable questions to the pairs (Tuning.reworded)",
+    )  # fmt: skip
     parser.add_argument("--joint", action="store_true", help="fit and ship the joint gate")
     args = parser.parse_args(argv)
     if not (args.heldout or args.out or args.ship or args.joint):
@@ -122,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     graph = onnx.load(str(folder / "model.onnx"))
     base = rt.dequantized(graph)
     tokenizer = rt._tokenizer(folder / "tokenizer.json")
-    tuning = rt.Tuning(epochs=args.epochs, learning_rate=args.learning_rate)
+    tuning = rt.Tuning(
+        epochs=args.epochs, learning_rate=args.learning_rate, reworded=args.reworded
+    )
     dumps, by_id, records = _load(args.shared)
     groups = sorted(dumps)
     reads_file = args.work / "heldout-reads.json"
@@ -140,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             reads["bundled"][group] = rt.read_best(bundled, dumps[group], by_id)
             model = rt.torch_model(base)
-            pairs = _pairs(dumps, records, [g for g in groups if g != group])
+            pairs = _pairs(dumps, records, [g for g in groups if g != group], tuning)
             print(f"without {group}: {len(pairs)} pairs", flush=True)
             rt.fine_tune(model, tokenizer, pairs, tuning)
             held_out = args.work / f"heldout-{group}"
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(args.report, reads, groups, tuning, None)
         return 0
     model = rt.torch_model(base)
-    pairs = _pairs(dumps, records, groups)
+    pairs = _pairs(dumps, records, groups, tuning)
     print(f"every group: {len(pairs)} pairs", flush=True)
     rt.fine_tune(model, tokenizer, pairs, tuning)
     tuned = _write_model(graph, model, args.out or args.work / "all", folder)
@@ -173,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained": "biases and layer norms",
         "learning_rate": tuning.learning_rate,
         "epochs": tuning.epochs,
+        "reworded": tuning.reworded,
         "pairs": len(pairs),
         "groups": groups,
         "made_by": "python -m evals.tune_reader --heldout --ship",
@@ -300,7 +308,8 @@ def _report(path: Path, reads: dict[str, Any], groups: list[str], tuning: rt.Tun
     """Per group: separation before and after at each number of units read, and the
     gate chosen without the group applied to it (figures no model or choice saw)."""
     report: dict[str, Any] = {
-        "learning_rate": tuning.learning_rate, "epochs": tuning.epochs, "groups": {}
+        "learning_rate": tuning.learning_rate, "epochs": tuning.epochs,
+        "reworded": tuning.reworded, "groups": {},
     }  # fmt: skip
     for group in [g for g in groups if g in reads["tuned"]]:
         entry: dict[str, Any] = {

@@ -262,6 +262,7 @@ def _model(engine: Engine) -> dict[str, Any]:
             "reader": engine.components.reader.name
             if engine.components.reader is not None
             else "off",
+            "reader_mode": engine.components.settings.reader,
             "verifier": engine.health.verifier_name(),
             "backend": engine.query.backend_name,
         },

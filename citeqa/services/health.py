@@ -47,6 +47,7 @@ class HealthService:
             "store": "chroma-server" if parts.settings.store.chroma_url else "chroma-embedded",
             "embedder": parts.embedder.name,
             "reader": parts.reader.name if parts.reader is not None else "off",
+            "reader_mode": parts.settings.reader,  # CITEQA_READER: verify, on or off
             "verifier": self.verifier_name(),
             "backend": self.query.backend_name,
             "chunks": parts.store.chunks.count(),

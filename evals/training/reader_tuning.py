@@ -21,7 +21,11 @@ The pairs, per gold question (the FactCC recipe, turned to questions):
 - the question with one detail swapped (evals/nearmiss.py: a number or version, a name,
   a date word, an identifier, for one of the same kind from the set's other questions),
   against the same evidence: the passage answers something close;
-- a near-miss question of the set against the first units of its pool.
+- a near-miss question of the set against the first units of its pool;
+- with `Tuning.reworded`, the answerable question with words it shares with its evidence
+  replaced by synonyms the evidence lacks (evals/training/paraphrase.py), against the
+  evidence (answers) and against the evidence with the answer taken out (does not): a
+  word swapped for a synonym keeps the label where a detail swapped changes it.
 
 Training is CPU-only and deterministic (fixed seeds, fixed order, two threads). Torch
 and transformers are needed here only, never to serve.
@@ -69,6 +73,7 @@ class Tuning:
     learning_rate: float = 1e-3
     batch: int = 16
     threads: int = 2
+    reworded: bool = False  # reworded answerable questions among the pairs (--reworded)
 
 
 # ---- the model: the bundled ONNX weights as a PyTorch BERT and back -----------------
@@ -216,9 +221,11 @@ def answer_taken_out(text: str, answers: Iterable[str]) -> str | None:
     return out if found else None
 
 
-def set_pairs(dump: SetDump, records: Sequence[Any]) -> list[Pair]:
-    """The training pairs of one gold set (its records and its dump)."""
+def set_pairs(dump: SetDump, records: Sequence[Any], reworded: bool = False) -> list[Pair]:
+    """The training pairs of one gold set (its records and its dump); `reworded` adds
+    each answerable question's rewording against its first evidence."""
     from evals.nearmiss import near_misses
+    from evals.training.paraphrase import reworded as rewording
 
     by_id = {q.id: q for q in dump.questions}
     swapped: dict[str, list[str]] = {}
@@ -242,6 +249,12 @@ def set_pairs(dump: SetDump, records: Sequence[Any]) -> list[Pair]:
         if evidence:
             for other in swapped.get(record.id, []):
                 pairs.append(Pair(other, evidence[0].text, 0.0))
+            words_changed = rewording(question, evidence[0].text, record.id) if reworded else None
+            if words_changed is not None:
+                pairs.append(Pair(words_changed, evidence[0].text, 1.0))
+                removed = answer_taken_out(evidence[0].text, record.answers)
+                if removed is not None:
+                    pairs.append(Pair(words_changed, removed, 0.0))
         if pooled is not None:
             for i in np.flatnonzero(pooled.labels)[:1]:
                 pairs.append(Pair(question, unit_read(pooled, int(i)), 1.0))

@@ -20,9 +20,10 @@ def test_health_and_readiness(client: TestClient) -> None:
     assert ready["status"] == "ready" and ready["embedder"] == "local:all-MiniLM-L6-v2"
     # the default (CITEQA_READER=verify): no reader reads every candidate, the verifier
     # reads the best units
-    assert ready["reader"] == "off"
+    assert (ready["reader"], ready["reader_mode"]) == ("off", "verify")
     assert ready["verifier"] == VERIFIER
-    assert client.get("/v1/models/citeqa").json()["components"]["verifier"] == VERIFIER
+    components = client.get("/v1/models/citeqa").json()["components"]
+    assert (components["verifier"], components["reader_mode"]) == (VERIFIER, "verify")
 
 
 def test_the_reader_is_named_where_clients_look(
@@ -36,9 +37,10 @@ def test_the_reader_is_named_where_clients_look(
         model = client.get("/v1/models").json()["data"][0]
         assert model["components"]["reader"] == ready["reader"]
         assert ready["verifier"] == "off"  # unset, it follows CITEQA_READER
+        assert ready["reader_mode"] == model["components"]["reader_mode"] == "on"
     with TestClient(make_app(settings.replace(reader="off"), minilm)) as client:
         ready = client.get("/readyz").json()
-        assert (ready["reader"], ready["verifier"]) == ("off", "off")
+        assert (ready["reader"], ready["verifier"], ready["reader_mode"]) == ("off", "off", "off")
         model = client.get("/v1/models").json()["data"][0]
         assert model["components"]["verifier"] == "off"
     verifying = settings.replace(reader="off", answer={"verifier": True})

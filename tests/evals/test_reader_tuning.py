@@ -13,6 +13,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from citeqa import wordnet  # noqa: E402
 from citeqa.components.reader import CrossEncoderReader, bundled_dir  # noqa: E402
 from evals.sets import EvalRecord  # noqa: E402
 from evals.training import reader_tuning as rt  # noqa: E402
@@ -110,13 +111,33 @@ def _pool(qid: str, answerable: bool, units: list[str], evidence_at: int | None)
     )  # fmt: skip
 
 
+def record(qid: str, question: str, answer: str, evidence: str) -> EvalRecord:
+    return EvalRecord.model_validate(
+        {"id": qid, "question": question, "answers": [answer] if answer else [],
+         "evidence": [{"doc": "gpl-2.txt", "text": evidence}] if evidence else [],
+         "answerable": bool(answer)}
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(not wordnet.available(), reason="Debian's wordnet-base is not installed")
+def test_a_reworded_question_answers_from_its_evidence_and_not_without_its_answer() -> None:
+    evidence = "Under version 2, firing at targets deep inside Russia remains prohibited."
+    records = [record("q1", "Under version 2, which targets remain prohibited?",
+                      "targets deep inside Russia", evidence)]  # fmt: skip
+    dump = SetDump("licences", "licences", [_pool("q1", True, ["Terms.", evidence], 1)])
+    plain = rt.set_pairs(dump, records)
+    pairs = rt.set_pairs(dump, records, reworded=True)
+    added = [p for p in pairs if p not in plain]
+    assert {p.answers for p in added} == {0.0, 1.0}, added
+    positive = next(p for p in added if p.answers == 1.0)
+    assert positive.question != records[0].question and positive.text == evidence
+    assert "2" in positive.question  # the detail stays
+    negative = next(p for p in added if p.answers == 0.0)
+    assert negative.question == positive.question
+    assert negative.text == rt.answer_taken_out(evidence, records[0].answers)
+
+
 def test_the_pairs_of_a_set_are_answers_and_near_misses_of_each_kind() -> None:
-    def record(qid: str, question: str, answer: str, evidence: str) -> EvalRecord:
-        return EvalRecord.model_validate(
-            {"id": qid, "question": question, "answers": [answer] if answer else [],
-             "evidence": [{"doc": "gpl-2.txt", "text": evidence}] if evidence else [],
-             "answerable": bool(answer)}
-        )  # fmt: skip
 
     records = [
         record("q1", "Under GPL version 2, how many days may pass?", "30 days",
