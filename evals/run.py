@@ -179,7 +179,7 @@ def _replayable(
     if not retrieval.candidates:
         return None, False
     answerer = engine.query.answerer
-    chosen = answerer.compose(retrieval.candidates)
+    chosen = answerer.compose(retrieval.candidates, record.question)
     text = " ".join(c.display for c in chosen)
     holds = bool(record.answers) and contains_answer(text, record.answers)
     known = any(start is not None for _doc, start, _end in spans)

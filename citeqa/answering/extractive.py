@@ -113,6 +113,12 @@ class Verification:
         ]
         return float(np.max(self.verifier.score(question, texts)))
 
+    def answers(self, question: str, unit: Candidate, after: Candidate) -> bool:
+        """Whether the verifier reads `unit`, after `after` (the unit before it), as
+        answering the question: its logit reaches the verifier's threshold."""
+        text = reader_text(context_line(unit.passage.chunk), after.display, unit.display)
+        return float(self.verifier.score(question, [text])[0]) >= self.threshold
+
 
 class Selected(NamedTuple):
     units: list[Candidate]  # none: abstain
@@ -135,14 +141,26 @@ class ExtractiveAnswerer:
 
     @property
     def following_unit(self) -> bool:
-        """Whether the unit after the best one joins the answer whatever its probability:
+        """Whether the unit after the best one may join the answer beyond its probability:
         the configured choice, else the one the model was trained with (models that do
-        not say: true, as before the reader)."""
+        not say: true, as before the reader). With the verifier and no configured choice
+        it joins only when the verifier reads it as answering (`compose`'s `question`)."""
         if self.settings.following_unit is not None:
             return self.settings.following_unit
         if self.model is None:
             return False
         return self.model.training.get("following_unit", "always") == "always"
+
+    def _follows(self, question: str | None, lead: Candidate, following: Candidate) -> bool:
+        """Whether the unit after the lead joins the answer: always when so configured;
+        unset, with the verifier and the question, only when the verifier reads it after
+        the lead as answering (the unit after the best one is not added unconditionally);
+        otherwise as the model was trained."""
+        if not self.following_unit:
+            return False
+        if self.settings.following_unit is None and self.verification is not None and question:
+            return self.verification.answers(question, following, lead)
+        return True
 
     @property
     def joint(self) -> Joint | None:
@@ -190,12 +208,15 @@ class ExtractiveAnswerer:
             return confidence, None
         return joint.probability(confidence, verified), verified
 
-    def compose(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+    def compose(
+        self, candidates: Sequence[Candidate], question: str | None = None
+    ) -> list[Candidate]:
         """The units of the answer, in reading order, each once: the best citable unit,
         those within `relative_cutoff` of its probability (at most `max_sentences`), what
-        a unit ending in ":" introduces, the unit after the best one as `following_unit`
-        says, and the unit before a best unit too short to stand alone. Overlapping
-        passages hold the same unit: it is cited once."""
+        a unit ending in ":" introduces, the unit after the best one as `_follows` says
+        (given the question, the verifier may read it), and the unit before a best unit
+        too short to stand alone. Overlapping passages hold the same unit: it is cited
+        once."""
         usable: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
         for candidate in candidates:
@@ -208,8 +229,10 @@ class ExtractiveAnswerer:
         chosen = [c for c in usable if c.probability >= floor][: self.settings.max_sentences]
         lead = chosen[0]
         extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
-        if self.following_unit and lead.following is not None:
-            extra.append(lead.following)
+        following = lead.following
+        if following is not None and _key(following) not in {_key(c) for c in chosen}:
+            if _showable(following) and self._follows(question, lead, following):
+                extra.append(following)
         if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
             extra.append(lead.previous)
         keys = {_key(c) for c in chosen}
@@ -231,7 +254,7 @@ class ExtractiveAnswerer:
             confidence, verified = self.judge(candidates, question)
             if verified is None or confidence < self.threshold:
                 return Selected([], confidence, verified)
-            return Selected(self.compose(candidates), confidence, verified)
+            return Selected(self.compose(candidates, question), confidence, verified)
         confidence = self.confidence(candidates)
         if confidence < self.model_threshold:
             return Selected([], confidence, None)
@@ -240,4 +263,4 @@ class ExtractiveAnswerer:
             verified = self.verification.best(question, candidates)
             if verified is None or verified < self.verification.threshold:
                 return Selected([], confidence, verified)
-        return Selected(self.compose(candidates), confidence, verified)
+        return Selected(self.compose(candidates, question), confidence, verified)

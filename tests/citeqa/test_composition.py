@@ -1,16 +1,20 @@
 """What an extractive answer cites, over real corpora (the examples and the seed article,
 with their gold questions): every unit once, no heading alone, no introduction ("... you
 can run:") without what it introduces, and no padding: each unit is one the answer model
-rates within the relative cutoff of the best, what an introduction carries, or the unit
-before a lead too short to stand alone."""
+rates within the relative cutoff of the best, what an introduction carries, the unit
+before a lead too short to stand alone, or (by default, with the verifier) the unit after
+the lead when the verifier reads it as answering: never unconditionally. Both the
+default (CITEQA_READER=verify) and the reader's path (on) are checked."""
 
 from __future__ import annotations
 
 import pytest
 
 from citeqa.answering.extractive import SHORT_UNIT_WORDS, carried, citable, dangling
+from citeqa.components.embedder import Embedder
 from citeqa.domain import Candidate
 from citeqa.segment import HEADING
+from citeqa.settings import Settings
 from evals.sets import load_set
 from ingest.engine import Engine
 from ingest.pipeline import sources_from_paths
@@ -28,6 +32,7 @@ def _key(unit: Candidate) -> tuple[str, int, int]:
 
 def _check(engine: Engine, set_name: str) -> int:
     cutoff = engine.settings.answer.relative_cutoff
+    verification = engine.query.answerer.verification
     cited = 0
     for record in load_set(SETS / f"{set_name}.jsonl"):
         answer, retrieval = engine.query.ask_with_candidates(record.question)
@@ -41,6 +46,19 @@ def _check(engine: Engine, set_name: str) -> int:
         allowed = {_key(u) for c in chosen if dangling(c) for u in carried(c)}
         if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
             allowed.add(_key(lead.previous))
+        following = lead.following
+        if (
+            following is not None
+            and _key(following) in keys
+            and _key(following) not in allowed
+            and following.probability < cutoff * lead.probability - 1e-6
+        ):  # the unit after the lead, under the cutoff: only as the verifier reads it
+            assert verification is not None, (record.id, following.text)
+            assert verification.answers(record.question, following, lead), (
+                record.id,
+                following.text,
+            )
+            allowed.add(_key(following))
         for unit in chosen:
             assert unit.kind != HEADING, (record.id, unit.text)  # no heading alone
             if dangling(unit):  # an introduction comes with what it introduces
@@ -54,18 +72,26 @@ def _check(engine: Engine, set_name: str) -> int:
     return cited
 
 
-def test_examples_answers_cite_each_unit_once_without_padding(reading_engine: Engine) -> None:
-    engine = reading_engine
+@pytest.fixture(params=["verify", "on"])
+def composing_engine(
+    request: pytest.FixtureRequest, settings: Settings, embedder: Embedder
+) -> Engine:
+    """The default engine (the verifier reads) and the reader's."""
+    return Engine(settings.replace(reader=request.param), embedder=embedder)
+
+
+def test_examples_answers_cite_each_unit_once_without_padding(composing_engine: Engine) -> None:
+    engine = composing_engine
     engine.documents.ingest(sources_from_paths([EXAMPLES]))
     assert _check(engine, "examples") > 0
 
 
 @pytest.mark.parametrize("name", ["seed", "seed-paraphrase"])
 def test_seed_answers_cite_each_unit_once_without_padding(
-    reading_engine: Engine, name: str
+    composing_engine: Engine, name: str
 ) -> None:
     require_shared()
-    engine = reading_engine
+    engine = composing_engine
     engine.documents.ingest(sources_from_paths([SEED_DIR]))
     assert _check(engine, name) > 0
 
