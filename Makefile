@@ -156,7 +156,7 @@ $(NODE_CLIENTS)/.installed:
 # their two minutes ten.
 LINEAR_TIME = tests/property/test_linear_time.py
 test: install-dev lint browser clients eval-tools html-docs
-	$(BIN)/python -m pytest --ignore=$(LINEAR_TIME)
+	$(BIN)/python -m pytest --durations=25 --ignore=$(LINEAR_TIME)
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(LINEAR_TIME)
 	$(MAKE) --no-print-directory eval
 	$(MAKE) --no-print-directory eval-real
