@@ -98,26 +98,32 @@ class Verification:
         self.units = units
         self.joint = joint
 
+    @staticmethod
+    def _read(unit: Candidate, before: Candidate | None) -> str:
+        """A unit as the verifier reads it: context line, the end of the unit before, the
+        unit."""
+        return reader_text(
+            context_line(unit.passage.chunk),
+            before.display if before is not None else None,
+            unit.display,
+        )
+
     def best(self, question: str, candidates: Sequence[Candidate]) -> float | None:
         """The best logit over the best units (None: no citable unit)."""
         read = [c for c in candidates if citable(c)][: self.units]
         if not read:
             return None
-        texts = [
-            reader_text(
-                context_line(c.passage.chunk),
-                c.previous.display if c.previous is not None else None,
-                c.display,
-            )
-            for c in read
-        ]
+        texts = [self._read(c, c.previous) for c in read]
         return float(np.max(self.verifier.score(question, texts)))
 
-    def answers(self, question: str, unit: Candidate, after: Candidate) -> bool:
-        """Whether the verifier reads `unit`, after `after` (the unit before it), as
-        answering the question: its logit reaches the verifier's threshold."""
-        text = reader_text(context_line(unit.passage.chunk), after.display, unit.display)
-        return float(self.verifier.score(question, [text])[0]) >= self.threshold
+    def follows(self, question: str, lead: Candidate, following: Candidate) -> bool:
+        """Whether the unit after the lead answers as well as the lead: the verifier
+        reads it (after the lead) at a logit of at least the lead's and of its threshold.
+        Read after the lead, a unit that only continues an answer scores high from the
+        lead's words: it joins only when it holds as much of the answer."""
+        texts = [self._read(lead, lead.previous), self._read(following, lead)]
+        lead_logit, next_logit = (float(v) for v in self.verifier.score(question, texts))
+        return next_logit >= max(self.threshold, lead_logit)
 
 
 class Selected(NamedTuple):
@@ -144,7 +150,7 @@ class ExtractiveAnswerer:
         """Whether the unit after the best one may join the answer beyond its probability:
         the configured choice, else the one the model was trained with (models that do
         not say: true, as before the reader). With the verifier and no configured choice
-        it joins only when the verifier reads it as answering (`compose`'s `question`)."""
+        it joins only as `Verification.follows` says (`compose`'s `question`)."""
         if self.settings.following_unit is not None:
             return self.settings.following_unit
         if self.model is None:
@@ -153,13 +159,13 @@ class ExtractiveAnswerer:
 
     def _follows(self, question: str | None, lead: Candidate, following: Candidate) -> bool:
         """Whether the unit after the lead joins the answer: always when so configured;
-        unset, with the verifier and the question, only when the verifier reads it after
-        the lead as answering (the unit after the best one is not added unconditionally);
-        otherwise as the model was trained."""
+        unset, with the verifier and the question, only when the verifier reads it as
+        answering as well as the lead (`Verification.follows`: the unit after the best
+        one is not added unconditionally); otherwise as the model was trained."""
         if not self.following_unit:
             return False
         if self.settings.following_unit is None and self.verification is not None and question:
-            return self.verification.answers(question, following, lead)
+            return self.verification.follows(question, lead, following)
         return True
 
     @property

@@ -75,7 +75,11 @@ def test_wait_false_answers_202_and_the_job_reports_the_ingest(client: TestClien
     assert ended["chunks"] == report["chunks"] == sum(d["chunks"] for d in report["documents"])
     assert ended["chunks_embedded"] == ended["chunks"]
     assert client.get("/v1/documents").json()["total"] == 3
-    answer = client.post("/v1/query", json={"question": "When does the ferry leave?"}).json()
+    # (the shorter "When does the ferry leave?" abstains by default: the verifier reads
+    # it at a logit of -0.01 and the joint gate at 0.39, under 0.41; README, Known
+    # limitations)
+    question = "When does the ferry to Gull Island leave?"
+    answer = client.post("/v1/query", json={"question": question}).json()
     assert answer["citations"] and answer["citations"][0]["doc_id"] == "ferry.txt"
     # posting the same files again: every document is skipped
     again = client.post("/v1/documents?wait=false", files=_files()).json()

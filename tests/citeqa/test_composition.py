@@ -3,7 +3,8 @@ with their gold questions): every unit once, no heading alone, no introduction (
 can run:") without what it introduces, and no padding: each unit is one the answer model
 rates within the relative cutoff of the best, what an introduction carries, the unit
 before a lead too short to stand alone, or (by default, with the verifier) the unit after
-the lead when the verifier reads it as answering: never unconditionally. Both the
+the lead when the verifier reads it as answering as well as the lead: never
+unconditionally. Both the
 default (CITEQA_READER=verify) and the reader's path (on) are checked."""
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _check(engine: Engine, set_name: str) -> int:
             and following.probability < cutoff * lead.probability - 1e-6
         ):  # the unit after the lead, under the cutoff: only as the verifier reads it
             assert verification is not None, (record.id, following.text)
-            assert verification.answers(record.question, following, lead), (
+            assert verification.follows(record.question, lead, following), (
                 record.id,
                 following.text,
             )
