@@ -28,6 +28,7 @@ FOLLOWING = {"always": True, "never": False, "verifier": None}
 def main(argv: list[str] | None = None) -> int:
     from citeqa.components.reader import CrossEncoderReader
     from citeqa.settings import Settings
+    from evals.metrics import summarize
     from evals.run import fresh_engine, run_records
     from evals.sets import load_set
 
@@ -52,17 +53,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             verification.verifier = CrossEncoderReader(str(args.verifier))
             results = run_records(engine, records)
-        answerable = [r for r in results if r.answerable]
-        unanswerable = [r for r in results if not r.answerable]
+        summary = summarize(results)
+        right, abstained = summary["answer_correct"], summary["abstention_recall"]
         answered = [r for r in results if not r.abstained]
-        f1 = [r.f1 for r in answerable if not r.abstained]
+        f1 = [r.f1 for r in results if r.answerable and not r.abstained]
         line = {
             "set": args.questions.stem,
             "following": way,
-            "right": round(sum(r.correct for r in answerable) / max(1, len(answerable)), 3),
-            "abstained": round(sum(r.abstained for r in unanswerable) / len(unanswerable), 3)
-            if unanswerable
-            else None,
+            "right": round(float(right), 3) if right is not None else None,
+            "abstained": round(float(abstained), 3) if abstained is not None else None,
             "f1": round(sum(f1) / len(f1), 3) if f1 else 0.0,
             "citations_per_answer": round(
                 sum(r.citations for r in answered) / max(1, len(answered)), 2

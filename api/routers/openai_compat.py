@@ -257,15 +257,7 @@ def _model(engine: Engine) -> dict[str, Any]:
         "created": _STARTED,
         "owned_by": f"citeqa {__version__}",
         # what it runs: extra fields, which OpenAI clients keep or ignore
-        "components": {
-            "embedder": engine.components.embedder.name,
-            "reader": engine.components.reader.name
-            if engine.components.reader is not None
-            else "off",
-            "reader_mode": engine.components.settings.reader,
-            "verifier": engine.health.verifier_name(),
-            "backend": engine.query.backend_name,
-        },
+        "components": engine.health.models(),
     }
 
 

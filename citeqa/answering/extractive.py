@@ -121,6 +121,7 @@ class Verification:
         reads it (after the lead) at a logit of at least the lead's and of its threshold.
         Read after the lead, a unit that only continues an answer scores high from the
         lead's words: it joins only when it holds as much of the answer."""
+        # the lead reads as `best` read it: the verifier's pair cache answers it
         texts = [self._read(lead, lead.previous), self._read(following, lead)]
         lead_logit, next_logit = (float(v) for v in self.verifier.score(question, texts))
         return next_logit >= max(self.threshold, lead_logit)
@@ -235,13 +236,13 @@ class ExtractiveAnswerer:
         chosen = [c for c in usable if c.probability >= floor][: self.settings.max_sentences]
         lead = chosen[0]
         extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
+        keys = {_key(c) for c in chosen}
         following = lead.following
-        if following is not None and _key(following) not in {_key(c) for c in chosen}:
+        if following is not None and _key(following) not in keys:
             if _showable(following) and self._follows(question, lead, following):
                 extra.append(following)
         if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
             extra.append(lead.previous)
-        keys = {_key(c) for c in chosen}
         for unit in extra:
             if _key(unit) not in keys and _showable(unit):
                 chosen.append(unit)

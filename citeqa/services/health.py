@@ -40,16 +40,25 @@ class HealthService:
             self._format_status = cached
         return dict(cached[1])
 
+    def models(self) -> dict[str, str]:
+        """What answers run: the embedder, the reader ('off' when none), CITEQA_READER's
+        mode (verify, on or off), the verifier and the backend (/readyz and
+        /v1/models)."""
+        parts = self.components
+        return {
+            "embedder": parts.embedder.name,
+            "reader": parts.reader.name if parts.reader is not None else "off",
+            "reader_mode": parts.settings.reader,
+            "verifier": self.verifier_name(),
+            "backend": self.query.backend_name,
+        }
+
     def readiness(self) -> dict[str, Any]:
         parts = self.components
         parts.store.ping()
         return {
             "store": "chroma-server" if parts.settings.store.chroma_url else "chroma-embedded",
-            "embedder": parts.embedder.name,
-            "reader": parts.reader.name if parts.reader is not None else "off",
-            "reader_mode": parts.settings.reader,  # CITEQA_READER: verify, on or off
-            "verifier": self.verifier_name(),
-            "backend": self.query.backend_name,
+            **self.models(),
             "chunks": parts.store.chunks.count(),
             **self.format_status(),
         }
