@@ -10,7 +10,8 @@ answer does on documents it never saw.
 `always` and `never` are CITEQA_ANSWER__FOLLOWING_UNIT=true and false; `verifier` is the
 default (unset: the verifier decides). One JSON line per way: the share of answerable
 questions right (a gold answer, the gold evidence cited), of unanswerable ones abstained,
-answer token F1 over answered answerable questions, and citations per answer. The gate
+answer token F1 over answered answerable questions, citations per answer, and the share
+of right answers' citations that quote the gold evidence (the rest is padding). The gate
 was fitted on held-out reads of every group, this one's among them, so only its two
 weights and threshold saw the set.
 """
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             "citations_per_answer": round(
                 sum(r.citations for r in answered) / max(1, len(answered)), 2
             ),
+            "citation_precision": summary["citation_precision"],
         }
         print(json.dumps(line), flush=True)
     return 0

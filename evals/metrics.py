@@ -62,6 +62,9 @@ class QuestionResult:
     confidence: float | None = None
     good: bool = False
     judged: bool | None = None  # an LLM judge's verdict on the answer, when one was asked
+    # Of the citations, how many quote the gold evidence (overlap its located span);
+    # None: the evidence was not found at known offsets (no precision to measure).
+    citations_on_evidence: int | None = None
 
     @property
     def correct(self) -> bool:
@@ -80,6 +83,16 @@ def _percentile(values: list[float], q: float) -> float | None:
     if len(values) == 1:
         return round(values[0], 2)
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 2)
+
+
+def _precision(answerable: list[QuestionResult]) -> float | None:
+    """Of the citations of right answers whose gold evidence was located, the share
+    that quote it: what is left is padding (a unit cited beside the one that answers)."""
+    right = [
+        r for r in answerable if r.correct and r.citations and r.citations_on_evidence is not None
+    ]
+    cited = sum(r.citations for r in right)
+    return round(sum(r.citations_on_evidence or 0 for r in right) / cited, 4) if cited else None
 
 
 def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
@@ -105,6 +118,7 @@ def summarize(results: list[QuestionResult]) -> dict[str, float | int | None]:
         "citation_recall": _mean(
             [float(bool(r.citation_hit)) for r in answerable if r.citation_hit is not None]
         ),
+        "citation_precision": _precision(answerable),
         "abstention_precision": _mean([float(not r.answerable) for r in abstained]),
         "abstention_recall": _mean([float(r.abstained) for r in unanswerable]),
         "false_abstention_rate": _mean([float(r.abstained) for r in answerable]),

@@ -19,6 +19,7 @@ LABELS = {
     "answer_f1": "answer token F1 (answerable)",
     "citation_validity": "citation validity",
     "citation_recall": "citation recall (cites gold evidence)",
+    "citation_precision": "citation precision (right answers' citations on gold evidence)",
     "abstention_precision": "abstention precision",
     "abstention_recall": "abstention recall (unanswerable)",
     "false_abstention_rate": "false abstention rate (answerable)",
@@ -67,6 +68,8 @@ def payload(
                 "good": r.good,
                 "retrieval_hit": r.retrieval_hit,
                 "citation_hit": r.citation_hit,
+                "citations": r.citations,
+                "citations_on_evidence": r.citations_on_evidence,
                 "answer": r.answer,
                 "latency_ms": r.latency_ms,
             }

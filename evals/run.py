@@ -134,6 +134,8 @@ def run_records(
         docs = engine.documents.records([c.doc_id for c in answer.citations])
         valid = sum(verifies(docs.get(c.doc_id), c.quote, c.start, c.end) for c in answer.citations)
         has_evidence = bool(spans)
+        # precision needs every piece of evidence at known offsets
+        located = spans if all(start is not None for _d, start, _e in spans) else []
         judged = None
         if judge is not None and record.answerable:
             judged = (not answer.abstained) and judge.correct(
@@ -160,6 +162,11 @@ def run_records(
             confidence=confidence,
             good=good,
             judged=judged,
+            citations_on_evidence=sum(
+                _overlaps(c.doc_id, c.start, c.end, located) for c in answer.citations
+            )
+            if located
+            else None,
         )
         results.append(result)
         if on_result:

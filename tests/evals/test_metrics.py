@@ -118,3 +118,16 @@ def test_a_right_answer_holds_the_gold_answer_and_cites_the_evidence() -> None:
     assert not result(id="b", contains=True, citation_hit=False).correct
     assert result(id="c", contains=True, citation_hit=None).correct  # evidence unknown
     assert not result(id="d", contains=False, citation_hit=True).correct
+
+
+def test_citation_precision_counts_right_answers_citations_on_the_gold_evidence() -> None:
+    results = [
+        result(id="a", citations=2, citations_valid=2, citations_on_evidence=1),  # one padded
+        result(id="b", citations=1, citations_on_evidence=1),
+        # not counted: a wrong answer, evidence not located, an unanswerable question
+        result(id="w", contains=False, citations=3, citations_on_evidence=0),
+        result(id="n", citations=4, citations_on_evidence=None),
+        result(id="u", answerable=False, citations=2, citations_on_evidence=0),
+    ]
+    assert summarize(results)["citation_precision"] == round(2 / 3, 4)
+    assert summarize([result(id="n", citations_on_evidence=None)])["citation_precision"] is None
