@@ -79,6 +79,14 @@ class AnswerSettings(BaseModel):
         "(false). Unset: as the answer model was trained (the reader's model: false; the "
         "model without the reader: true).",
     )
+    verifier_margin: float = Field(
+        1.5,
+        ge=0.0,
+        description="With the verifier (the default), every unit an answer would cite is "
+        "read with the question, and only those the verifier scores within this many logits "
+        "of the best of them are cited (with what an introduction carries): fewer padded "
+        "citations. 0 keeps the best unit alone; a large value (100) keeps all.",
+    )
     verifier: bool | None = Field(
         None,
         description="Before answering, the verifier (the bundled cross-encoder fine-tuned to "

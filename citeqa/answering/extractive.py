@@ -126,6 +126,16 @@ class Verification:
         lead_logit, next_logit = (float(v) for v in self.verifier.score(question, texts))
         return next_logit >= max(self.threshold, lead_logit)
 
+    def keep(self, question: str, units: Sequence[Candidate], margin: float) -> list[Candidate]:
+        """Of an answer's units (best first), those the verifier reads (each as `best`
+        reads a unit) within `margin` logits of the best of them, in their order: a unit
+        the answer model rates near the best one but that says less to the question is
+        padding. The best-read unit is always kept."""
+        texts = [self._read(u, u.previous) for u in units]
+        logits = [float(v) for v in self.verifier.score(question, texts)]
+        top = max(logits)
+        return [u for u, logit in zip(units, logits, strict=True) if logit >= top - margin]
+
 
 class Selected(NamedTuple):
     units: list[Candidate]  # none: abstain
@@ -219,11 +229,12 @@ class ExtractiveAnswerer:
         self, candidates: Sequence[Candidate], question: str | None = None
     ) -> list[Candidate]:
         """The units of the answer, in reading order, each once: the best citable unit,
-        those within `relative_cutoff` of its probability (at most `max_sentences`), what
-        a unit ending in ":" introduces, the unit after the best one as `_follows` says
-        (given the question, the verifier may read it), and the unit before a best unit
-        too short to stand alone. Overlapping passages hold the same unit: it is cited
-        once."""
+        those within `relative_cutoff` of its probability (at most `max_sentences`) and
+        the unit after the best one as `_follows` says; given the question and the
+        verifier, only those of them it reads within `verifier_margin` of the best of
+        them (`Verification.keep`); then what a unit ending in ":" introduces and the unit
+        before a best unit too short to stand alone. Overlapping passages hold the same
+        unit: it is cited once."""
         usable: list[Candidate] = []
         seen: set[tuple[str, int, int]] = set()
         for candidate in candidates:
@@ -235,14 +246,18 @@ class ExtractiveAnswerer:
         floor = self.settings.relative_cutoff * usable[0].probability
         chosen = [c for c in usable if c.probability >= floor][: self.settings.max_sentences]
         lead = chosen[0]
-        extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
         keys = {_key(c) for c in chosen}
         following = lead.following
         if following is not None and _key(following) not in keys:
             if _showable(following) and self._follows(question, lead, following):
-                extra.append(following)
-        if len(lead.display.split()) <= SHORT_UNIT_WORDS and lead.previous is not None:
-            extra.append(lead.previous)
+                chosen.append(following)
+        if self.verification is not None and question and len(chosen) > 1:
+            chosen = self.verification.keep(question, chosen, self.settings.verifier_margin)
+        extra = [unit for c in chosen if dangling(c) for unit in carried(c)]
+        if chosen[0] is lead and len(lead.display.split()) <= SHORT_UNIT_WORDS:
+            if lead.previous is not None:
+                extra.append(lead.previous)
+        keys = {_key(c) for c in chosen}
         for unit in extra:
             if _key(unit) not in keys and _showable(unit):
                 chosen.append(unit)
