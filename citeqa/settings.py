@@ -80,7 +80,7 @@ class AnswerSettings(BaseModel):
         "model without the reader: true).",
     )
     verifier_margin: float = Field(
-        1.5,
+        2.0,
         ge=0.0,
         description="With the verifier (the default), every unit an answer would cite is "
         "read with the question, and only those the verifier scores within this many logits "

@@ -127,14 +127,27 @@ class Verification:
         return next_logit >= max(self.threshold, lead_logit)
 
     def keep(self, question: str, units: Sequence[Candidate], margin: float) -> list[Candidate]:
-        """Of an answer's units (best first), those the verifier reads (each as `best`
-        reads a unit) within `margin` logits of the best of them, in their order: a unit
-        the answer model rates near the best one but that says less to the question is
-        padding. The best-read unit is always kept."""
-        texts = [self._read(u, u.previous) for u in units]
-        logits = [float(v) for v in self.verifier.score(question, texts)]
+        """Of an answer's units (best first), those the verifier reads within `margin`
+        logits of the best of them, in their order: a unit the answer model rates near
+        the best one but that says less to the question is padding. A unit is read as
+        `best` reads it, except one whose unit before is itself in the answer: that one
+        is read without it, since read after the unit that answers it scores from that
+        unit's words (and would push out the unit it follows). The best-read unit is
+        always kept."""
+        logits = self.unit_logits(question, units)
         top = max(logits)
         return [u for u, logit in zip(units, logits, strict=True) if logit >= top - margin]
+
+    def unit_logits(self, question: str, units: Sequence[Candidate]) -> list[float]:
+        """The verifier's logit for each of an answer's units, read as `keep` says."""
+        keys = {_key(u) for u in units}
+
+        def before(unit: Candidate) -> Candidate | None:
+            previous = unit.previous
+            return previous if previous is not None and _key(previous) not in keys else None
+
+        texts = [self._read(u, before(u)) for u in units]
+        return [float(v) for v in self.verifier.score(question, texts)]
 
 
 class Selected(NamedTuple):
